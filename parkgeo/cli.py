@@ -60,9 +60,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 def add_global_options(parser: argparse.ArgumentParser) -> None:
     """Options every subcommand takes."""
-    parser.add_argument(
-        "--debug", action="store_true", help="show full tracebacks on error"
-    )
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on error")
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="no progress output, only errors"
     )

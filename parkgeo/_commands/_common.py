@@ -19,36 +19,76 @@ COORD_SYSTEMS = ("wgs84", "cgcs2000", "gcj02", "bd09")
 def add_input_options(parser: argparse.ArgumentParser, *, parks: bool = True) -> None:
     """--parks/--enterprises and how to read them."""
     if parks:
-        parser.add_argument("--parks", required=True, metavar="PATH",
-                            help="park polygons (GeoJSON, GeoPackage, Shapefile, GeoParquet)")
-    parser.add_argument("--enterprises", required=True, metavar="PATH",
-                        help="enterprise records (CSV, XLSX, Parquet, GeoParquet, GeoPackage)")
-    parser.add_argument("--columns", metavar="TOML",
-                        help="TOML file mapping canonical columns to your headers, "
-                             "e.g. tax = \"纳税总额\" under [enterprises]")
-    parser.add_argument("--coord-system", choices=COORD_SYSTEMS, default="wgs84",
-                        help="coordinate system of the enterprise lon/lat (default wgs84)")
-    parser.add_argument("--parks-coord-system", choices=COORD_SYSTEMS, default="wgs84",
-                        help="coordinate system of the park polygons (default wgs84)")
-    parser.add_argument("--parks-crs", metavar="CRS",
-                        help="CRS of a parks file that carries none, e.g. EPSG:4326")
+        parser.add_argument(
+            "--parks",
+            required=True,
+            metavar="PATH",
+            help="park polygons (GeoJSON, GeoPackage, Shapefile, GeoParquet)",
+        )
+    parser.add_argument(
+        "--enterprises",
+        required=True,
+        metavar="PATH",
+        help="enterprise records (CSV, XLSX, Parquet, GeoParquet, GeoPackage)",
+    )
+    parser.add_argument(
+        "--columns",
+        metavar="TOML",
+        help="TOML file mapping canonical columns to your headers, "
+        'e.g. tax = "纳税总额" under [enterprises]',
+    )
+    parser.add_argument(
+        "--coord-system",
+        choices=COORD_SYSTEMS,
+        default="wgs84",
+        help="coordinate system of the enterprise lon/lat (default wgs84)",
+    )
+    parser.add_argument(
+        "--parks-coord-system",
+        choices=COORD_SYSTEMS,
+        default="wgs84",
+        help="coordinate system of the park polygons (default wgs84)",
+    )
+    parser.add_argument(
+        "--parks-crs", metavar="CRS", help="CRS of a parks file that carries none, e.g. EPSG:4326"
+    )
     parser.add_argument("--encoding", help="force the CSV text encoding instead of detecting it")
-    parser.add_argument("--strict", action="store_true",
-                        help="fail (exit 3) on any bad row instead of writing it to the reject ledger")
-    parser.add_argument("--rejects", metavar="PATH",
-                        help="write the reject ledger (source row, column, value, reason) here")
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail (exit 3) on any bad row instead of writing it to the reject ledger",
+    )
+    parser.add_argument(
+        "--rejects",
+        metavar="PATH",
+        help="write the reject ledger (source row, column, value, reason) here",
+    )
 
 
 def add_output_options(parser: argparse.ArgumentParser, *, default_format: str = "csv") -> None:
     """-o/--format/--excel/--raw."""
-    parser.add_argument("-o", "--output", metavar="PATH",
-                        help="output file; standard output when omitted (csv/json only)")
-    parser.add_argument("--format", choices=FORMATS, default=None,
-                        help=f"output format (default: from the -o suffix, else {default_format})")
-    parser.add_argument("--excel", action="store_true",
-                        help="CSV as UTF-8 with BOM so Excel shows Chinese correctly")
-    parser.add_argument("--raw", action="store_true",
-                        help="do not neutralise CSV cells starting with = + - @ (formula injection)")
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="PATH",
+        help="output file; standard output when omitted (csv/json only)",
+    )
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default=None,
+        help=f"output format (default: from the -o suffix, else {default_format})",
+    )
+    parser.add_argument(
+        "--excel",
+        action="store_true",
+        help="CSV as UTF-8 with BOM so Excel shows Chinese correctly",
+    )
+    parser.add_argument(
+        "--raw",
+        action="store_true",
+        help="do not neutralise CSV cells starting with = + - @ (formula injection)",
+    )
 
 
 def read_mapping(args: argparse.Namespace, section: str) -> dict[str, str] | None:
@@ -86,13 +126,20 @@ def load_enterprises(args: argparse.Namespace) -> Any:
     enc = f", encoding {loaded.encoding}" if loaded.encoding else ""
     log.info(
         "read %d rows from %s%s: %d kept, %d rejected",
-        loaded.n_read, args.enterprises, enc, len(loaded.data), len(loaded.rejects),
+        loaded.n_read,
+        args.enterprises,
+        enc,
+        len(loaded.data),
+        len(loaded.rejects),
     )
     if len(loaded.rejects) and not getattr(args, "rejects", None):
         top = loaded.rejects["reason"].value_counts().head(3)
         reasons = ", ".join(f"{k} ({v})" for k, v in top.items())
-        log.warning("%d rows rejected (%s); pass --rejects PATH to write the ledger",
-                    len(loaded.rejects), reasons)
+        log.warning(
+            "%d rows rejected (%s); pass --rejects PATH to write the ledger",
+            len(loaded.rejects),
+            reasons,
+        )
     if getattr(args, "rejects", None):
         write_table(loaded.rejects, args.rejects)
         log.info("reject ledger written to %s", args.rejects)
@@ -104,8 +151,15 @@ def output_format(args: argparse.Namespace, default: str = "csv") -> str:
         return str(args.format)
     if args.output:
         suffix = Path(args.output).suffix.lower().lstrip(".")
-        return {"gpkg": "gpkg", "geojson": "geojson", "json": "json", "parquet": "parquet",
-                "geoparquet": "parquet", "csv": "csv", "txt": "csv"}.get(suffix, default)
+        return {
+            "gpkg": "gpkg",
+            "geojson": "geojson",
+            "json": "json",
+            "parquet": "parquet",
+            "geoparquet": "parquet",
+            "csv": "csv",
+            "txt": "csv",
+        }.get(suffix, default)
     return default
 
 
