@@ -182,3 +182,40 @@ def emit_table(df: pd.DataFrame, args: argparse.Namespace, *, default_format: st
         from parkgeo._errors import ParkgeoError
 
         raise ParkgeoError(f"--format {fmt} needs a file: add -o OUT.{fmt}")
+
+
+def add_join_options(parser: argparse.ArgumentParser) -> None:
+    """--near-m/--overlap/--priority: how enterprises are assigned to parks."""
+    parser.add_argument(
+        "--near-m",
+        type=float,
+        metavar="METRES",
+        help="count enterprises outside every park but within this distance in the nearest "
+        "park (match 'near'); off by default",
+    )
+    parser.add_argument(
+        "--overlap",
+        choices=("smallest", "priority", "error"),
+        default="smallest",
+        help="an enterprise in several overlapping parks goes to the smallest park (default), "
+        "the park first by the priority column, or is an error",
+    )
+    parser.add_argument(
+        "--priority",
+        metavar="COLUMN",
+        help="parks' priority column for --overlap priority (default 'priority'; 1 = first)",
+    )
+
+
+def join_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Keyword arguments of :func:`parkgeo.join.assign_parks` from the join options."""
+    near_m = getattr(args, "near_m", None)
+    if near_m is not None and not near_m >= 0:
+        from parkgeo._errors import ParkgeoError
+
+        raise ParkgeoError(f"--near-m must be a distance in metres >= 0, got {near_m}")
+    return {
+        "near_m": near_m,
+        "overlap": getattr(args, "overlap", "smallest"),
+        "priority": getattr(args, "priority", None),
+    }

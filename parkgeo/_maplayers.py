@@ -1,0 +1,497 @@
+"""folium elements behind parkgeo's maps: an offline map, safe data layers, legends, rendering.
+
+This module imports folium at the top, so only :mod:`parkgeo.maps` imports it, inside its
+functions (``parkgeo density`` never pays for folium).
+
+Safety rules followed here (see ``docs/maps.md``):
+
+* data reach JavaScript only through :func:`js_json`, which escapes ``<``, ``>``, ``&``, the
+  backtick, ``$`` and U+2028/U+2029, so no value can close the ``<script>`` element, open a
+  template literal or split a line;
+* HTML shown in tooltips, popups and legends is built in Python with every input string
+  passed through ``html.escape`` first; strings shown for enterprises are put into the page
+  with ``textContent``, never ``innerHTML``;
+* folium's ``Tooltip``/``Popup``/``GeoJsonTooltip`` are not used (they insert raw HTML or build
+  it with ``innerHTML`` in the browser).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import folium
+from branca.element import Element, Figure, MacroElement
+from folium.elements import ElementAddToElement
+from folium.map import Layer
+from folium.template import Template
+
+from parkgeo._assets import leaflet_assets, markercluster_assets
+from parkgeo._errors import MissingAssetError
+
+__all__ = [
+    "DataScript",
+    "GeoJsonLayer",
+    "HtmlControl",
+    "OfflineMap",
+    "Orchestrator",
+    "PointLayer",
+    "TitleBox",
+    "js_json",
+    "render_html",
+]
+
+_JS_ESCAPES = str.maketrans(
+    {
+        "<": "\\u003c",
+        ">": "\\u003e",
+        "&": "\\u0026",
+        "`": "\\u0060",
+        "$": "\\u0024",
+        "\u2028": "\\u2028",
+        "\u2029": "\\u2029",
+    }
+)
+
+
+def js_json(obj: Any) -> str:
+    """JSON text safe to embed in a ``<script>`` element and in any JavaScript context.
+
+    The escaped characters only ever occur inside JSON strings, where ``\\uXXXX`` means the
+    same character, so the value is unchanged.
+
+    Examples
+    --------
+    >>> print(js_json({"name": "</script><img src=x onerror=alert(1)>`${x}`"}))
+    {"name":"\\u003c/script\\u003e\\u003cimg src=x onerror=alert(1)\\u003e\\u0060\\u0024{x}\\u0060"}
+    """
+    text = json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return text.translate(_JS_ESCAPES)
+
+
+PAGE_CSS = """
+.leaflet-container { font-family: system-ui, -apple-system, "Segoe UI", "Noto Sans CJK SC",
+  "Noto Sans SC", "Microsoft YaHei", "PingFang SC", "WenQuanYi Micro Hei", sans-serif;
+  background: #f4f3ef; }
+.pg-box { background: rgba(255,255,255,0.94); padding: 6px 9px; border-radius: 4px;
+  box-shadow: 0 1px 5px rgba(0,0,0,0.3); font-size: 12px; line-height: 1.45; color: #222; }
+.pg-legend { max-width: 330px; }
+.pg-legend-title { font-weight: 600; font-size: 13px; }
+.pg-legend-unit { color: #555; margin-bottom: 3px; }
+.pg-row { display: flex; align-items: center; }
+.pg-swatch { display: inline-block; width: 16px; height: 12px; margin-right: 6px; flex: none;
+  border: 1px solid rgba(0,0,0,0.25); }
+.pg-swatch.pg-dot { width: 11px; height: 11px; border-radius: 50%; }
+.pg-count { color: #777; margin-left: 5px; }
+.pg-note { color: #666; margin-top: 3px; white-space: normal; }
+.pg-title { position: absolute; top: 10px; left: 50%; transform: translateX(-50%);
+  z-index: 800; text-align: center; max-width: 60%; pointer-events: auto; }
+.pg-title h1 { font-size: 17px; margin: 0; font-weight: 600; }
+.pg-title div { color: #555; font-size: 11px; }
+.pg-source { max-width: 420px; color: #444; font-size: 11px; }
+.pg-popup .leaflet-popup-content { font-size: 12px; line-height: 1.4; margin: 10px 14px; }
+.pg-popup h3 { font-size: 14px; margin: 0 0 2px 0; }
+.pg-popup .pg-sub { color: #666; margin-bottom: 4px; }
+.pg-popup table { border-collapse: collapse; margin: 3px 0; }
+.pg-popup th, .pg-popup td { padding: 1px 6px 1px 0; text-align: right; vertical-align: top; }
+.pg-popup th:first-child, .pg-popup td:first-child { text-align: left; }
+.pg-popup th { color: #555; font-weight: 600; border-bottom: 1px solid #ddd; }
+.pg-popup ol, .pg-popup ul { margin: 2px 0 4px 0; padding-left: 18px; }
+.pg-popup .pg-reason { color: #555; }
+.pg-st-met { color: #1a7f37; font-weight: 600; }
+.pg-st-on_track { color: #6a8f00; font-weight: 600; }
+.pg-st-behind { color: #c2410c; font-weight: 600; }
+.pg-st-no_data { color: #777; }
+.leaflet-control-layers-base label, .leaflet-control-layers-overlays label { font-size: 12px; }
+"""
+
+
+class _InlineAssets(Element):
+    """Leaflet's CSS and JavaScript, inlined into the page head, plus parkgeo's CSS.
+
+    A plain :class:`~branca.element.Element` (not a MacroElement): it renders itself in place
+    inside the figure header.
+    """
+
+    _template = Template(
+        """<title>{{ this.title }}</title>
+<style>{{ this.leaflet_css }}</style>
+<style>{{ this.page_css }}</style>
+<script>{{ this.leaflet_js }}</script>
+"""
+    )
+
+    def __init__(self, title_text: str) -> None:
+        super().__init__()
+        self._name = "InlineAssets"
+        asset = leaflet_assets()
+        self.title = title_text  # already HTML-escaped by the caller
+        self.leaflet_css = asset.css
+        self.leaflet_js = asset.js
+        self.page_css = PAGE_CSS
+
+
+class OfflineMap(folium.Map):
+    """A :class:`folium.Map` that links nothing: Leaflet is inlined, no jQuery/Bootstrap."""
+
+    default_js: list[tuple[str, str]] = []
+    default_css: list[tuple[str, str]] = []
+
+    def __init__(self, *args: Any, page_title: str = "parkgeo map", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        root = self.get_root()
+        assert isinstance(root, Figure)
+        root.header.add_child(_InlineAssets(page_title), name="parkgeo_assets", index=0)
+
+
+class DataScript(MacroElement):
+    """``var <name> = <json>;``: data shared by several layers (encoded once, safely)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = {{ this.payload }};
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, data: Any, *, name: str = "pg_data") -> None:
+        super().__init__()
+        self._name = name
+        self.payload = js_json(data)
+
+
+class GeoJsonLayer(Layer):
+    """Polygons drawn from a :class:`DataScript` FeatureCollection with per-feature styles.
+
+    Each feature carries only ``properties.i``, its position; styles, tooltips and popups
+    are arrays indexed by it. Tooltip/popup strings are HTML already escaped in Python.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = (function () {
+            var styles = {{ this.styles }};
+            var tips = {{ this.tooltips }};
+            {%- if this.popup_source %}
+            var pops = {{ this.popup_source.get_name() }}.popups;
+            {%- else %}
+            var pops = {{ this.popups }};
+            {%- endif %}
+            return L.geoJSON({{ this.source.get_name() }}.fc, {
+                interactive: {{ this.interactive }},
+                bubblingMouseEvents: false,
+                style: function (f) { return styles[f.properties.i]; },
+                onEachFeature: function (f, layer) {
+                    var i = f.properties.i;
+                    if (tips && tips[i]) { layer.bindTooltip(tips[i], {sticky: true}); }
+                    if (pops && pops[i]) {
+                        layer.bindPopup(pops[i], {maxWidth: 420, className: "pg-popup"});
+                    }
+                }
+            });
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        source: DataScript,
+        *,
+        name: str,
+        styles: Sequence[dict[str, Any]],
+        tooltips: Sequence[str] | None = None,
+        popups: Sequence[str] | None = None,
+        popup_source: DataScript | None = None,
+        overlay: bool = True,
+        show: bool = True,
+        interactive: bool = True,
+    ) -> None:
+        super().__init__(name=name, overlay=overlay, show=show)
+        self._name = "pg_polygons"
+        self.source = source
+        self.styles = js_json(list(styles))
+        self.tooltips = js_json(list(tooltips) if tooltips is not None else None)
+        self.popups = js_json(list(popups) if popups is not None else None)
+        self.popup_source = popup_source
+        self.interactive = "true" if interactive else "false"
+
+
+class PointLayer(Layer):
+    """Many points as canvas circle markers created in the browser from compact arrays.
+
+    ``data`` holds integer offsets ``x``/``y`` (units of 1e-5 degree from ``lon0``/``lat0``),
+    a category index ``c`` per point, the category colours, and optional per-point text
+    fields shown on click (built with ``textContent``: never parsed as HTML).
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = (function () {
+            var d = {{ this.payload }};
+            var group = L.featureGroup();
+            var opts = d.colors.map(function (c) {
+                return {radius: d.radius, stroke: false, fillColor: c, fillOpacity: 0.85,
+                        bubblingMouseEvents: false};
+            });
+            var n = d.x.length, s = d.scale, x = d.x, y = d.y, cat = d.c;
+            for (var i = 0; i < n; i++) {
+                var m = L.circleMarker([d.lat0 + y[i] / s, d.lon0 + x[i] / s], opts[cat[i]]);
+                m.pgIndex = i;
+                group.addLayer(m);
+            }
+            group.on("click", function (e) {
+                var i = e.layer.pgIndex, box = document.createElement("div");
+                d.fields.forEach(function (f) {
+                    var v = f.values ? f.values[i] : null;
+                    if (f.lookup) { v = (v === null || v < 0) ? f.missing : f.lookup[v]; }
+                    if (v === null || v === undefined || v === "") { return; }
+                    var row = document.createElement(f.bold ? "b" : "div");
+                    row.textContent = (f.label ? f.label + ": " : "") + v;
+                    box.appendChild(row);
+                    if (f.bold) { box.appendChild(document.createElement("br")); }
+                });
+                L.popup({maxWidth: 320}).setLatLng(e.latlng).setContent(box)
+                    .openOn({{ this._parent.get_name() }});
+            });
+            return group;
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, payload: dict[str, Any], *, name: str, show: bool = True) -> None:
+        super().__init__(name=name, overlay=True, show=show)
+        self._name = "pg_points"
+        self.payload = js_json(payload)
+
+
+class HtmlControl(MacroElement):
+    """A Leaflet control box holding ``html`` (built and escaped in Python)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.control({position: {{ this.position_js }}});
+        {{ this.get_name() }}.onAdd = function () {
+            var div = L.DomUtil.create("div", {{ this.css_js }});
+            div.innerHTML = {{ this.html_js }};
+            L.DomEvent.disableClickPropagation(div);
+            L.DomEvent.disableScrollPropagation(div);
+            return div;
+        };
+        {%- if this.always %}
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {%- endif %}
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self, html: str, *, position: str = "bottomright", css: str = "pg-box", always: bool = True
+    ) -> None:
+        super().__init__()
+        self._name = "pg_control"
+        self.html_js = js_json(html)
+        self.position_js = js_json(position)
+        self.css_js = js_json(css)
+        self.always = always
+
+
+class TitleBox(MacroElement):
+    """Title, year and sub-title centred at the top of the map."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var div = L.DomUtil.create("div", "pg-box pg-title");
+            div.innerHTML = {{ this.html_js }};
+            L.DomEvent.disableClickPropagation(div);
+            {{ this._parent.get_name() }}.getContainer().appendChild(div);
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self._name = "pg_title"
+        self.html_js = js_json(html)
+
+
+class Orchestrator(MacroElement):
+    """The page's last script: drawing order, legends that follow their layer, ready flag.
+
+    All vector layers share one canvas; Leaflet hit-tests it in drawing order, so after any
+    layer is switched on the order is restored (districts at the back, then the park
+    choropleth, then cluster hulls, enterprises on top). ``window.parkgeoReady`` becomes
+    true on the first animation frame after everything is drawn (benchmarks and tests wait
+    for it).
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            map.attributionControl.setPrefix("Leaflet");
+            var backToFront = [{% for l in this.order %}{{ l.get_name() }}{{ "," if not loop.last }}{% endfor %}];
+            var legends = [{% for l, c in this.legends %}[{{ l.get_name() }}, {{ c.get_name() }}]{{ "," if not loop.last }}{% endfor %}];
+            function restack() {
+                for (var i = backToFront.length - 1; i >= 0; i--) {
+                    if (map.hasLayer(backToFront[i])) { backToFront[i].bringToBack(); }
+                }
+            }
+            function syncLegends() {
+                legends.forEach(function (pair) {
+                    var on = map.hasLayer(pair[0]);
+                    if (on && !pair[1].getContainer()) { pair[1].addTo(map); }
+                    else if (on && !pair[1].getContainer().parentNode) { pair[1].addTo(map); }
+                    else if (!on && pair[1].getContainer() && pair[1].getContainer().parentNode) {
+                        pair[1].remove();
+                    }
+                });
+            }
+            map.on("overlayadd overlayremove baselayerchange", function () {
+                restack();
+                syncLegends();
+            });
+            restack();
+            syncLegends();
+            window.parkgeoMap = map;
+            map.whenReady(function () {
+                requestAnimationFrame(function () {
+                    window.parkgeoReadyAt = performance.now();
+                    window.parkgeoReady = true;
+                    document.documentElement.setAttribute("data-parkgeo-ready", "1");
+                });
+            });
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        *,
+        order: Sequence[Element],
+        legends: Sequence[tuple[Element, Element]],
+    ) -> None:
+        super().__init__()
+        self._name = "pg_orchestrator"
+        self.order = list(order)
+        self.legends = list(legends)
+
+
+# ------------------------------------------------------------------------------------------
+# rendering: deterministic ids, offline check
+# ------------------------------------------------------------------------------------------
+
+_ID_LOCK = threading.Lock()
+
+
+def _walk(element: Element) -> Iterator[Element]:
+    yield element
+    for child in list(element._children.values()):
+        yield from _walk(child)
+
+
+@contextmanager
+def _sequential_new_ids() -> Iterator[None]:
+    # Elements folium creates while rendering (e.g. the ``.addTo(map)`` statements) would
+    # get random ids; give them sequential ones for the duration of the render.
+    counter = iter(range(1, 10**9))
+    original = Element.__dict__["_generate_id"]
+    with _ID_LOCK:
+        Element._generate_id = classmethod(lambda cls: f"r{next(counter):06d}")  # type: ignore[assignment,method-assign]
+        try:
+            yield
+        finally:
+            Element._generate_id = original  # type: ignore[method-assign]
+
+
+def _prepare_copy(root: Figure) -> Figure:
+    """A copy of the figure with stale render output removed and sequential element ids."""
+    fig = copy.deepcopy(root)
+    sections = {id(fig.header), id(fig.html), id(fig.script)}
+    stale: set[str] = set()
+    for el in _walk(fig):
+        if id(el) in sections or el is fig:
+            continue
+        if isinstance(el, MacroElement):
+            stale.add(el.get_name())
+            stale.add(el.get_name() + "_add")
+        for key in [k for k, v in el._children.items() if isinstance(v, ElementAddToElement)]:
+            del el._children[key]
+    for section in (fig.header, fig.html, fig.script):
+        for key in [k for k in section._children if k in stale or k.endswith("_includes")]:
+            del section._children[key]
+    for n, el in enumerate(_walk(fig)):
+        el._id = f"{n:06d}"
+    return fig
+
+
+# folium's CDN links that have a registry-provided offline copy
+_KNOWN_ASSETS = {
+    "leaflet.js": ("leaflet", "js"),
+    "leaflet.css": ("leaflet", "css"),
+    "leaflet.markercluster.js": ("markercluster", "js"),
+    "markercluster.css": ("markercluster", "css"),
+    "markercluster.default.css": ("markercluster", "css_default"),
+}
+_EXTERNAL = re.compile(
+    r"""<script[^>]*\ssrc=["']?(?P<js>(?:https?:)?//[^"'\s>]+)["']?[^>]*>\s*</script>"""
+    r"""|<link[^>]*\shref=["']?(?P<css>(?:https?:)?//[^"'\s>]+)["']?[^>]*/?>""",
+    re.I,
+)
+
+
+def _inline_external(html_text: str) -> str:
+    missing: list[str] = []
+
+    def replace(match: re.Match[str]) -> str:
+        url = match.group("js") or match.group("css")
+        filename = url.rsplit("/", 1)[-1].split("?")[0].lower()
+        known = _KNOWN_ASSETS.get(filename)
+        if known is None:
+            missing.append(url)
+            return match.group(0)
+        lib, kind = known
+        asset = leaflet_assets() if lib == "leaflet" else markercluster_assets()
+        if kind == "js":
+            return f"<script>{asset.js}</script>"
+        if kind == "css_default":
+            return ""  # markercluster_assets().css already holds both stylesheets
+        return f"<style>{asset.css}</style>"
+
+    out = _EXTERNAL.sub(replace, html_text)
+    if missing:
+        raise MissingAssetError(
+            "the map links resources that parkgeo cannot inline for offline use: "
+            + ", ".join(sorted(set(missing)))
+            + "; build maps with parkgeo.maps functions (they need only Leaflet), or remove "
+            "the folium plugin/marker that needs these files"
+        )
+    return out
+
+
+def render_html(m: folium.Map) -> str:
+    """The complete, offline HTML page of ``m``, identical for identical input.
+
+    ``m`` itself is not changed: a copy is rendered, with element ids numbered in tree
+    order instead of folium's random ones; CDN links to Leaflet or markercluster (from a
+    plain folium map) are replaced by the inlined libraries.
+    """
+    fig = _prepare_copy(m.get_root())  # type: ignore[arg-type]
+    with _sequential_new_ids():
+        text = fig.render()
+    return _inline_external(text)

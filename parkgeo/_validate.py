@@ -1,0 +1,1210 @@
+"""Validation of enterprise and park tables: the reject ledger and park geometry checks.
+
+Nothing is dropped silently. :func:`validate_enterprises` parses raw cells into the canonical
+enterprise table and returns every row it cannot use in a **reject ledger** (one row per rejected
+source row: ``source_row``, ``enterprise_id``, ``column``, ``value``, ``reason``, ``message``),
+so that ``rows read == rows kept + rows in the ledger`` always holds. :func:`validate_parks`
+repairs invalid polygons (and reports each repair) and refuses features that cannot be a park.
+
+Numbers typed by people (``1,234.5``, ``１２３``, ``117．2``, ``123万元``, ``1.2亿元``, ``500元``,
+``2015年``, ``39，1`` as a decimal comma in a coordinate) are parsed in two vectorised passes:
+Arrow compute reads plain numbers over the whole column; a careful pass (Unicode NFKC, thousands
+separators, unit suffixes scaled to parkgeo's units, degree-minute-second coordinates,
+missing-value tokens such as ``-``, ``NA``, ``无``) looks only at the cells the fast pass could
+not read. Everything is vectorised: 12 million rows are validated without a Python loop over rows.
+
+Decisions
+---------
+* ``tax`` may be negative (net of refunds such as export VAT rebates), ``profit`` may be
+  negative (losses), ``value_added`` may be negative (rare, but it happens in loss years);
+  ``energy_tce`` and ``employees`` may not.
+* A missing industry code is kept (``industry`` is NA; density does not need it, the cluster
+  analysis skips it); a code that is not in GB/T 4754-2017 is rejected.
+* Duplicate enterprise-year rows: among rows that pass every other check, the first occurrence
+  is kept and later ones are ledgered, naming the row that was kept.
+* Apparently swapped longitude/latitude are ledgered, never swapped back silently: a swap that
+  happens to land inside China can still be wrong.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from numpy.typing import NDArray
+
+from parkgeo._columns import ENTERPRISE_COLUMNS, ENTERPRISE_REQUIRED, PARK_COLUMNS
+from parkgeo._errors import DataValidationError, GeometryError, SchemaError
+
+__all__ = [
+    "DEFAULT_YEARS",
+    "LEDGER_COLUMNS",
+    "MISSING_TOKENS",
+    "REASONS",
+    "ParsedNumbers",
+    "empty_ledger",
+    "parse_numbers",
+    "validate_enterprises",
+    "validate_parks",
+]
+
+log = logging.getLogger("parkgeo")
+
+REASONS: dict[str, str] = {
+    "missing_enterprise_id": "the enterprise id (e.g. the unified social credit code) is empty",
+    "missing_coordinate": "longitude or latitude is empty",
+    "non_numeric_coordinate": "longitude or latitude is not a number",
+    "zero_coordinate": "longitude and latitude are both 0 (a failed geocode)",
+    "lonlat_swapped": "longitude and latitude appear swapped (latitude in China's longitude "
+    "range 73..136 and longitude in its latitude range 3..54); not swapped automatically",
+    "projected_coordinates": "the coordinates look like projected metres (e.g. Gauss-Kruger or "
+    "UTM), not degrees",
+    "coordinate_out_of_range": "longitude outside -180..180 or latitude outside -90..90, or "
+    "infinite",
+    "missing_year": "the year is empty",
+    "invalid_year": "the year is not a whole number",
+    "year_out_of_range": "the year is outside the accepted range",
+    "unknown_industry_code": "the industry code is not in GB/T 4754-2017",
+    "non_numeric_measure": "a measure (tax, profit, value_added, energy_tce, employees) is not "
+    "a number",
+    "non_finite_measure": "a measure is infinite",
+    "negative_measure": "energy_tce or employees is negative",
+    "duplicate_enterprise_year": "the same enterprise appears twice in one year; the first "
+    "occurrence is kept",
+}
+
+LEDGER_COLUMNS: tuple[str, ...] = (
+    "source_row",
+    "enterprise_id",
+    "column",
+    "value",
+    "reason",
+    "message",
+)
+DEFAULT_YEARS: tuple[int, int] = (1990, 2100)
+NEVER_NEGATIVE: tuple[str, ...] = ("energy_tce", "employees")
+_MEASURE_KIND = {
+    "tax": "money",
+    "profit": "money",
+    "value_added": "money",
+    "energy_tce": "energy",
+    "employees": "people",
+}
+_STRICT_SHOWN = 10
+
+
+# Cell contents that mean "no value" (compared after NFKC, trimming and lower-casing).
+MISSING_TOKENS: frozenset[str] = frozenset(
+    {
+        "",
+        "-",
+        "--",
+        "---",
+        "—",
+        "——",
+        "–",
+        "_",
+        "/",
+        "na",
+        "n/a",
+        "n.a.",
+        "nan",
+        "null",
+        "none",
+        "nil",
+        "#n/a",
+        "无",
+        "空",
+        "暂无",
+        "缺失",
+        "不详",
+        "?",
+        "？",
+    }
+)
+
+_PLAIN = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+_NUMBER_UNIT = (
+    r"^(?P<sign>[+-]?)(?P<num>(?:\d[\d,]*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)(?P<unit>[^\d]*)$"
+)
+_THOUSANDS = r"^\d{1,3}(,\d{3})+(\.\d*)?(?:[eE][+-]?\d+)?$"
+_DMS = (
+    r"^(?P<deg>\d+(?:\.\d+)?)\s*[°度](?:\s*(?P<min>\d+(?:\.\d+)?)\s*['′’分])?"
+    r"(?:\s*(?P<sec>\d+(?:\.\d+)?)\s*(?:[\"″”秒]|''|′′))?\s*(?P<hemi>[ENWSensw东西南北]?)$"
+)
+
+_MONEY = {
+    "": 1.0,
+    "万元": 1.0,
+    "万": 1.0,
+    "万元人民币": 1.0,
+    "元": 1e-4,
+    "元人民币": 1e-4,
+    "yuan": 1e-4,
+    "cny": 1e-4,
+    "rmb": 1e-4,
+    "千元": 0.1,
+    "百万元": 100.0,
+    "百万": 100.0,
+    "千万元": 1000.0,
+    "千万": 1000.0,
+    "亿元": 1e4,
+    "亿": 1e4,
+}
+_ENERGY = {
+    "": 1.0,
+    "吨标准煤": 1.0,
+    "吨标煤": 1.0,
+    "tce": 1.0,
+    "t": 1.0,
+    "吨": 1.0,
+    "万吨标准煤": 1e4,
+    "万吨标煤": 1e4,
+    "万tce": 1e4,
+    "万吨": 1e4,
+    "千克标准煤": 1e-3,
+    "kgce": 1e-3,
+    "公斤标准煤": 1e-3,
+}
+_PEOPLE = {"": 1.0, "人": 1.0, "名": 1.0, "个": 1.0, "位": 1.0, "万人": 1e4}
+_YEAR = {"": 1.0, "年": 1.0, "年度": 1.0}
+_AREA = {
+    "": 1.0,
+    "公顷": 1.0,
+    "ha": 1.0,
+    "hm2": 1.0,
+    "亩": 1 / 15,
+    "mu": 1 / 15,
+    "平方公里": 100.0,
+    "km2": 100.0,
+    "平方千米": 100.0,
+    "平方米": 1e-4,
+    "m2": 1e-4,
+}
+_DEGREES = {
+    "": 1.0,
+    "°": 1.0,
+    "度": 1.0,
+    "°e": 1.0,
+    "°n": 1.0,
+    "e": 1.0,
+    "n": 1.0,
+    "°w": -1.0,
+    "°s": -1.0,
+    "w": -1.0,
+    "s": -1.0,
+    "东": 1.0,
+    "北": 1.0,
+    "西": -1.0,
+    "南": -1.0,
+}
+_PLAIN_ONLY = {"": 1.0}
+
+UNITS: dict[str, dict[str, float]] = {
+    "money": _MONEY,
+    "energy": _ENERGY,
+    "people": _PEOPLE,
+    "year": _YEAR,
+    "area": _AREA,
+    "degrees": _DEGREES,
+    "plain": _PLAIN_ONLY,
+}
+
+
+@dataclass(frozen=True)
+class ParsedNumbers:
+    """Numbers parsed from one column.
+
+    Attributes
+    ----------
+    values : numpy.ndarray of float64
+        Parsed values (NaN where missing or not a number), already scaled by the cell's unit.
+    missing : numpy.ndarray of bool
+        The cell was empty or a missing-value token (``-``, ``NA``, ``无`` ...).
+    invalid : numpy.ndarray of bool
+        The cell held text that is not a number parkgeo can read.
+    """
+
+    values: NDArray[np.float64]
+    missing: NDArray[np.bool_]
+    invalid: NDArray[np.bool_]
+
+
+def _as_arrow_strings(series: pd.Series) -> pa.Array:
+    arr = pa.array(series.array) if not isinstance(series.dtype, np.dtype) else None
+    if arr is None or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = pa.array(series.astype("str").array)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr
+
+
+def _full_width(token: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in token)
+
+
+# the tokens as typed with a Chinese input method (full-width ASCII) too, so that the check
+# runs in Arrow without a per-cell Unicode normalisation
+_TOKEN_SET = pa.array(sorted(MISSING_TOKENS | {_full_width(t) for t in MISSING_TOKENS}))
+
+
+def _str_series(arr: pa.Array | pa.ChunkedArray, index: pd.Index | None = None) -> pd.Series:
+    """A pandas ``str`` Series over an Arrow string array, without a copy to Python objects."""
+    values = pd.array(arr, dtype="str")
+    return pd.Series(values, index=index)
+
+
+def _missing_mask(trimmed: pa.Array) -> NDArray[np.bool_]:
+    lowered = pc.utf8_lower(trimmed)
+    hit = pc.or_kleene(pc.equal(trimmed, ""), pc.is_in(lowered, value_set=_TOKEN_SET))
+    return np.asarray(pc.fill_null(hit, True).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def is_missing_text(series: pd.Series) -> NDArray[np.bool_]:
+    """Whether each text cell is empty or a missing-value token.
+
+    Examples
+    --------
+    >>> is_missing_text(pd.Series(["12", " ", "无", "NA", None, "x"], dtype="str")).tolist()
+    [False, True, True, True, True, False]
+    """
+    return _missing_mask(pc.utf8_trim_whitespace(_as_arrow_strings(series)))
+
+
+def parse_numbers(
+    series: pd.Series, *, kind: str = "plain", comma_decimal: bool = False
+) -> ParsedNumbers:
+    """Parse a column of numbers written by people, vectorised.
+
+    Parameters
+    ----------
+    series : pandas.Series
+        Text or numbers.
+    kind : {"plain", "money", "energy", "people", "year", "area", "degrees"}
+        Which unit suffixes are understood and how they scale: money to 10,000 CNY
+        (``元`` 1e-4, ``万元`` 1, ``亿元`` 1e4), energy to tce, areas to hectares, degrees also
+        accept ``°``/``E``/``N`` and degree-minute-second notation.
+    comma_decimal : bool
+        Read a single comma without a decimal point as the decimal mark (``39,1`` -> 39.1),
+        as is right for coordinates; otherwise commas are thousands separators.
+
+    Returns
+    -------
+    ParsedNumbers
+
+    Examples
+    --------
+    >>> s = pd.Series(["1,234.5", "123万元", "1.2亿元", "500元", "-", "abc", "１２"], dtype="str")
+    >>> p = parse_numbers(s, kind="money")
+    >>> p.values.tolist()[:4], p.missing.tolist()[4], p.invalid.tolist()[5], p.values[6]
+    ([1234.5, 123.0, 12000.0, 0.05], True, True, np.float64(12.0))
+    """
+    n = len(series)
+    if n == 0:
+        empty = np.zeros(0, dtype=bool)
+        return ParsedNumbers(np.zeros(0, dtype=np.float64), empty, empty.copy())
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        return ParsedNumbers(values, np.isnan(values), np.zeros(n, dtype=bool))
+    if pd.api.types.is_numeric_dtype(dtype):
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        return ParsedNumbers(values, np.isnan(values), np.zeros(n, dtype=bool))
+    if not (pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype)):
+        # datetimes and the like: let the careful path see their text
+        series = series.astype("str")
+    elif pd.api.types.is_object_dtype(dtype):
+        series = _object_to_text(series)
+
+    arr = _as_arrow_strings(series)
+    trimmed = pc.utf8_trim_whitespace(arr)
+    empty = pc.fill_null(pc.equal(trimmed, ""), True)
+    try:
+        # The common case: every cell a plain number or empty. One cast, no regex.
+        fast = pc.cast(pc.if_else(empty, pa.scalar(None, trimmed.type), trimmed), pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        fast = None
+    if fast is not None:
+        values = fast.to_numpy(zero_copy_only=False).astype(np.float64, copy=True)
+        # NaN here is an empty cell or a "nan"/"NaN" token: both mean missing
+        return ParsedNumbers(values, np.isnan(values), np.zeros(n, dtype=bool))
+    plain = pc.fill_null(pc.match_substring_regex(trimmed, _PLAIN), False)
+    fast = pc.cast(pc.if_else(plain, trimmed, pa.scalar(None, pa.string())), pa.float64())
+    values = fast.to_numpy(zero_copy_only=False).astype(np.float64, copy=True)
+    missing = np.zeros(n, dtype=bool)
+    invalid = np.zeros(n, dtype=bool)
+    rest = np.flatnonzero(~plain.to_numpy(zero_copy_only=False))
+    if len(rest):
+        sub = _str_series(trimmed.take(pa.array(rest)))
+        sub_values, sub_missing, sub_invalid = _parse_careful(sub, kind, comma_decimal)
+        values[rest] = sub_values
+        missing[rest] = sub_missing
+        invalid[rest] = sub_invalid
+    return ParsedNumbers(values, missing, invalid)
+
+
+def _object_to_text(series: pd.Series) -> pd.Series:
+    # Mixed Python objects (from Excel or a user's frame): numbers keep their exact text.
+    def text(v: object) -> object:
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return None
+        if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
+            return str(int(v))
+        return str(v)
+
+    return pd.Series([text(v) for v in series.to_numpy()], index=series.index, dtype="str")
+
+
+def _parse_careful(
+    sub: pd.Series, kind: str, comma_decimal: bool
+) -> tuple[NDArray[np.float64], NDArray[np.bool_], NDArray[np.bool_]]:
+    n = len(sub)
+    values = np.full(n, np.nan)
+    folded = (
+        sub.str.normalize("NFKC")
+        .str.replace("\u2212", "-", regex=False)  # the minus sign U+2212
+        .str.replace("\u3002", ".", regex=False)  # the ideographic full stop
+        .str.replace("\u3001", ",", regex=False)
+        .str.replace(r"\s+", "", regex=True)
+        .str.lower()
+    )
+    missing = (sub.isna() | folded.isin(MISSING_TOKENS)).to_numpy()
+    todo = ~missing
+    lowered = folded.where(todo, "")
+    infinite = lowered.str.fullmatch(r"[+-]?(inf|infinity|∞)").fillna(False).to_numpy(dtype=bool)
+    if infinite.any():
+        values[infinite] = np.where(lowered[infinite].str.startswith("-"), -np.inf, np.inf)
+    todo &= ~infinite
+
+    units = UNITS.get(kind, _PLAIN_ONLY)
+    parts = lowered.str.extract(_NUMBER_UNIT)
+    matched = parts["num"].notna().to_numpy() & todo
+    if matched.any():
+        num = parts["num"].where(matched, "")
+        has_comma = num.str.contains(",", regex=False)
+        thousands = num.str.fullmatch(_THOUSANDS).fillna(False)
+        if comma_decimal:
+            as_decimal = has_comma & num.str.count(",").eq(1) & ~num.str.contains(".", regex=False)
+            cleaned = num.where(~as_decimal, num.str.replace(",", ".", regex=False))
+            bad_comma = has_comma & ~as_decimal
+        else:
+            # Only well-formed grouping (1,234,567.8): "12,5" is ambiguous, so it is not a number.
+            cleaned = num.where(~thousands, num.str.replace(",", "", regex=False))
+            bad_comma = has_comma & ~thousands
+        scale = parts["unit"].map(units)
+        ok = matched & ~bad_comma.to_numpy() & scale.notna().to_numpy()
+        number = pd.to_numeric(cleaned.where(ok, None), errors="coerce").to_numpy(dtype=np.float64)
+        sign = np.where(parts["sign"].to_numpy(dtype=object) == "-", -1.0, 1.0)
+        scaled = sign * number * scale.to_numpy(dtype=np.float64, na_value=np.nan)
+        good = ok & np.isfinite(number)
+        values[good] = scaled[good]
+        todo &= ~good
+    if kind == "degrees" and todo.any():
+        dms = lowered.where(todo, "").str.extract(_DMS)
+        hit = dms["deg"].notna().to_numpy() & todo
+        if hit.any():
+            deg = pd.to_numeric(dms["deg"], errors="coerce").to_numpy(dtype=np.float64)
+            mins = pd.to_numeric(dms["min"], errors="coerce").fillna(0).to_numpy(dtype=np.float64)
+            secs = pd.to_numeric(dms["sec"], errors="coerce").fillna(0).to_numpy(dtype=np.float64)
+            sign = np.where(dms["hemi"].isin(["w", "s", "西", "南"]).to_numpy(), -1.0, 1.0)
+            dec = sign * (deg + mins / 60 + secs / 3600)
+            ok = hit & (mins < 60) & (secs < 60)
+            values[ok] = dec[ok]
+            todo &= ~ok
+    if kind == "year" and todo.any():
+        # dates written where a year belongs: 2015-12-31, 2015/12, 2015.12, 2015年12月
+        date = lowered.where(todo, "").str.extract(r"^(\d{4})[-/.年]\d{1,2}(?:[-/.月]\d{1,2}日?)?")
+        hit = date[0].notna().to_numpy() & todo
+        values[hit] = pd.to_numeric(date[0][hit]).to_numpy(dtype=np.float64)
+        todo &= ~hit
+    return values, missing, todo
+
+
+# --------------------------------------------------------------------------------------------
+# enterprises
+# --------------------------------------------------------------------------------------------
+
+
+def empty_ledger() -> pd.DataFrame:
+    """An empty reject ledger with the documented columns and dtypes.
+
+    Examples
+    --------
+    >>> list(empty_ledger().columns)
+    ['source_row', 'enterprise_id', 'column', 'value', 'reason', 'message']
+    """
+    return pd.DataFrame(
+        {
+            "source_row": pd.Series([], dtype="int64"),
+            **{c: pd.Series([], dtype="str") for c in LEDGER_COLUMNS[1:]},
+        }
+    )
+
+
+@dataclass(frozen=True)
+class _Problem:
+    reason: str
+    column: str | NDArray[np.object_]  # one name, or one per row
+    mask: NDArray[np.bool_]
+    # positions of the rows where this is the first problem -> (value text, message)
+    describe: Callable[[NDArray[np.intp]], tuple[pd.Series, pd.Series]]
+
+
+def _source_rows(index: pd.Index) -> NDArray[np.int64]:
+    if pd.api.types.is_integer_dtype(index.dtype) and index.is_unique:
+        return np.asarray(index, dtype=np.int64)
+    return np.arange(len(index), dtype=np.int64)
+
+
+def _text_at(series: pd.Series, rows: NDArray[np.intp]) -> pd.Series:
+    """Raw cell text at positions ``rows`` (empty string for missing), on a RangeIndex."""
+    sub = series.iloc[rows]
+    text = _object_to_text(sub) if pd.api.types.is_object_dtype(sub.dtype) else sub.astype("str")
+    return pd.Series(text.to_numpy(dtype=object, na_value=""), dtype="str").fillna("")
+
+
+def _clean_text(series: pd.Series) -> pd.Series:
+    """Trimmed text; empty cells and missing-value tokens become NA. Numbers keep exact text."""
+    if pd.api.types.is_bool_dtype(series.dtype):
+        series = series.astype("str")
+    elif pd.api.types.is_integer_dtype(series.dtype):
+        text = series.astype("str")
+        return text.where(series.notna(), None)
+    elif pd.api.types.is_float_dtype(series.dtype) or pd.api.types.is_object_dtype(series.dtype):
+        series = _object_to_text(series)
+    trimmed = pc.utf8_trim_whitespace(_as_arrow_strings(series))
+    missing = _missing_mask(trimmed)
+    if missing.any():
+        trimmed = pc.if_else(pa.array(missing), pa.scalar(None, trimmed.type), trimmed)
+    return _str_series(trimmed, series.index)
+
+
+def _parse_years(years: Any) -> tuple[int, int]:
+    if years is None:
+        return DEFAULT_YEARS
+    if isinstance(years, range):
+        if len(years) == 0:
+            raise ValueError("years= is an empty range")
+        return int(min(years)), int(max(years))
+    try:
+        first, last = years
+        return int(first), int(last)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"years= must be a (first, last) pair of years or a range, not {years!r}"
+        ) from None
+
+
+def _industry_input(series: pd.Series, text: pd.Series) -> pd.Series:
+    """What to give the code normaliser: numbers stay numbers (a number lost its leading zero,
+    0111 -> 111, and the normaliser knows that), text is trimmed, missing is None."""
+    if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
+        return series.astype(object).where(series.notna(), None)
+    if pd.api.types.is_object_dtype(series.dtype):
+        numeric = series.map(
+            lambda v: (
+                isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+            )
+        ).astype(bool)
+        if numeric.any():
+            return series.where(numeric & series.notna(), text.astype(object)).where(
+                text.notna(), None
+            )
+    return text
+
+
+def _normalize_industry(values: pd.Series) -> pd.Series:
+    from parkgeo import industry
+
+    out = industry.normalize_codes(values)
+    if not isinstance(out, pd.Series):
+        out = pd.Series(np.asarray(out, dtype=object), dtype="str")
+    return pd.Series(out.astype("str").array, index=values.index)
+
+
+def _industry_problem(values: pd.Series) -> pd.Series:
+    """Why each (unknown) code is not a GB/T 4754-2017 code, e.g. a 2011-edition code."""
+    from parkgeo import industry
+
+    unique = values.unique()
+    reasons = pd.Series([industry.code_problem(v) or "" for v in unique], index=unique)
+    return pd.Series(values.map(reasons).to_numpy(), dtype="str").fillna("")
+
+
+def validate_enterprises(
+    df: pd.DataFrame,
+    *,
+    source: str = "input",
+    strict: bool = False,
+    years: Any = None,
+    scales: Mapping[str, float] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Parse and check an enterprise table; return the kept rows and the reject ledger.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Canonical column names (see ``docs/architecture.md``), raw cells (text or numbers).
+        ``enterprise_id``, ``lon``, ``lat`` and ``year`` are required; ``name``, ``industry``
+        and the measures are optional (absent ones become NA/NaN). An integer index is taken as
+        the source row numbers; any other index is replaced by positions.
+    source : str
+        Name of the input, for messages.
+    strict : bool
+        Raise :class:`~parkgeo.DataValidationError` (ledger attached) instead of returning a
+        non-empty ledger.
+    years : (int, int) or range, optional
+        Accepted years, inclusive (default 1990..2100).
+    scales : dict, optional
+        Factor per measure column to parkgeo's units (from units in the headers, e.g. 1e-4 for
+        a money column headed ``(元)``).
+
+    Returns
+    -------
+    kept : pandas.DataFrame
+        The canonical enterprise table, indexed by ``source_row``.
+    ledger : pandas.DataFrame
+        One row per rejected source row; ``len(df) == len(kept) + len(ledger)``.
+
+    Raises
+    ------
+    SchemaError
+        A required column is missing.
+    DataValidationError
+        ``strict=True`` and some row failed.
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({
+    ...     "enterprise_id": ["A", "B", "C"], "lon": ["117.2", "39.1", ""],
+    ...     "lat": ["39.1", "117.2", "39.0"], "year": ["2015", "2015年", "2015"],
+    ...     "tax": ["1,234.5", "12", "3万元"]})
+    >>> kept, ledger = validate_enterprises(raw, source="demo")
+    >>> kept[["enterprise_id", "lon", "lat", "year", "tax"]]
+               enterprise_id    lon   lat  year     tax
+    source_row
+    0                      A  117.2  39.1  2015  1234.5
+    >>> ledger[["source_row", "column", "reason"]]
+       source_row column              reason
+    0           1    lon       lonlat_swapped
+    1           2    lon  missing_coordinate
+    """
+    missing_cols = [c for c in ENTERPRISE_REQUIRED if c not in df.columns]
+    if missing_cols:
+        raise SchemaError(
+            f"{source}: required column(s) {', '.join(missing_cols)} missing; the table has "
+            f"{', '.join(map(str, df.columns))}. Map your headers to parkgeo's names "
+            "(columns={'enterprise_id': '统一社会信用代码', ...})."
+        )
+    first_year, last_year = _parse_years(years)
+    scales = dict(scales or {})
+    n = len(df)
+    source_rows = _source_rows(df.index)
+    problems: list[_Problem] = []
+
+    def raw(col: str, rows: NDArray[np.intp]) -> pd.Series:
+        return _text_at(df[col], rows)
+
+    # -- enterprise id
+    ids = _clean_text(df["enterprise_id"])
+    problems.append(
+        _Problem(
+            "missing_enterprise_id",
+            "enterprise_id",
+            ids.isna().to_numpy(),
+            lambda r: (
+                raw("enterprise_id", r),
+                pd.Series(
+                    "the enterprise id is empty; fill in the unified social credit code (or another "
+                    "unique id) or drop the row",
+                    index=range(len(r)),
+                    dtype="str",
+                ),
+            ),
+        )
+    )
+
+    # -- coordinates
+    lon_p = parse_numbers(df["lon"], kind="degrees", comma_decimal=True)
+    lat_p = parse_numbers(df["lat"], kind="degrees", comma_decimal=True)
+    lon, lat = lon_p.values, lat_p.values
+
+    def pair(r: NDArray[np.intp]) -> pd.Series:
+        return "lon=" + raw("lon", r) + ", lat=" + raw("lat", r)
+
+    m_missing = lon_p.missing | lat_p.missing
+    problems.append(
+        _Problem(
+            "missing_coordinate",
+            np.where(lon_p.missing, "lon", "lat"),
+            m_missing,
+            lambda r: (
+                pair(r),
+                "longitude/latitude missing ("
+                + pair(r)
+                + "); geocode the address or fill in both coordinates",
+            ),
+        )
+    )
+    m_nonnum = lon_p.invalid | lat_p.invalid
+    problems.append(
+        _Problem(
+            "non_numeric_coordinate",
+            np.where(lon_p.invalid, "lon", "lat"),
+            m_nonnum,
+            lambda r: (
+                pair(r),
+                "longitude/latitude not a number ("
+                + pair(r)
+                + "); write decimal degrees such as 117.2 and 39.1",
+            ),
+        )
+    )
+    with np.errstate(invalid="ignore"):
+        present = ~np.isnan(lon) & ~np.isnan(lat)
+        finite = np.isfinite(lon) & np.isfinite(lat)
+        m_zero = present & (lon == 0) & (lat == 0)
+        m_swapped = present & (lat >= 73) & (lat <= 136) & (lon >= 3) & (lon <= 54)
+        outside = present & (~finite | (np.abs(lon) > 180) | (np.abs(lat) > 90))
+        m_projected = outside & finite & (np.abs(lon) >= 1000) & (np.abs(lat) >= 1000)
+        m_range = outside & ~m_projected & ~m_swapped
+    problems.append(
+        _Problem(
+            "zero_coordinate",
+            "lon",
+            m_zero,
+            lambda r: (
+                pair(r),
+                pd.Series(
+                    "longitude and latitude are both 0, the mark of a failed geocode; geocode the "
+                    "address again",
+                    index=range(len(r)),
+                    dtype="str",
+                ),
+            ),
+        )
+    )
+    problems.append(
+        _Problem(
+            "lonlat_swapped",
+            "lon",
+            m_swapped,
+            lambda r: (
+                pair(r),
+                "longitude and latitude look swapped ("
+                + pair(r)
+                + "); swap the two values in the file (parkgeo does not swap them "
+                "automatically)",
+            ),
+        )
+    )
+    problems.append(
+        _Problem(
+            "projected_coordinates",
+            "lon",
+            m_projected,
+            lambda r: (
+                pair(r),
+                "coordinates look like projected metres, not degrees ("
+                + pair(r)
+                + "); reproject them to longitude/latitude (EPSG:4326) first, or give the "
+                "points as a GeoPackage/GeoParquet layer with its CRS",
+            ),
+        )
+    )
+    problems.append(
+        _Problem(
+            "coordinate_out_of_range",
+            np.where(~np.isfinite(lon) | (np.abs(lon) > 180), "lon", "lat"),
+            m_range,
+            lambda r: (
+                pair(r),
+                "longitude must lie in -180..180 and latitude in -90..90 ("
+                + pair(r)
+                + "); fix the coordinates",
+            ),
+        )
+    )
+
+    # -- year
+    year_p = parse_numbers(df["year"], kind="year")
+    year_values = year_p.values
+    with np.errstate(invalid="ignore"):
+        not_whole = (
+            ~year_p.missing
+            & ~year_p.invalid
+            & (~np.isfinite(year_values) | (np.mod(year_values, 1) != 0))
+        )
+        valid_year = ~year_p.missing & ~year_p.invalid & ~not_whole
+        m_year_range = valid_year & ((year_values < first_year) | (year_values > last_year))
+    problems.append(
+        _Problem(
+            "missing_year",
+            "year",
+            year_p.missing,
+            lambda r: (
+                raw("year", r),
+                pd.Series(
+                    "the year is empty; fill it in (each row is one enterprise in one year)",
+                    index=range(len(r)),
+                    dtype="str",
+                ),
+            ),
+        )
+    )
+    problems.append(
+        _Problem(
+            "invalid_year",
+            "year",
+            year_p.invalid | not_whole,
+            lambda r: (
+                raw("year", r),
+                "year "
+                + raw("year", r).str.slice(0, 40)
+                + " is not a whole year; write it as e.g. 2015",
+            ),
+        )
+    )
+    problems.append(
+        _Problem(
+            "year_out_of_range",
+            "year",
+            m_year_range,
+            lambda r: (
+                raw("year", r),
+                "year " + raw("year", r) + f" is outside {first_year}.."
+                f"{last_year}; fix it, or pass years=(first, last) to accept it",
+            ),
+        )
+    )
+
+    # -- industry
+    if "industry" in df.columns:
+        industry_text = _clean_text(df["industry"])
+        present_code = industry_text.notna()
+        industry_in = _industry_input(df["industry"], industry_text)
+        codes = _normalize_industry(industry_in)
+        m_industry = (present_code & codes.isna()).to_numpy()
+    else:
+        codes = pd.Series(pd.NA, index=df.index, dtype="str")
+        m_industry = np.zeros(n, dtype=bool)
+    problems.append(
+        _Problem(
+            "unknown_industry_code",
+            "industry",
+            m_industry,
+            lambda r: (
+                raw("industry", r),
+                "industry code '"
+                + raw("industry", r).str.slice(0, 40)
+                + "' is not in GB/T 4754-2017: "
+                + _industry_problem(industry_in.iloc[r])
+                + " (write a section letter plus digits such as C27 or C2710; the letter is "
+                "optional)",
+            ),
+        )
+    )
+
+    # -- measures
+    measure_values: dict[str, NDArray[np.float64]] = {}
+    for col in ("tax", "profit", "value_added", "energy_tce", "employees"):
+        if col not in df.columns:
+            measure_values[col] = np.full(n, np.nan)
+            continue
+        parsed = parse_numbers(df[col], kind=_MEASURE_KIND[col])
+        values = parsed.values * float(scales.get(col, 1.0))
+        measure_values[col] = values
+        with np.errstate(invalid="ignore"):
+            infinite = np.isinf(values)
+            negative = (values < 0) & ~infinite if col in NEVER_NEGATIVE else np.zeros(n, bool)
+        problems.append(
+            _Problem(
+                "non_numeric_measure",
+                col,
+                parsed.invalid,
+                lambda r, c=col: (  # type: ignore[misc]
+                    raw(c, r),
+                    f"{c} "
+                    + raw(c, r).str.slice(0, 40).map(repr)
+                    + " is not a number; write a number (units such as 万元 or 吨标准煤 "
+                    "are understood) or leave the cell empty for missing",
+                ),
+            )
+        )
+        problems.append(
+            _Problem(
+                "non_finite_measure",
+                col,
+                infinite,
+                lambda r, c=col: (  # type: ignore[misc]
+                    raw(c, r),
+                    f"{c} is infinite ("
+                    + raw(c, r)
+                    + "); write a finite number or leave the cell empty",
+                ),
+            )
+        )
+        problems.append(
+            _Problem(
+                "negative_measure",
+                col,
+                negative,
+                lambda r, c=col: (  # type: ignore[misc]
+                    raw(c, r),
+                    f"{c} = "
+                    + raw(c, r)
+                    + f" is negative, which is impossible for {c}; fix the value or "
+                    "leave the cell empty for missing",
+                ),
+            )
+        )
+
+    # -- duplicates among the rows that pass every other check
+    bad = np.zeros(n, dtype=bool)
+    for problem in problems:
+        bad |= problem.mask
+    candidates = np.flatnonzero(~bad)
+    duplicate = np.zeros(n, dtype=bool)
+    first_row_of = np.full(n, -1, dtype=np.int64)
+    if len(candidates):
+        keys = pd.DataFrame(
+            {
+                "id": ids.array.take(candidates),
+                "year": year_values[candidates].astype(np.int64),
+            }
+        )
+        group = keys.groupby(["id", "year"], sort=False).ngroup().to_numpy()
+        _, first_pos = np.unique(group, return_index=True)
+        dup_local = np.ones(len(candidates), dtype=bool)
+        dup_local[first_pos] = False
+        duplicate[candidates] = dup_local
+        first_row_of[candidates] = source_rows[candidates[first_pos[group]]]
+    problems.append(
+        _Problem(
+            "duplicate_enterprise_year",
+            "enterprise_id",
+            duplicate,
+            lambda r: (
+                raw("enterprise_id", r),
+                "enterprise "
+                + ids.iloc[r].reset_index(drop=True)
+                + " already has a row for year "
+                + pd.Series(year_values[r].astype(np.int64), dtype="str")
+                + " (source row "
+                + pd.Series(first_row_of[r], dtype="str")
+                + ", kept); merge or remove the duplicate",
+            ),
+        )
+    )
+
+    ledger = _ledger(problems, n, source_rows, ids)
+    rejected = np.zeros(n, dtype=bool)
+    for problem in problems:
+        rejected |= problem.mask
+    keep = np.flatnonzero(~rejected)
+
+    if strict and len(ledger):
+        raise DataValidationError(_strict_message(ledger, n, source), rejects=ledger)
+
+    name = _clean_text(df["name"]) if "name" in df.columns else None
+    data: dict[str, Any] = {
+        "enterprise_id": ids.array.take(keep),
+        "name": (
+            name.array.take(keep)
+            if name is not None
+            else pd.array(np.full(len(keep), None, dtype=object), dtype="str")
+        ),
+        "industry": codes.array.take(keep),
+        "lon": lon[keep],
+        "lat": lat[keep],
+        "year": year_values[keep].astype(np.int64),
+    }
+    for col, values in measure_values.items():
+        data[col] = values[keep]
+    kept = pd.DataFrame(
+        {c: data[c] for c in ENTERPRISE_COLUMNS},
+        index=pd.Index(source_rows[keep], name="source_row"),
+    )
+    kept.attrs["source"] = source
+    return kept, ledger
+
+
+def _ledger(
+    problems: list[_Problem],
+    n: int,
+    source_rows: NDArray[np.int64],
+    ids: pd.Series,
+) -> pd.DataFrame:
+    first = np.full(n, -1, dtype=np.int16)
+    for k, problem in enumerate(problems):
+        first[(first < 0) & problem.mask] = k
+    rejected = np.flatnonzero(first >= 0)
+    if len(rejected) == 0:
+        return empty_ledger()
+    parts = []
+    for k, problem in enumerate(problems):
+        rows = rejected[first[rejected] == k]
+        if len(rows) == 0:
+            continue
+        value, message = problem.describe(rows)
+        others = pd.Series("", index=range(len(rows)), dtype="str")
+        for j, other in enumerate(problems):
+            if j != k:
+                hit = other.mask[rows]
+                if hit.any():
+                    others = others + np.where(hit, f", {other.reason}", "")
+        message = pd.Series(message, dtype="str").reset_index(drop=True)
+        message = message.where(others == "", message + ". Also: " + others.str.slice(2))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "source_row": source_rows[rows],
+                    "enterprise_id": ids.iloc[rows].to_numpy(),
+                    "column": (
+                        problem.column if isinstance(problem.column, str) else problem.column[rows]
+                    ),
+                    "value": pd.Series(value, dtype="str").reset_index(drop=True).to_numpy(),
+                    "reason": problem.reason,
+                    "message": message.to_numpy(),
+                }
+            )
+        )
+    ledger = pd.concat(parts, ignore_index=True).sort_values("source_row", kind="stable")
+    ledger = ledger.reset_index(drop=True)
+    ledger["source_row"] = ledger["source_row"].astype("int64")
+    for col in LEDGER_COLUMNS[1:]:
+        ledger[col] = ledger[col].astype("str")
+    return ledger[list(LEDGER_COLUMNS)]
+
+
+def _strict_message(ledger: pd.DataFrame, n: int, source: str) -> str:
+    counts = ledger["reason"].value_counts()
+    summary = ", ".join(f"{reason} {count}" for reason, count in counts.items())
+    lines = [
+        f"{source}: {len(ledger)} of {n} rows fail validation ({summary}); strict mode stops "
+        "here. First problems:"
+    ]
+    for row in ledger.head(_STRICT_SHOWN).itertuples(index=False):
+        lines.append(f"  source row {row.source_row} [{row.reason}] {row.column}: {row.message}")
+    if len(ledger) > _STRICT_SHOWN:
+        lines.append(
+            f"  ... and {len(ledger) - _STRICT_SHOWN} more (the full ledger is attached "
+            "as .rejects; without strict mode the rows go to the reject ledger)"
+        )
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------
+# parks
+# --------------------------------------------------------------------------------------------
+
+_POLYGONAL = ("Polygon", "MultiPolygon")
+_PARK_TEXT = ("park_id", "name", "district", "level", "leading_industries")
+
+
+def _feature(index: object, park_id: object) -> str:
+    if park_id is None or (isinstance(park_id, float) and np.isnan(park_id)) or park_id is pd.NA:
+        return f"feature {index} (no park_id)"
+    return f"feature {index} (park_id {park_id!r})"
+
+
+def _polygonal_part(geom: Any) -> Any:
+    import shapely
+
+    parts = [g for g in shapely.get_parts(geom) if g.geom_type in _POLYGONAL]
+    polys = []
+    for part in parts:
+        polys.extend(shapely.get_parts(part))
+    if not polys:
+        return None
+    if len(polys) == 1:
+        return polys[0]
+    return shapely.MultiPolygon(polys)
+
+
+def validate_parks(gdf: Any, *, source: str = "input") -> tuple[Any, list[dict[str, Any]]]:
+    """Check park polygons, repair invalid ones, and coerce the columns to the canonical table.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        Canonical column names (``park_id`` required), geometries in EPSG:4326.
+    source : str
+        Name of the input, for messages.
+
+    Returns
+    -------
+    parks : geopandas.GeoDataFrame
+        The canonical park table (``park_id``, ``name``, ``district``, ``level``,
+        ``approved_area_ha``, ``leading_industries``, ``priority``, ``geometry``) on the input's
+        index; ``attrs["repairs"]`` holds the repairs.
+    repairs : list of dict
+        One entry per repaired feature: ``index``, ``park_id``, ``problem``, ``action``.
+
+    Raises
+    ------
+    GeometryError
+        Empty, zero-area or non-polygon features, or duplicate or empty ``park_id``; the
+        message names every such feature (up to 10) and the fix.
+    SchemaError
+        ``park_id`` column missing, or a numeric column holds text.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import Polygon
+    >>> bowtie = Polygon([(117, 39), (117.01, 39.01), (117.01, 39), (117, 39.01)])
+    >>> raw = gpd.GeoDataFrame({"park_id": ["P1"]}, geometry=[bowtie], crs="EPSG:4326")
+    >>> parks, repairs = validate_parks(raw, source="demo")
+    >>> parks.geometry.iloc[0].geom_type, repairs[0]["action"]
+    ('MultiPolygon', 'make_valid')
+    """
+    import geopandas as gpd
+    import shapely
+
+    if "park_id" not in gdf.columns:
+        raise SchemaError(
+            f"{source}: the parks have no park_id column (columns: "
+            f"{', '.join(map(str, gdf.columns))}); map one, e.g. columns={{'park_id': '代码'}}"
+        )
+    ids = _clean_text(gdf["park_id"])
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    index = list(gdf.index)
+    errors: list[str] = []
+    repairs: list[dict[str, Any]] = []
+    out_geoms = geoms.copy()
+
+    types = shapely.get_type_id(geoms)
+    missing = shapely.is_missing(geoms)
+    empty = ~missing & shapely.is_empty(geoms)
+    for i in np.flatnonzero(missing | empty):
+        errors.append(
+            f"{_feature(index[i], ids.iloc[i])} has an empty geometry; draw the park's "
+            "boundary or remove the feature"
+        )
+    # 7 = GeometryCollection: keep its polygonal parts, if any
+    for i in np.flatnonzero(~missing & ~empty & (types == 7)):
+        part = _polygonal_part(geoms[i])
+        if part is None:
+            errors.append(
+                f"{_feature(index[i], ids.iloc[i])} is a GeometryCollection without "
+                "polygons; a park must be a polygon or multipolygon"
+            )
+        else:
+            out_geoms[i] = part
+            repairs.append(
+                {
+                    "index": index[i],
+                    "park_id": ids.iloc[i],
+                    "problem": "GeometryCollection",
+                    "action": "kept polygonal parts",
+                }
+            )
+    # 3 = Polygon, 6 = MultiPolygon
+    other = ~missing & ~empty & ~np.isin(types, (3, 6, 7))
+    for i in np.flatnonzero(other):
+        errors.append(
+            f"{_feature(index[i], ids.iloc[i])} is a {geoms[i].geom_type}, not a "
+            "polygon; give the park's boundary as a polygon (buffer points or lines "
+            "yourself if that is really what you mean)"
+        )
+    usable = np.array(
+        [g is not None and g.geom_type in _POLYGONAL and not g.is_empty for g in out_geoms],
+        dtype=bool,
+    )
+    invalid = np.zeros(len(geoms), dtype=bool)
+    if usable.any():
+        invalid[usable] = ~shapely.is_valid(out_geoms[usable])
+    for i in np.flatnonzero(invalid):
+        reason = shapely.is_valid_reason(out_geoms[i])
+        # "structure" keeps shells as areas and holes as holes, and is fast (0.1 s for a
+        # million vertices where "linework" takes ~9 s).
+        fixed = _polygonal_part(
+            shapely.make_valid(out_geoms[i], method="structure", keep_collapsed=False)
+        )
+        if fixed is None or fixed.is_empty:
+            errors.append(
+                f"{_feature(index[i], ids.iloc[i])} is invalid ({reason}) and has no "
+                "area once repaired; redraw the boundary"
+            )
+            usable[i] = False
+            continue
+        out_geoms[i] = fixed
+        repairs.append(
+            {"index": index[i], "park_id": ids.iloc[i], "problem": reason, "action": "make_valid"}
+        )
+        log.warning(
+            "%s: %s was invalid (%s); repaired with make_valid",
+            source,
+            _feature(index[i], ids.iloc[i]),
+            reason,
+        )
+    if usable.any():
+        zero = np.zeros(len(geoms), dtype=bool)
+        zero[usable] = shapely.area(out_geoms[usable]) <= 0
+        for i in np.flatnonzero(zero):
+            errors.append(
+                f"{_feature(index[i], ids.iloc[i])} has zero area; draw the park's "
+                "boundary as a real polygon"
+            )
+
+    for i in np.flatnonzero(ids.isna().to_numpy()):
+        errors.append(f"feature {index[i]} has an empty park_id; give every park a unique id")
+    dup = ids.duplicated(keep=False) & ids.notna()
+    if dup.any():
+        for pid, positions in pd.Series(
+            np.arange(len(ids))[dup.to_numpy()], index=ids[dup].to_numpy()
+        ).groupby(level=0):
+            where = ", ".join(str(index[p]) for p in positions)
+            errors.append(
+                f"park_id {pid!r} is used by features {where}; park ids must be "
+                "unique: renumber them or merge the features"
+            )
+    if errors:
+        shown = "\n  ".join(errors[:_STRICT_SHOWN])
+        more = (
+            f"\n  ... and {len(errors) - _STRICT_SHOWN} more" if len(errors) > _STRICT_SHOWN else ""
+        )
+        raise GeometryError(f"{source}: {len(errors)} park feature problem(s):\n  {shown}{more}")
+
+    data: dict[str, Any] = {"park_id": ids}
+    name = _clean_text(gdf["name"]) if "name" in gdf.columns else ids.copy()
+    data["name"] = name.fillna(ids)
+    for col in ("district", "level", "leading_industries"):
+        data[col] = (
+            _clean_text(gdf[col])
+            if col in gdf.columns
+            else pd.Series(None, index=gdf.index, dtype="str")
+        )
+    for col, kind in (("approved_area_ha", "area"), ("priority", "plain")):
+        if col not in gdf.columns:
+            data[col] = np.full(len(gdf), np.nan)
+            continue
+        parsed = parse_numbers(gdf[col], kind=kind)
+        bad_rows = np.flatnonzero(parsed.invalid)
+        if len(bad_rows):
+            where = "; ".join(
+                f"{_feature(index[i], ids.iloc[i])}: {gdf[col].iloc[i]!r}" for i in bad_rows[:10]
+            )
+            raise SchemaError(
+                f"{source}: column {col} must be a number ({where}); fix the "
+                "values or leave them empty"
+            )
+        data[col] = parsed.values
+    frame = pd.DataFrame(data, index=gdf.index)
+    for col in _PARK_TEXT:
+        frame[col] = frame[col].astype("str")
+    parks = gpd.GeoDataFrame(
+        frame[list(PARK_COLUMNS)],
+        geometry=gpd.GeoSeries(out_geoms, index=gdf.index, crs=gdf.crs),
+        crs=gdf.crs,
+    )
+    parks.attrs["repairs"] = repairs
+    parks.attrs["source"] = source
+    return parks, repairs

@@ -1,0 +1,634 @@
+"""Spatial clusters of the enterprises of each industry.
+
+Enterprises are clustered industry by industry (GB/T 4754 division by default) in a local metric
+CRS (:func:`parkgeo.coords.local_metric_crs`), never in degrees, with scikit-learn's HDBSCAN or
+DBSCAN on a k-d tree. Enterprise tables hold one row per enterprise and year; clustering uses one
+location per enterprise, that of the chosen year (the latest by default).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from parkgeo._errors import CRSError, ParkgeoError, SchemaError
+
+__all__ = ["ClusterResult", "industry_clusters"]
+
+log = logging.getLogger("parkgeo")
+
+LEVELS = ("section", "division", "group", "class")
+# length of a normalised code at each level: letter + 0/2/3/4 digits
+_CODE_LENGTH = {"section": 1, "division": 3, "group": 4, "class": 5}
+MEASURES = ("tax", "value_added", "energy_tce", "employees")
+# Parks counted as containing a firm for these join outcomes (see parkgeo.join).
+_IN_PARK_MATCHES = ("inside", "boundary", "near", "ambiguous")
+# Radius-neighbour pairs above which DBSCAN switches to the chunked, memory-bounded variant:
+# scikit-learn's DBSCAN holds every pair at once (8+ bytes each plus per-point arrays).
+DBSCAN_MAX_PAIRS = 20_000_000
+DEFAULT_MIN_SIZE = 10
+DEFAULT_EPS_M = 500.0
+# A hull of a cluster whose firms are collinear or share one address is a line or a point; it is
+# buffered by this many metres so that every cluster has an area to draw and to intersect.
+DEGENERATE_HULL_BUFFER_M = 25.0
+
+CLUSTER_COLUMNS = [
+    "cluster_id",
+    "industry",
+    "industry_name",
+    "industry_name_en",
+    "rank_in_industry",
+    "year",
+    "n_firms",
+    "tax",
+    "value_added",
+    "energy_tce",
+    "employees",
+    "hull_area_ha",
+    "centroid_lon",
+    "centroid_lat",
+    "park_ids",
+    "n_in_parks",
+    "share_in_parks",
+    "geometry",
+]
+
+
+@dataclass(frozen=True)
+class ClusterResult:
+    """Clusters of each industry's enterprises.
+
+    Attributes
+    ----------
+    labels : pandas.Series
+        ``Int64`` on the input's index: the ``cluster_id`` of the enterprise's location in the
+        clustered year, ``-1`` for noise, ``<NA>`` where the enterprise was not clustered (no row
+        in that year, or an industry code coarser than ``level``). Every row of an enterprise
+        (all its years) carries the label of its clustered-year row.
+    clusters : geopandas.GeoDataFrame
+        One row per cluster, EPSG:4326, geometry = convex hull of its firms (see
+        ``docs/clusters.md`` for the columns).
+    params : dict
+        The parameters used (method, level, year, min_size, eps_m, metric CRS, ...).
+    """
+
+    labels: pd.Series
+    clusters: Any
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------------------------
+# shared preparation (also used by parkgeo.structure, parkgeo.gaps and parkgeo.siting)
+# --------------------------------------------------------------------------------------------
+
+
+def _check_level(level: str) -> None:
+    if level not in LEVELS:
+        raise ParkgeoError(f"level must be one of {', '.join(LEVELS)}; got {level!r}")
+
+
+def _rollup_codes(codes: pd.Series, level: str) -> pd.Series:
+    """Codes rolled up to ``level``; codes coarser than the level (e.g. ``C`` at division) -> NA."""
+    from parkgeo.industry import rollup
+
+    present = codes.notna()
+    out = pd.Series(pd.NA, index=codes.index, dtype="string")
+    if present.any():
+        rolled = pd.Series(
+            np.asarray(rollup(codes[present].astype(str), level=level), dtype=object),
+            index=codes.index[present],
+        )
+        ok = rolled.notna() & (rolled.astype("string").str.len() == _CODE_LENGTH[level])
+        out[rolled.index[ok.to_numpy()]] = rolled[ok].astype(str)
+    return out
+
+
+def _snapshot(
+    enterprises: pd.DataFrame,
+    *,
+    year: int | None,
+    level: str,
+    what: str = "enterprises",
+) -> tuple[pd.DataFrame, int | None]:
+    """One row per enterprise in the chosen year, sorted by ``enterprise_id``.
+
+    Returns the rows (original index kept, ``lon``/``lat`` in WGS-84, ``_industry`` rolled up to
+    ``level``; rows whose code is coarser than ``level`` dropped) and the year used.
+    """
+    from parkgeo.coords import lonlat_of
+
+    _check_level(level)
+    if not isinstance(enterprises, pd.DataFrame):
+        raise ParkgeoError(
+            f"{what} must be a pandas DataFrame or GeoDataFrame; got {type(enterprises).__name__}"
+        )
+    missing = [c for c in ("enterprise_id", "industry") if c not in enterprises.columns]
+    if missing:
+        raise SchemaError(
+            f"{what} lack the column(s) {', '.join(missing)}; load them with "
+            "parkgeo.io.read_enterprises or map your headers with columns=..."
+        )
+    lon, lat = lonlat_of(enterprises)
+    frame = pd.DataFrame(index=enterprises.index)
+    keep = [c for c in enterprises.columns if c != "geometry"]
+    for col in keep:
+        frame[col] = enterprises[col]
+    frame["lon"] = lon
+    frame["lat"] = lat
+    chosen: int | None = None
+    if "year" in frame.columns and len(frame):
+        years = pd.to_numeric(frame["year"], errors="coerce")
+        available = sorted(int(y) for y in years.dropna().unique())
+        if year is None:
+            if not available:
+                raise SchemaError(f"{what}: the 'year' column holds no valid year")
+            chosen = available[-1]
+        else:
+            chosen = int(year)
+            if chosen not in available:
+                raise ParkgeoError(
+                    f"year {chosen} is not in the {what} (years present: "
+                    f"{', '.join(map(str, available)) or 'none'}); pass one of those"
+                )
+        frame = frame[(years == chosen).to_numpy()]
+    elif year is not None:
+        raise SchemaError(f"year={year} was given but the {what} have no 'year' column")
+    ids = frame["enterprise_id"].astype(str)
+    dup = ids.duplicated(keep=False)
+    if dup.any():
+        first = ids[dup].iloc[0]
+        where = f" in {chosen}" if chosen is not None else ""
+        raise ParkgeoError(
+            f"{what}: enterprise_id {first!r} appears {int((ids == first).sum())} times{where}; "
+            "keep one row per enterprise and year (the loader rejects duplicates)"
+        )
+    bad_xy = ~(np.isfinite(frame["lon"].to_numpy()) & np.isfinite(frame["lat"].to_numpy()))
+    if bad_xy.any():
+        raise ParkgeoError(
+            f"{what}: row {frame.index[np.flatnonzero(bad_xy)[0]]!r} has no valid lon/lat; "
+            "validate the table with parkgeo.io.read_enterprises first"
+        )
+    frame["enterprise_id"] = ids
+    frame["_industry"] = _rollup_codes(frame["industry"], level)
+    coarse = frame["_industry"].isna()
+    if coarse.any():
+        log.info(
+            "%d %s with an industry code coarser than the %s level were left out",
+            int(coarse.sum()),
+            what,
+            level,
+        )
+        frame = frame[~coarse.to_numpy()]
+    order = np.lexsort((frame.index.to_numpy(), frame["enterprise_id"].to_numpy()))
+    return frame.iloc[order], chosen
+
+
+def _in_park_ids(frame: pd.DataFrame, parks: Any | None) -> pd.Series:
+    """Park of each firm: the join's ``park_id`` when present, else point in polygon (or NA)."""
+    if "park_id" in frame.columns:
+        pid = frame["park_id"].astype("string")
+        if "match" in frame.columns:
+            ok = frame["match"].astype("string").isin(_IN_PARK_MATCHES).fillna(False)
+            pid = pid.where(ok.to_numpy(), pd.NA)
+        return pid
+    out = pd.Series(pd.NA, index=frame.index, dtype="string")
+    if parks is None or not len(frame):
+        return out
+    import shapely
+
+    parks4326 = _parks_wgs84(parks)
+    pts = shapely.points(frame["lon"].to_numpy(), frame["lat"].to_numpy())
+    tree = shapely.STRtree(parks4326.geometry.to_numpy())
+    pt_idx, park_idx = tree.query(pts, predicate="intersects")
+    if len(pt_idx):
+        # a firm in overlapping parks: the smallest park (the join's default rule)
+        from parkgeo.coords import geodesic_area_ha
+
+        area = geodesic_area_ha(parks4326.geometry)[park_idx]
+        order = np.lexsort((park_idx, area, pt_idx))
+        pt_sorted = pt_idx[order]
+        first = np.r_[True, pt_sorted[1:] != pt_sorted[:-1]]
+        ids = parks4326["park_id"].astype(str).to_numpy()
+        out.iloc[pt_sorted[first]] = ids[park_idx[order][first]]
+    return out
+
+
+def _parks_wgs84(parks: Any) -> Any:
+    import geopandas as gpd
+
+    if not isinstance(parks, gpd.GeoDataFrame):
+        raise ParkgeoError(f"parks must be a GeoDataFrame; got {type(parks).__name__}")
+    if "park_id" not in parks.columns:
+        raise SchemaError("parks lack the 'park_id' column; load them with parkgeo.io.read_parks")
+    if parks.crs is None:
+        raise CRSError(
+            "the parks GeoDataFrame has no CRS; set it with parks.set_crs('EPSG:4326') or load "
+            "the file with parkgeo.io.read_parks(..., crs=...)"
+        )
+    if parks.crs.to_epsg() == 4326:
+        return parks
+    return parks.to_crs("EPSG:4326")
+
+
+def _to_metric(crs: Any, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray:
+    from pyproj import Transformer
+
+    tr = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    x, y = tr.transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+    return np.column_stack([np.asarray(x, dtype=float), np.asarray(y, dtype=float)])
+
+
+def _industry_names(codes: list[str]) -> tuple[list[Any], list[Any]]:
+    from parkgeo.industry import industry_name
+
+    def one(code: str, lang: Literal["zh", "en"]) -> Any:
+        try:
+            return industry_name(code, lang=lang)
+        except (ParkgeoError, KeyError, LookupError):
+            return pd.NA
+
+    return [one(c, "zh") for c in codes], [one(c, "en") for c in codes]
+
+
+# --------------------------------------------------------------------------------------------
+# clustering one industry
+# --------------------------------------------------------------------------------------------
+
+
+def _dbscan(
+    xy: NDArray, *, eps_m: float, min_size: int, max_pairs: int
+) -> tuple[NDArray[np.int64], str]:
+    from sklearn.neighbors import KDTree
+
+    tree = KDTree(xy)
+    counts = tree.query_radius(xy, r=eps_m, count_only=True)
+    if int(counts.sum()) <= max_pairs:
+        from sklearn.cluster import DBSCAN
+
+        est = DBSCAN(eps=eps_m, min_samples=min_size, algorithm="kd_tree")
+        return est.fit_predict(xy).astype(np.int64), "sklearn"
+    return _dbscan_chunked(xy, counts, eps_m=eps_m, min_size=min_size, max_pairs=max_pairs), (
+        "chunked"
+    )
+
+
+def _dbscan_chunked(
+    xy: NDArray, counts: NDArray, *, eps_m: float, min_size: int, max_pairs: int
+) -> NDArray[np.int64]:
+    """DBSCAN with memory bounded by ``max_pairs`` neighbour pairs at a time.
+
+    Core points are those with at least ``min_size`` points (themselves included) within
+    ``eps_m``, as in scikit-learn; clusters are the connected components of core points linked
+    within ``eps_m``, found chunk by chunk (component labels are merged after each chunk); a
+    border point joins the cluster of its nearest core point (scikit-learn joins the first
+    cluster that reaches it, so the two can differ only for border points within reach of two
+    clusters).
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    from sklearn.neighbors import KDTree
+
+    labels = np.full(len(xy), -1, dtype=np.int64)
+    core_idx = np.flatnonzero(counts >= min_size)
+    if not len(core_idx):
+        return labels
+    core_xy = xy[core_idx]
+    core_tree = KDTree(core_xy)
+    m = len(core_idx)
+    comp = np.arange(m)
+    budget = max(int(max_pairs), 1)
+    cum = np.cumsum(counts[core_idx])
+    start = 0
+    while start < m:
+        base = cum[start - 1] if start else 0
+        stop = max(int(np.searchsorted(cum, base + budget, side="right")), start + 1)
+        nbrs = core_tree.query_radius(core_xy[start:stop], r=eps_m)
+        lens = np.fromiter((len(a) for a in nbrs), dtype=np.int64, count=len(nbrs))
+        rows = np.repeat(np.arange(start, stop), lens)
+        cols = np.concatenate(nbrs) if len(nbrs) else np.empty(0, dtype=np.int64)
+        graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (comp[rows], comp[cols])), (m, m))
+        _, merged = connected_components(graph, directed=False)
+        comp = merged[comp]
+        start = stop
+    _, comp = np.unique(comp, return_inverse=True)
+    labels[core_idx] = comp
+    border = np.flatnonzero(counts < min_size)
+    if len(border):
+        dist, nearest = core_tree.query(xy[border], k=1)
+        reach = dist[:, 0] <= eps_m
+        labels[border[reach]] = comp[nearest[reach, 0]]
+    return labels
+
+
+def _hdbscan(xy: NDArray, *, min_size: int, eps_m: float | None) -> NDArray[np.int64]:
+    from sklearn.cluster import HDBSCAN
+
+    est = HDBSCAN(
+        min_cluster_size=min_size,
+        cluster_selection_epsilon=float(eps_m or 0.0),
+        algorithm="kd_tree",
+        copy=True,
+    )
+    return est.fit_predict(xy).astype(np.int64)
+
+
+# --------------------------------------------------------------------------------------------
+# public
+# --------------------------------------------------------------------------------------------
+
+
+def industry_clusters(
+    enterprises: pd.DataFrame,
+    *,
+    level: str = "division",
+    method: Literal["hdbscan", "dbscan"] = "dbscan",
+    min_size: int = DEFAULT_MIN_SIZE,
+    eps_m: float | None = None,
+    year: int | None = None,
+    parks: Any | None = None,
+    industries: list[str] | None = None,
+    random_state: int = 0,
+    max_pairs: int = DBSCAN_MAX_PAIRS,
+) -> ClusterResult:
+    """Find spatial clusters of the enterprises of each industry.
+
+    Firms are grouped by their industry rolled up to ``level`` and each group is clustered
+    separately in a local metric CRS (CGCS2000 Gauss-Kruger, see
+    :func:`parkgeo.coords.local_metric_crs`). Rows are sorted by ``enterprise_id`` before
+    clustering, so the result does not depend on row order; clusters are numbered by industry,
+    then size (largest first), then centroid.
+
+    Parameters
+    ----------
+    enterprises : pandas.DataFrame
+        Canonical enterprise table (one row per enterprise and year), or the output of
+        :func:`parkgeo.join.assign_parks` (its ``park_id``/``match`` then say which firms are in
+        parks), or a GeoDataFrame of points in any CRS.
+    level : {"section", "division", "group", "class"}
+        GB/T 4754-2017 level the industries are rolled up to. Codes coarser than the level are
+        left out (label ``<NA>``).
+    method : {"dbscan", "hdbscan"}
+        ``"dbscan"`` (default): scikit-learn DBSCAN on a k-d tree with radius ``eps_m``
+        (default 500 m) and ``min_samples=min_size``: a cluster is a chain of firms each with
+        ``min_size`` firms of its industry within ``eps_m``, so clusters stay local; when an
+        industry's neighbour pairs would exceed ``max_pairs``, an equivalent chunked DBSCAN
+        bounds memory. ``"hdbscan"``: scikit-learn HDBSCAN (``min_cluster_size=min_size``, k-d
+        tree, Prim's minimum spanning tree: memory linear in the number of firms); ``eps_m``, if
+        given, is its ``cluster_selection_epsilon``. HDBSCAN adapts to each industry's density,
+        so an industry scattered over the city can form a city-sized "cluster", and it never
+        returns a single cluster holding all of an industry's clustered firms.
+    min_size : int
+        Smallest cluster (HDBSCAN) / core-point neighbourhood (DBSCAN), in firms.
+    eps_m : float, optional
+        Distance in metres (see ``method``).
+    year : int, optional
+        Year whose locations are clustered; default the latest year present.
+    parks : geopandas.GeoDataFrame, optional
+        Park polygons: fills ``park_ids`` (parks that contain a firm of the cluster or intersect
+        its hull) and, when the enterprises carry no ``park_id``, ``share_in_parks``.
+    industries : list of str, optional
+        Cluster only these industries (codes at ``level``); default all.
+    random_state : int
+        Accepted for a uniform interface; both algorithms are deterministic given the
+        (sorted) input.
+    max_pairs : int
+        Memory guard of the DBSCAN path, in neighbour pairs.
+
+    Returns
+    -------
+    ClusterResult
+        ``labels`` (Series on the input's index) and ``clusters`` (GeoDataFrame).
+
+    Raises
+    ------
+    ParkgeoError
+        On a bad option, a missing year, duplicate enterprise ids within the year.
+
+    Examples
+    --------
+    >>> from parkgeo.datasets import load_tianjin
+    >>> sample = load_tianjin()
+    >>> res = industry_clusters(sample.enterprises, parks=sample.parks, method="dbscan",
+    ...                         eps_m=800, min_size=8)
+    >>> list(res.clusters.columns[:4])
+    ['cluster_id', 'industry', 'industry_name', 'industry_name_en']
+    >>> bool((res.clusters["n_firms"] >= 8).all())
+    True
+    >>> res.labels.index.equals(sample.enterprises.index)
+    True
+    """
+    import geopandas as gpd
+    import shapely
+
+    # check
+    if method not in ("hdbscan", "dbscan"):
+        raise ParkgeoError(f"method must be 'hdbscan' or 'dbscan'; got {method!r}")
+    if isinstance(min_size, bool) or not isinstance(min_size, (int, np.integer)) or min_size < 2:
+        raise ParkgeoError(f"min_size must be an integer >= 2; got {min_size!r}")
+    if eps_m is not None and not (np.isfinite(eps_m) and eps_m > 0):
+        raise ParkgeoError(f"eps_m must be a positive number of metres; got {eps_m!r}")
+    if method == "dbscan" and eps_m is None:
+        eps_m = DEFAULT_EPS_M
+    if parks is not None:
+        parks = _parks_wgs84(parks)
+    snap, chosen = _snapshot(enterprises, year=year, level=level)
+    if industries is not None:
+        wanted = {str(c) for c in industries}
+        snap = snap[snap["_industry"].isin(wanted).to_numpy()]
+
+    # compute
+    crs = None
+    labels_local = np.full(len(snap), -1, dtype=np.int64)
+    paths: dict[str, str] = {}
+    if len(snap):
+        from parkgeo.coords import local_metric_crs
+
+        crs = local_metric_crs(snap["lon"].to_numpy(), snap["lat"].to_numpy())
+        xy = _to_metric(crs, snap["lon"].to_numpy(), snap["lat"].to_numpy())
+        codes = snap["_industry"].to_numpy(dtype=object)
+        offset = 0
+        for code in sorted(set(codes)):
+            idx = np.flatnonzero(codes == code)
+            if len(idx) < min_size:
+                continue
+            if method == "dbscan":
+                assert eps_m is not None
+                lab, path = _dbscan(xy[idx], eps_m=eps_m, min_size=min_size, max_pairs=max_pairs)
+                paths[code] = path
+            else:
+                lab = _hdbscan(xy[idx], min_size=min_size, eps_m=eps_m)
+            found = lab >= 0
+            labels_local[idx[found]] = lab[found] + offset
+            offset += int(lab.max()) + 1 if found.any() else 0
+    else:
+        xy = np.empty((0, 2))
+
+    # assemble: number clusters by industry, size desc, centroid, first enterprise id
+    park_of = _in_park_ids(snap, parks)
+    in_clusters = labels_local >= 0
+    table = pd.DataFrame(
+        {
+            "local": labels_local[in_clusters],
+            "industry": snap["_industry"].to_numpy(dtype=object)[in_clusters],
+            "x": xy[in_clusters, 0] if len(xy) else np.empty(0),
+            "y": xy[in_clusters, 1] if len(xy) else np.empty(0),
+            "lon": snap["lon"].to_numpy(dtype=float)[in_clusters],
+            "lat": snap["lat"].to_numpy(dtype=float)[in_clusters],
+            "enterprise_id": snap["enterprise_id"].to_numpy(dtype=object)[in_clusters],
+            "in_park": park_of.notna().to_numpy()[in_clusters],
+        }
+    )
+    for col in MEASURES:
+        values = (
+            pd.to_numeric(snap[col], errors="coerce").to_numpy(dtype=float)
+            if col in snap.columns
+            else np.full(len(snap), np.nan)
+        )
+        table[col] = values[in_clusters]
+    agg = table.groupby("local", sort=True).agg(
+        industry=("industry", "first"),
+        n_firms=("x", "size"),
+        cx=("x", "mean"),
+        cy=("y", "mean"),
+        first_id=("enterprise_id", "min"),
+        n_in_parks=("in_park", "sum"),
+        **{col: (col, lambda s: s.sum(min_count=1)) for col in MEASURES},
+    )
+    agg = agg.sort_values(
+        ["industry", "n_firms", "cx", "cy", "first_id"],
+        ascending=[True, False, True, True, True],
+        kind="mergesort",
+    )
+    new_id = pd.Series(np.arange(len(agg), dtype=np.int64), index=agg.index)
+    agg["rank_in_industry"] = agg.groupby("industry", sort=False).cumcount() + 1
+
+    # Hulls are built from the firms' own lon/lat (so each hull covers its firms exactly in
+    # WGS-84); degenerate ones (firms on a line or at one address) are buffered in metres.
+    hull_list = []
+    member_pos = pd.Series(np.arange(len(table))).groupby(table["local"].to_numpy()).groups
+    cluster_xy = table[["x", "y"]].to_numpy()
+    cluster_ll = table[["lon", "lat"]].to_numpy()
+    to_wgs84 = None
+    for local in agg.index:
+        pos = np.asarray(member_pos[local])
+        if shapely.area(shapely.convex_hull(shapely.multipoints(cluster_xy[pos]))) < 1.0:
+            if to_wgs84 is None:
+                from pyproj import Transformer
+
+                back_tr = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+
+                def to_wgs84(c: NDArray, tr: Any = back_tr) -> NDArray:
+                    return np.column_stack(tr.transform(c[:, 0], c[:, 1]))
+
+            buffered = shapely.buffer(
+                shapely.convex_hull(shapely.multipoints(cluster_xy[pos])),
+                DEGENERATE_HULL_BUFFER_M,
+            )
+            hull_list.append(shapely.transform(buffered, to_wgs84))
+        else:
+            hull_list.append(shapely.convex_hull(shapely.multipoints(cluster_ll[pos])))
+    hulls = gpd.GeoSeries(hull_list, crs="EPSG:4326")
+    from parkgeo.coords import geodesic_area_ha
+
+    area = geodesic_area_ha(hulls) if len(hull_list) else np.empty(0)
+    if len(agg):
+        assert crs is not None
+        from pyproj import Transformer
+
+        back = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+        clon, clat = back.transform(agg["cx"].to_numpy(), agg["cy"].to_numpy())
+    else:
+        clon = clat = np.empty(0)
+
+    park_ids = _cluster_park_ids(agg.index, table, park_of[in_clusters], hulls, parks)
+    cluster_codes = [str(c) for c in agg["industry"]]
+    distinct = sorted(set(cluster_codes))
+    names_zh, names_en = _industry_names(distinct)
+    zh = dict(zip(distinct, names_zh, strict=True))
+    en = dict(zip(distinct, names_en, strict=True))
+    n_firms = agg["n_firms"].to_numpy(dtype=np.int64)
+    clusters = gpd.GeoDataFrame(
+        {
+            "cluster_id": new_id.to_numpy(),
+            "industry": pd.array(cluster_codes, dtype="string"),
+            "industry_name": pd.array([zh[c] for c in cluster_codes], dtype="string"),
+            "industry_name_en": pd.array([en[c] for c in cluster_codes], dtype="string"),
+            "rank_in_industry": agg["rank_in_industry"].to_numpy(dtype=np.int64),
+            "year": pd.array([chosen] * len(agg), dtype="Int64"),
+            "n_firms": n_firms,
+            **{col: agg[col].to_numpy(dtype=float) for col in MEASURES},
+            "hull_area_ha": np.asarray(area, dtype=float),
+            "centroid_lon": np.asarray(clon, dtype=float),
+            "centroid_lat": np.asarray(clat, dtype=float),
+            "park_ids": pd.array(park_ids, dtype="string"),
+            "n_in_parks": agg["n_in_parks"].to_numpy(dtype=np.int64),
+            "share_in_parks": (
+                agg["n_in_parks"].to_numpy(dtype=float) / np.maximum(n_firms, 1)
+                if (parks is not None or "park_id" in snap.columns)
+                else np.full(len(agg), np.nan)
+            ),
+        },
+        geometry=hulls.to_numpy() if len(hull_list) else gpd.GeoSeries([], crs=4326),
+        crs="EPSG:4326",
+    )
+    clusters = clusters[CLUSTER_COLUMNS]
+
+    local_to_global = np.full(max(int(labels_local.max(initial=-1)) + 1, 1), -1)
+    local_to_global[agg.index.to_numpy(dtype=np.int64)] = new_id.to_numpy()
+    snap_labels = np.where(labels_local >= 0, local_to_global[np.maximum(labels_local, 0)], -1)
+    labels = _labels_on_input(enterprises, snap, snap_labels)
+    params: dict[str, Any] = {
+        "method": method,
+        "level": level,
+        "year": chosen,
+        "min_size": int(min_size),
+        "eps_m": eps_m,
+        "metric_crs": crs.to_string() if crs is not None else None,
+        "n_firms": len(snap),
+        "n_noise": int((snap_labels < 0).sum()),
+        "dbscan_path": paths,
+        "random_state": random_state,
+    }
+    return ClusterResult(labels=labels, clusters=clusters, params=params)
+
+
+def _cluster_park_ids(
+    locals_: pd.Index,
+    table: pd.DataFrame,
+    park_of: pd.Series,
+    hulls: Any,
+    parks: Any | None,
+) -> list[Any]:
+    """Comma-separated sorted park ids per cluster: parks holding its firms or meeting its hull."""
+    members: dict[Any, set[str]] = {k: set() for k in locals_}
+    pids = park_of.to_numpy(dtype=object)
+    for local, pid in zip(table["local"].to_numpy(), pids, strict=True):
+        if pid is not pd.NA and pid is not None and local in members:
+            members[local].add(str(pid))
+    if parks is not None and len(hulls):
+        import shapely
+
+        tree = shapely.STRtree(parks.geometry.to_numpy())
+        hull_idx, park_idx = tree.query(hulls.to_numpy(), predicate="intersects")
+        ids = parks["park_id"].astype(str).to_numpy()
+        keys = list(locals_)
+        for h, p in zip(hull_idx, park_idx, strict=True):
+            members[keys[h]].add(ids[p])
+    return [",".join(sorted(members[k])) if members[k] else pd.NA for k in locals_]
+
+
+def _labels_on_input(
+    enterprises: pd.DataFrame, snap: pd.DataFrame, snap_labels: NDArray[np.int64]
+) -> pd.Series:
+    by_id: Mapping[str, int] = dict(
+        zip(snap["enterprise_id"].to_numpy(dtype=object), snap_labels, strict=True)
+    )
+    ids = enterprises["enterprise_id"].astype(str)
+    mapped = pd.to_numeric(ids.map(by_id), errors="coerce").astype("Int64")
+    return pd.Series(mapped.to_numpy(), index=enterprises.index, name="cluster_id", dtype="Int64")

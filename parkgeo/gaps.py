@@ -1,0 +1,614 @@
+"""The industry clusters each park is missing, ranked and explained.
+
+For each park, the industries it lacks (location quotient below the threshold) are scored by
+relatedness density (how much of what is related to the industry the park already has),
+peer presence (the share of the park's peer group that has the industry) and whether the
+industry is a strategic emerging industry. Every row says why: the related industries present,
+the peers that have it, and the nearest city-level cluster of the industry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from parkgeo._errors import ParkgeoError, SchemaError
+from parkgeo.clusters import ClusterResult, _parks_wgs84, _snapshot, industry_clusters
+from parkgeo.structure import (
+    PeerGroups,
+    industry_totals,
+    location_quotients,
+    park_industry_matrix,
+    peer_groups,
+    presence,
+    proximity,
+    relatedness_density,
+)
+
+__all__ = ["GAP_COLUMNS", "GAP_WEIGHTS", "missing_clusters"]
+
+GAP_WEIGHTS: dict[str, float] = {"density": 0.4, "peers": 0.4, "strategic": 0.2}
+N_RELATED_SHOWN = 3
+
+GAP_COLUMNS = [
+    "park_id",
+    "park_name",
+    "year",
+    "rank",
+    "industry",
+    "industry_name",
+    "industry_name_en",
+    "score",
+    "density",
+    "peer_share",
+    "strategic",
+    "strategic_category",
+    "status",
+    "n_firms",
+    "lq",
+    "peer_group",
+    "n_peers",
+    "peers_with",
+    "related_present",
+    "nearest_cluster_id",
+    "nearest_cluster_km",
+    "no_sei",
+    "reason",
+    "reason_zh",
+]
+
+
+@dataclass(frozen=True)
+class _Structure:
+    """Everything the gap and siting scores are computed from."""
+
+    year: int | None
+    matrix: pd.DataFrame
+    lq: pd.DataFrame
+    presence: pd.DataFrame
+    proximity: pd.DataFrame
+    density: pd.DataFrame
+
+
+def _check_weights(weights: Mapping[str, float] | None, defaults: dict[str, float]) -> dict:
+    if weights is None:
+        return dict(defaults)
+    unknown = sorted(set(weights) - set(defaults))
+    if unknown:
+        raise ParkgeoError(
+            f"unknown weight(s) {', '.join(unknown)}; the components are {', '.join(defaults)}"
+        )
+    merged = {k: float(weights.get(k, 0.0)) for k in defaults}
+    if any(not np.isfinite(v) or v < 0 for v in merged.values()) or sum(merged.values()) <= 0:
+        raise ParkgeoError(f"weights must be non-negative with a positive sum; got {dict(weights)}")
+    return merged
+
+
+def _structure(
+    assigned: pd.DataFrame,
+    parks: Any,
+    *,
+    level: str,
+    year: int | None,
+    measure: str,
+    threshold: float,
+    city_totals: str,
+) -> _Structure:
+    if city_totals not in ("parks", "city"):
+        raise ParkgeoError(f"city_totals must be 'parks' or 'city'; got {city_totals!r}")
+    if "park_id" not in assigned.columns:
+        raise SchemaError(
+            "the enterprises have no 'park_id' column: assign them to parks first with "
+            "parkgeo.join.assign_parks(enterprises, parks).assigned"
+        )
+    chosen: int | None = None
+    matrix = park_industry_matrix(assigned, measure=measure, level=level, year=year, parks=parks)
+    if "year" in assigned.columns:
+        years = pd.to_numeric(assigned["year"], errors="coerce").dropna()
+        chosen = int(year) if year is not None else (int(years.max()) if len(years) else None)
+    totals = (
+        industry_totals(assigned, measure=measure, level=level, year=year)
+        if city_totals == "city"
+        else None
+    )
+    if totals is not None:
+        matrix = matrix.reindex(columns=sorted(set(matrix.columns) | set(totals.index)))
+        matrix = matrix.fillna(0.0)
+    lq = location_quotients(matrix, city_totals=totals)
+    m = presence(lq, threshold=threshold)
+    phi = proximity(m)
+    dens = relatedness_density(m, phi)
+    return _Structure(chosen, matrix, lq, m, phi, dens)
+
+
+def _strategic(codes: list[str]) -> dict[str, tuple[float, str | None]]:
+    """Strategic score and category of each code: 1 when the code itself (or a parent) maps to a
+    strategic emerging industry, 0.5 when only some of its sub-codes do, else 0."""
+    from parkgeo.industry import load_strategic_mapping, strategic_category
+
+    if not codes:
+        return {}
+    cats = pd.Series(
+        np.asarray(strategic_category(pd.Series(codes, dtype=object)), dtype=object),
+        index=codes,
+    )
+    mapping = load_strategic_mapping()
+    entries = list(zip(mapping["code"].astype(str), mapping["category"].astype(str), strict=True))
+    out: dict[str, tuple[float, str | None]] = {}
+    for code, cat in cats.items():
+        if not pd.isna(cat):
+            out[code] = (1.0, str(cat))
+            continue
+        parts = sorted({c for e, c in entries if e.startswith(code) and e != code})
+        out[code] = (0.5, "part: " + ", ".join(parts)) if parts else (0.0, None)
+    return out
+
+
+def _names(codes: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    from parkgeo.clusters import _industry_names
+
+    zh, en = _industry_names(codes)
+    return dict(zip(codes, zh, strict=True)), dict(zip(codes, en, strict=True))
+
+
+def _sei_firm_counts(assigned: pd.DataFrame, *, year: int | None, level: str) -> pd.Series:
+    """Firms in a strategic emerging industry per park (from each firm's own, finest code)."""
+    from parkgeo.clusters import _in_park_ids
+    from parkgeo.industry import strategic_category
+
+    snap, _ = _snapshot(assigned, year=year, level=level)
+    park_of = _in_park_ids(snap, None)
+    cats = pd.Series(
+        np.asarray(strategic_category(snap["industry"].astype(str)), dtype=object),
+        index=snap.index,
+    )
+    inside = park_of.notna() & cats.notna()
+    return park_of[inside].astype(str).value_counts()
+
+
+def _cluster_distances_km(
+    parks4326: Any, clusters: Any, pairs: pd.DataFrame
+) -> tuple[list[Any], list[float]]:
+    """For each (park_id, industry) pair: nearest cluster of the industry and its distance (km)."""
+    if not len(pairs) or clusters is None or not len(clusters):
+        return [pd.NA] * len(pairs), [float("nan")] * len(pairs)
+    import shapely
+
+    from parkgeo.coords import local_metric_crs
+
+    bounds = parks4326.total_bounds
+    crs = local_metric_crs([bounds[0], bounds[2]], [bounds[1], bounds[3]])
+    park_geom = dict(
+        zip(
+            parks4326["park_id"].astype(str),
+            parks4326.geometry.to_crs(crs).to_numpy(),
+            strict=True,
+        )
+    )
+    hulls = clusters.geometry.to_crs(crs).to_numpy()
+    by_industry: dict[str, np.ndarray] = {
+        str(k): np.asarray(v)
+        for k, v in pd.Series(np.arange(len(clusters)))
+        .groupby(clusters["industry"].astype(str).to_numpy())
+        .groups.items()
+    }
+    ids = clusters["cluster_id"].to_numpy()
+    out_id: list[Any] = []
+    out_km: list[float] = []
+    for pid, code in zip(pairs["park_id"], pairs["industry"], strict=True):
+        pos = by_industry.get(str(code))
+        if pos is None:
+            out_id.append(pd.NA)
+            out_km.append(float("nan"))
+            continue
+        d = shapely.distance(park_geom[str(pid)], hulls[pos])
+        best = int(np.lexsort((ids[pos], d))[0])
+        out_id.append(int(ids[pos][best]))
+        out_km.append(float(d[best]) / 1000.0)
+    return out_id, out_km
+
+
+def missing_clusters(
+    assigned: pd.DataFrame,
+    parks: Any,
+    *,
+    level: str = "division",
+    top: int | None = 5,
+    threshold: float = 1.0,
+    measure: str = "count",
+    year: int | None = None,
+    weights: Mapping[str, float] | None = None,
+    city_totals: str = "parks",
+    peer_k: int | None = None,
+    peers: PeerGroups | None = None,
+    clusters: ClusterResult | Any | None = None,
+    random_state: int = 0,
+) -> pd.DataFrame:
+    """Rank, for each park, the industry clusters it is missing, and say why.
+
+    A candidate is an industry (at ``level``) in which the park's location quotient is below
+    ``threshold`` while at least one park reaches it. Its score is the weighted sum of three
+    components, each in 0..1:
+
+    * ``density``: relatedness density (Hidalgo et al. 2007), the proximity-weighted share of
+      the industries related to it that the park already has;
+    * ``peer_share``: the share of the park's peer group (parks with a similar industry mix,
+      :func:`parkgeo.structure.peer_groups`) that has it;
+    * ``strategic``: 1 if it is a strategic emerging industry
+      (:func:`parkgeo.industry.strategic_category`), else 0.
+
+    Parameters
+    ----------
+    assigned : pandas.DataFrame
+        Enterprises with ``park_id``/``match`` from :func:`parkgeo.join.assign_parks`.
+    parks : geopandas.GeoDataFrame
+        Park polygons (``park_id``, ``name``).
+    level : str
+        GB/T 4754 level (default division).
+    top : int or None
+        Rows kept per park (None: all candidates).
+    threshold : float
+        Location quotient at which a park "has" an industry.
+    measure : {"count", "employees", "value_added", "tax"}
+        What the location quotients are computed on.
+    year : int, optional
+        Default the latest year present.
+    weights : mapping, optional
+        Weights of ``density``, ``peers``, ``strategic`` (default 0.4, 0.4, 0.2); normalised to
+        sum to 1. A component left out weighs 0.
+    city_totals : {"parks", "city"}
+        Reference of the location quotients: all parks together (default) or the whole city,
+        firms outside parks included.
+    peer_k : int, optional
+        Number of peer groups; default chosen by silhouette.
+    peers : PeerGroups, optional
+        Precomputed peer groups (overrides ``peer_k``).
+    clusters : ClusterResult or GeoDataFrame, optional
+        City-level clusters for ``nearest_cluster_*``; default
+        ``industry_clusters(assigned, level=level, year=year, parks=parks)``.
+    random_state : int
+        Seed of the peer-group clustering.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per park and candidate, ranked within each park (columns in
+        :data:`GAP_COLUMNS`, documented in ``docs/clusters.md``). A park without firms gets a
+        single row with no industry; ``no_sei`` flags parks with no firm in a strategic
+        emerging industry.
+
+    Examples
+    --------
+    >>> from parkgeo.datasets import load_tianjin
+    >>> from parkgeo.join import assign_parks
+    >>> sample = load_tianjin()
+    >>> assigned = assign_parks(sample.enterprises, sample.parks).assigned
+    >>> gaps = missing_clusters(assigned, sample.parks, top=3)
+    >>> gaps.groupby("park_id")["rank"].max().max()
+    3
+    >>> bool(gaps["score"].between(0, 1).all())
+    True
+    """
+    # check
+    w = _check_weights(weights, GAP_WEIGHTS)
+    total_w = sum(w.values())
+    w = {k: v / total_w for k, v in w.items()}
+    if top is not None and (isinstance(top, bool) or int(top) < 1):
+        raise ParkgeoError(f"top must be a positive integer or None; got {top!r}")
+    parks4326 = _parks_wgs84(parks)
+
+    # compute
+    st = _structure(
+        assigned,
+        parks4326,
+        level=level,
+        year=year,
+        measure=measure,
+        threshold=threshold,
+        city_totals=city_totals,
+    )
+    pg = peers if peers is not None else peer_groups(st.matrix, k=peer_k, random_state=random_state)
+    groups = pg.groups.reindex(st.matrix.index).fillna(-1).astype(np.int64)
+    m = st.presence
+    m_arr = m.to_numpy()
+    industries = np.asarray(m.columns, dtype=object)
+    park_ids = np.asarray(m.index, dtype=object)
+    ubiquity = m_arr.sum(axis=0)
+    group_arr = groups.to_numpy()
+    same = (group_arr[:, None] == group_arr[None, :]) & (group_arr[:, None] >= 0)
+    np.fill_diagonal(same, False)
+    n_peers = same.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        peer_share = np.where(n_peers[:, None] > 0, (same @ m_arr) / n_peers[:, None], 0.0)
+    dens = st.density.to_numpy()
+    codes = [str(c) for c in industries]
+    sei = _strategic(codes)
+    strategic = np.array([sei[c][0] for c in codes], dtype=float)
+    score = w["density"] * dens + w["peers"] * peer_share + w["strategic"] * strategic[None, :]
+    park_firms = st.matrix.sum(axis=1).to_numpy()
+    firm_counts = (
+        st.matrix
+        if measure == "count"
+        else park_industry_matrix(assigned, level=level, year=year, parks=parks4326)
+    )
+    firm_counts = firm_counts.reindex(index=m.index, columns=m.columns, fill_value=0.0)
+    sei_firms = _sei_firm_counts(assigned, year=year, level=level)
+
+    records: list[dict[str, Any]] = []
+    for p, pid in enumerate(park_ids):
+        if park_firms[p] <= 0:
+            records.append({"park_id": pid, "_empty": True})
+            continue
+        cand = np.flatnonzero((m_arr[p] == 0) & (ubiquity > 0))
+        order = cand[np.lexsort((industries[cand], -dens[p, cand], -np.round(score[p, cand], 12)))]
+        if top is not None:
+            order = order[: int(top)]
+        for r, i in enumerate(order, start=1):
+            records.append({"park_id": pid, "_p": p, "_i": i, "rank": r})
+
+    # assemble
+    return _assemble(
+        records,
+        st=st,
+        parks4326=parks4326,
+        groups=groups,
+        same=same,
+        peer_share=peer_share,
+        score=score,
+        sei=sei,
+        firm_counts=firm_counts,
+        sei_firms=sei_firms,
+        clusters=clusters,
+        assigned=assigned,
+        level=level,
+        year=year,
+        threshold=threshold,
+    )
+
+
+def _assemble(
+    records: list[dict[str, Any]],
+    *,
+    st: _Structure,
+    parks4326: Any,
+    groups: pd.Series,
+    same: np.ndarray,
+    peer_share: np.ndarray,
+    score: np.ndarray,
+    sei: dict[str, Any],
+    firm_counts: pd.DataFrame,
+    sei_firms: pd.Series,
+    clusters: Any,
+    assigned: pd.DataFrame,
+    level: str,
+    year: int | None,
+    threshold: float,
+) -> pd.DataFrame:
+    m = st.presence
+    m_arr = m.to_numpy()
+    industries = [str(c) for c in m.columns]
+    park_ids = [str(p) for p in m.index]
+    phi = st.proximity.to_numpy()
+    counts_arr = firm_counts.to_numpy(dtype=float)
+    lq_arr = st.lq.to_numpy(dtype=float)
+    dens_arr = st.density.to_numpy(dtype=float)
+    group_of = {str(k): int(v) for k, v in groups.items()}
+    name_of = dict(
+        zip(
+            parks4326["park_id"].astype(str),
+            parks4326["name"].astype(str)
+            if "name" in parks4326.columns
+            else parks4326["park_id"].astype(str),
+            strict=True,
+        )
+    )
+    wanted = sorted({industries[r["_i"]] for r in records if "_i" in r})
+    zh, en = _names(wanted)
+    pairs = pd.DataFrame(
+        {
+            "park_id": [r["park_id"] for r in records if "_i" in r],
+            "industry": [industries[r["_i"]] for r in records if "_i" in r],
+        }
+    )
+    if clusters is None and len(pairs):
+        clusters = industry_clusters(
+            assigned, level=level, year=year, parks=parks4326, industries=wanted
+        )
+    cl = clusters.clusters if isinstance(clusters, ClusterResult) else clusters
+    near_id, near_km = _cluster_distances_km(parks4326, cl, pairs)
+
+    rows: list[dict[str, Any]] = []
+    k = 0
+    for rec in records:
+        pid = str(rec["park_id"])
+        pname = name_of.get(pid, pid)
+        no_sei = int(sei_firms.get(pid, 0)) == 0
+        if "_i" not in rec:
+            rows.append(
+                {
+                    "park_id": pid,
+                    "park_name": pname,
+                    "year": st.year,
+                    "peer_group": group_of.get(pid, -1),
+                    "n_peers": 0,
+                    "no_sei": no_sei,
+                    "reason": f"{pname} has no enterprises in {st.year}: nothing to relate to.",
+                    "reason_zh": f"{pname}在{st.year}年没有企业，无法分析。",
+                }
+            )
+            continue
+        p, i = rec["_p"], rec["_i"]
+        code = industries[i]
+        peer_idx = np.flatnonzero(same[p])
+        with_idx = peer_idx[m_arr[peer_idx, i] == 1]
+        peers_with = [park_ids[q] for q in with_idx]
+        related = [j for j in np.flatnonzero(m_arr[p] == 1) if j != i and phi[i, j] > 0]
+        related.sort(key=lambda j: (-round(float(phi[i, j]), 12), industries[j]))
+        related = related[:N_RELATED_SHOWN]
+        related_txt = "; ".join(f"{industries[j]} ({phi[i, j]:.2f})" for j in related)
+        sei_score, cat = sei[code]
+        n_firms = float(counts_arr[p, i])
+        status = "absent" if n_firms == 0 else "below threshold"
+        lq = float(lq_arr[p, i])
+        cid, km = near_id[k], near_km[k]
+        k += 1
+        name_en = en.get(code)
+        name_zh = zh.get(code)
+        label_en = f"{code} {name_en}" if isinstance(name_en, str) else code
+        label_zh = f"{name_zh}（{code}）" if isinstance(name_zh, str) else code
+        rows.append(
+            {
+                "park_id": pid,
+                "park_name": pname,
+                "year": st.year,
+                "rank": rec["rank"],
+                "industry": code,
+                "industry_name": name_zh,
+                "industry_name_en": name_en,
+                "score": float(np.round(score[p, i], 12)),
+                "density": float(np.round(dens_arr[p, i], 12)),
+                "peer_share": float(np.round(peer_share[p, i], 12)),
+                "strategic": sei_score,
+                "strategic_category": cat,
+                "status": status,
+                "n_firms": int(n_firms),
+                "lq": lq,
+                "peer_group": group_of.get(pid, -1),
+                "n_peers": len(peer_idx),
+                "peers_with": ",".join(peers_with) if peers_with else pd.NA,
+                "related_present": related_txt or pd.NA,
+                "nearest_cluster_id": cid,
+                "nearest_cluster_km": km,
+                "no_sei": no_sei,
+                "reason": _reason_en(
+                    pname,
+                    label_en,
+                    status,
+                    threshold,
+                    len(peer_idx),
+                    peers_with,
+                    [(industries[j], float(phi[i, j])) for j in related],
+                    cat,
+                    cid,
+                    km,
+                    no_sei,
+                ),
+                "reason_zh": _reason_zh(
+                    pname,
+                    label_zh,
+                    status,
+                    len(peer_idx),
+                    peers_with,
+                    [(industries[j], float(phi[i, j])) for j in related],
+                    cat,
+                    cid,
+                    km,
+                    no_sei,
+                ),
+            }
+        )
+    out = pd.DataFrame(rows, columns=GAP_COLUMNS)
+    out = out.astype(
+        {
+            "park_id": "string",
+            "park_name": "string",
+            "year": "Int64",
+            "rank": "Int64",
+            "industry": "string",
+            "industry_name": "string",
+            "industry_name_en": "string",
+            "score": "float64",
+            "density": "float64",
+            "peer_share": "float64",
+            "strategic": "float64",
+            "strategic_category": "string",
+            "status": "string",
+            "n_firms": "Int64",
+            "lq": "float64",
+            "peer_group": "Int64",
+            "n_peers": "Int64",
+            "peers_with": "string",
+            "related_present": "string",
+            "nearest_cluster_id": "Int64",
+            "nearest_cluster_km": "float64",
+            "no_sei": "bool",
+            "reason": "string",
+            "reason_zh": "string",
+        }
+    )
+    return out.reset_index(drop=True)
+
+
+def _reason_en(
+    park: str,
+    label: str,
+    status: str,
+    threshold: float,
+    n_peers: int,
+    peers_with: list[str],
+    related: list[tuple[str, float]],
+    category: str | None,
+    cluster_id: Any,
+    km: float,
+    no_sei: bool,
+) -> str:
+    head = (
+        f"{park} has no {label} firms"
+        if status == "absent"
+        else f"{park} has {label} firms but below location quotient {threshold:g}"
+    )
+    parts = [head]
+    if n_peers:
+        listed = f" ({', '.join(peers_with)})" if peers_with else ""
+        parts.append(f"{len(peers_with)} of its {n_peers} peer parks have it{listed}")
+    else:
+        parts.append("it has no peer parks")
+    if related:
+        parts.append(
+            "related industries it already has: "
+            + ", ".join(f"{c} (proximity {v:.2f})" for c, v in related)
+        )
+    else:
+        parts.append("it has none of the related industries")
+    if category:
+        partly = category.startswith("part: ")
+        kind = "partly a" if partly else "a"
+        parts.append(f"{kind} strategic emerging industry ({category.removeprefix('part: ')})")
+        if no_sei:
+            parts.append("the park has no strategic emerging industry yet")
+    if cluster_id is not pd.NA and np.isfinite(km):
+        parts.append(f"the nearest city cluster of it (#{cluster_id}) is {km:.1f} km away")
+    return "; ".join(parts) + "."
+
+
+def _reason_zh(
+    park: str,
+    label: str,
+    status: str,
+    n_peers: int,
+    peers_with: list[str],
+    related: list[tuple[str, float]],
+    category: str | None,
+    cluster_id: Any,
+    km: float,
+    no_sei: bool,
+) -> str:
+    head = f"{park}缺少{label}企业" if status == "absent" else f"{park}的{label}未形成优势"
+    parts = [head]
+    if n_peers:
+        listed = f"（{'、'.join(peers_with)}）" if peers_with else ""
+        parts.append(f"同类园区{n_peers}个中有{len(peers_with)}个具备{listed}")
+    if related:
+        parts.append("园区已有相关产业：" + "、".join(f"{c}（邻近度{v:.2f}）" for c, v in related))
+    if category:
+        kind = "部分属" if category.startswith("part: ") else "属"
+        parts.append(f"{kind}战略性新兴产业（{category.removeprefix('part: ')}）")
+        if no_sei:
+            parts.append("园区尚无战略性新兴产业")
+    if cluster_id is not pd.NA and np.isfinite(km):
+        parts.append(f"最近的该产业集群（#{cluster_id}）距园区{km:.1f}公里")
+    return "；".join(parts) + "。"
