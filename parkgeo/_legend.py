@@ -74,21 +74,21 @@ LABELS: dict[str, dict[str, str]] = {
         "tiles_note": "Basemap tiles from {provider} load over the internet",
         "no_tiles_note": "No basemap: the map works offline",
         "tax_per_ha": "Tax per hectare",
-        "tax_per_ha_unit": "10,000 CNY/ha",
+        "tax_per_ha_unit": "10k CNY/ha",
         "tax_per_mu": "Tax per mu",
-        "tax_per_mu_unit": "10,000 CNY/mu",
+        "tax_per_mu_unit": "10k CNY/mu",
         "energy_per_ha": "Energy per hectare",
         "energy_per_ha_unit": "tce/ha",
         "energy_per_value_added": "Energy per unit of value added",
-        "energy_per_value_added_unit": "tce per 10,000 CNY",
+        "energy_per_value_added_unit": "tce per 10k CNY",
         "labour_productivity": "Labour productivity",
-        "labour_productivity_unit": "10,000 CNY per person",
+        "labour_productivity_unit": "10k CNY per person",
         "profit": "Profit",
-        "profit_unit": "10,000 CNY",
+        "profit_unit": "10k CNY",
         "tax": "Tax",
         "value_added": "Value added",
         "energy_tce": "Energy",
-        "money_unit": "10,000 CNY",
+        "money_unit": "10k CNY",
         "energy_unit": "tce",
         "progress": "Target progress: {measure}",
         "progress_short": "Progress",
@@ -517,7 +517,7 @@ def classify(
             raise ParkgeoError("scheme='userdefined' needs bins=[upper bound of each class, ...]")
         user = [float(b) for b in bins]
         if any(not math.isfinite(b) for b in user) or any(
-            b2 <= b1 for b1, b2 in zip(user, user[1:], strict=True)
+            b2 <= b1 for b1, b2 in zip(user[:-1], user[1:], strict=True)
         ):
             raise ParkgeoError(f"bins must be finite and strictly increasing; got {list(bins)!r}")
     y = np.asarray(values, dtype=float)

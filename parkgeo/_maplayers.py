@@ -36,6 +36,7 @@ from parkgeo._errors import MissingAssetError
 
 __all__ = [
     "DataScript",
+    "FitView",
     "GeoJsonLayer",
     "HtmlControl",
     "OfflineMap",
@@ -89,8 +90,8 @@ PAGE_CSS = """
 .pg-swatch.pg-dot { width: 11px; height: 11px; border-radius: 50%; }
 .pg-count { color: #777; margin-left: 5px; }
 .pg-note { color: #666; margin-top: 3px; white-space: normal; }
-.pg-title { position: absolute; top: 10px; left: 50%; transform: translateX(-50%);
-  z-index: 800; text-align: center; max-width: 60%; pointer-events: auto; }
+.pg-title { position: absolute; top: 10px; left: 56px; z-index: 800;
+  max-width: calc(100% - 470px); min-width: 220px; pointer-events: auto; }
 .pg-title h1 { font-size: 17px; margin: 0; font-weight: 600; }
 .pg-title div { color: #555; font-size: 11px; }
 .pg-source { max-width: 420px; color: #444; font-size: 11px; }
@@ -149,6 +150,28 @@ class OfflineMap(folium.Map):
         root.header.add_child(_InlineAssets(page_title), name="parkgeo_assets", index=0)
 
 
+class FitView(MacroElement):
+    """Fit the map to ``bounds`` at once, before any layer is added.
+
+    folium's ``fit_bounds`` runs after the layers and animates the zoom, so the first frames
+    show a scaled canvas and every feature is projected twice; this sets the final view
+    first, without animation.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.fitBounds({{ this.bounds_js }}, {animate: false});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, bounds: Sequence[Sequence[float]]) -> None:
+        super().__init__()
+        self._name = "pg_fit"
+        self.bounds_js = js_json([[float(v) for v in corner] for corner in bounds])
+
+
 class DataScript(MacroElement):
     """``var <name> = <json>;``: data shared by several layers (encoded once, safely)."""
 
@@ -192,7 +215,8 @@ class GeoJsonLayer(Layer):
                     var i = f.properties.i;
                     if (tips && tips[i]) { layer.bindTooltip(tips[i], {sticky: true}); }
                     if (pops && pops[i]) {
-                        layer.bindPopup(pops[i], {maxWidth: 420, className: "pg-popup"});
+                        layer.bindPopup(pops[i], {maxWidth: 420, maxHeight: 420, className: "pg-popup"});
+                        layer.on("popupopen", function () { layer.closeTooltip(); });
                     }
                 }
             });

@@ -314,7 +314,10 @@ def parse_numbers(
         values = series.to_numpy(dtype=np.float64, na_value=np.nan)
         return ParsedNumbers(values, np.isnan(values), np.zeros(n, dtype=bool))
     if pd.api.types.is_numeric_dtype(dtype):
-        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        if dtype == np.dtype(np.float64):
+            values = series.to_numpy()  # no copy: a 12-million-row column is 96 MB
+        else:
+            values = series.to_numpy(dtype=np.float64, na_value=np.nan)
         return ParsedNumbers(values, np.isnan(values), np.zeros(n, dtype=bool))
     if not (pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype)):
         # datetimes and the like: let the careful path see their text
@@ -450,10 +453,26 @@ def empty_ledger() -> pd.DataFrame:
 @dataclass(frozen=True)
 class _Problem:
     reason: str
-    column: str | NDArray[np.object_]  # one name, or one per row
-    mask: NDArray[np.bool_]
+    # one column name, or a boolean array over all rows: True -> "lon", False -> "lat"
+    column: str | NDArray[np.bool_]
+    rows: NDArray[np.intp]  # positions of the rows with this problem (sparse: usually few)
     # positions of the rows where this is the first problem -> (value text, message)
     describe: Callable[[NDArray[np.intp]], tuple[pd.Series, pd.Series]]
+
+    @classmethod
+    def of(
+        cls,
+        reason: str,
+        column: str | NDArray[np.bool_],
+        mask: NDArray[np.bool_],
+        describe: Callable[[NDArray[np.intp]], tuple[pd.Series, pd.Series]],
+    ) -> _Problem:
+        return cls(reason, column, np.flatnonzero(mask), describe)
+
+    def column_at(self, rows: NDArray[np.intp]) -> Any:
+        if isinstance(self.column, str):
+            return self.column
+        return np.where(self.column[rows], "lon", "lat")
 
 
 def _source_rows(index: pd.Index) -> NDArray[np.int64]:
@@ -469,8 +488,12 @@ def _text_at(series: pd.Series, rows: NDArray[np.intp]) -> pd.Series:
     return pd.Series(text.to_numpy(dtype=object, na_value=""), dtype="str").fillna("")
 
 
-def _clean_text(series: pd.Series) -> pd.Series:
-    """Trimmed text; empty cells and missing-value tokens become NA. Numbers keep exact text."""
+def _clean_text(series: pd.Series, *, long_text: bool = False) -> pd.Series:
+    """Trimmed text; empty cells and missing-value tokens become NA. Numbers keep exact text.
+
+    ``long_text`` (names): only cells of at most 5 characters can be missing-value tokens, so
+    only those are folded and compared.
+    """
     if pd.api.types.is_bool_dtype(series.dtype):
         series = series.astype("str")
     elif pd.api.types.is_integer_dtype(series.dtype):
@@ -478,11 +501,43 @@ def _clean_text(series: pd.Series) -> pd.Series:
         return text.where(series.notna(), None)
     elif pd.api.types.is_float_dtype(series.dtype) or pd.api.types.is_object_dtype(series.dtype):
         series = _object_to_text(series)
-    trimmed = pc.utf8_trim_whitespace(_as_arrow_strings(series))
-    missing = _missing_mask(trimmed)
+    arr = _as_arrow_strings(series)
+    padded = pc.any(pc.match_substring_regex(arr, r"^\s|\s$")).as_py()
+    # trimming copies the column; most columns need none
+    trimmed = pc.utf8_trim_whitespace(arr) if padded else arr
+    if long_text:
+        short = pc.fill_null(pc.less_equal(pc.utf8_length(trimmed), 5), True)
+        positions = np.flatnonzero(short.to_numpy(zero_copy_only=False))
+        missing = np.zeros(len(trimmed), dtype=bool)
+        if len(positions):
+            missing[positions] = _missing_mask(trimmed.take(pa.array(positions)))
+    else:
+        missing = _missing_mask(trimmed)
     if missing.any():
         trimmed = pc.if_else(pa.array(missing), pa.scalar(None, trimmed.type), trimmed)
     return _str_series(trimmed, series.index)
+
+
+def _clean_codes(series: pd.Series) -> tuple[NDArray[np.bool_], pd.Series]:
+    """(code present?, normalised GB/T 4754 code) for an industry column, computed once per
+    distinct value: 12 million rows carry a few hundred codes."""
+    if not (
+        pd.api.types.is_string_dtype(series.dtype)
+        and not pd.api.types.is_object_dtype(series.dtype)
+    ):
+        text = _clean_text(series)
+        codes = _normalize_industry(_industry_input(series, text))
+        return text.notna().to_numpy(), codes
+    encoded = pc.dictionary_encode(_as_arrow_strings(series))
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    text_u = _clean_text(_str_series(encoded.dictionary))
+    codes_u = _normalize_industry(text_u.where(text_u.notna(), None))
+    indices = encoded.indices
+    present_u = np.append(text_u.notna().to_numpy(), False)  # a null cell indexes the end
+    positions = pc.fill_null(indices, len(text_u)).to_numpy(zero_copy_only=False)
+    codes = _str_series(pc.take(_as_arrow_strings(codes_u), indices), series.index)
+    return present_u[positions], codes
 
 
 def _parse_years(years: Any) -> tuple[int, int]:
@@ -614,7 +669,7 @@ def validate_enterprises(
     # -- enterprise id
     ids = _clean_text(df["enterprise_id"])
     problems.append(
-        _Problem(
+        _Problem.of(
             "missing_enterprise_id",
             "enterprise_id",
             ids.isna().to_numpy(),
@@ -640,9 +695,9 @@ def validate_enterprises(
 
     m_missing = lon_p.missing | lat_p.missing
     problems.append(
-        _Problem(
+        _Problem.of(
             "missing_coordinate",
-            np.where(lon_p.missing, "lon", "lat"),
+            lon_p.missing,
             m_missing,
             lambda r: (
                 pair(r),
@@ -654,9 +709,9 @@ def validate_enterprises(
     )
     m_nonnum = lon_p.invalid | lat_p.invalid
     problems.append(
-        _Problem(
+        _Problem.of(
             "non_numeric_coordinate",
-            np.where(lon_p.invalid, "lon", "lat"),
+            lon_p.invalid,
             m_nonnum,
             lambda r: (
                 pair(r),
@@ -675,7 +730,7 @@ def validate_enterprises(
         m_projected = outside & finite & (np.abs(lon) >= 1000) & (np.abs(lat) >= 1000)
         m_range = outside & ~m_projected & ~m_swapped
     problems.append(
-        _Problem(
+        _Problem.of(
             "zero_coordinate",
             "lon",
             m_zero,
@@ -691,7 +746,7 @@ def validate_enterprises(
         )
     )
     problems.append(
-        _Problem(
+        _Problem.of(
             "lonlat_swapped",
             "lon",
             m_swapped,
@@ -705,7 +760,7 @@ def validate_enterprises(
         )
     )
     problems.append(
-        _Problem(
+        _Problem.of(
             "projected_coordinates",
             "lon",
             m_projected,
@@ -719,9 +774,9 @@ def validate_enterprises(
         )
     )
     problems.append(
-        _Problem(
+        _Problem.of(
             "coordinate_out_of_range",
-            np.where(~np.isfinite(lon) | (np.abs(lon) > 180), "lon", "lat"),
+            ~np.isfinite(lon) | (np.abs(lon) > 180),
             m_range,
             lambda r: (
                 pair(r),
@@ -744,7 +799,7 @@ def validate_enterprises(
         valid_year = ~year_p.missing & ~year_p.invalid & ~not_whole
         m_year_range = valid_year & ((year_values < first_year) | (year_values > last_year))
     problems.append(
-        _Problem(
+        _Problem.of(
             "missing_year",
             "year",
             year_p.missing,
@@ -759,7 +814,7 @@ def validate_enterprises(
         )
     )
     problems.append(
-        _Problem(
+        _Problem.of(
             "invalid_year",
             "year",
             year_p.invalid | not_whole,
@@ -772,7 +827,7 @@ def validate_enterprises(
         )
     )
     problems.append(
-        _Problem(
+        _Problem.of(
             "year_out_of_range",
             "year",
             m_year_range,
@@ -786,16 +841,13 @@ def validate_enterprises(
 
     # -- industry
     if "industry" in df.columns:
-        industry_text = _clean_text(df["industry"])
-        present_code = industry_text.notna()
-        industry_in = _industry_input(df["industry"], industry_text)
-        codes = _normalize_industry(industry_in)
-        m_industry = (present_code & codes.isna()).to_numpy()
+        present_code, codes = _clean_codes(df["industry"])
+        m_industry = present_code & codes.isna().to_numpy()
     else:
         codes = pd.Series(pd.NA, index=df.index, dtype="str")
         m_industry = np.zeros(n, dtype=bool)
     problems.append(
-        _Problem(
+        _Problem.of(
             "unknown_industry_code",
             "industry",
             m_industry,
@@ -804,7 +856,9 @@ def validate_enterprises(
                 "industry code '"
                 + raw("industry", r).str.slice(0, 40)
                 + "' is not in GB/T 4754-2017: "
-                + _industry_problem(industry_in.iloc[r])
+                + _industry_problem(
+                    _industry_input(df["industry"].iloc[r], _clean_text(df["industry"].iloc[r]))
+                )
                 + " (write a section letter plus digits such as C27 or C2710; the letter is "
                 "optional)",
             ),
@@ -818,13 +872,14 @@ def validate_enterprises(
             measure_values[col] = np.full(n, np.nan)
             continue
         parsed = parse_numbers(df[col], kind=_MEASURE_KIND[col])
-        values = parsed.values * float(scales.get(col, 1.0))
+        scale = float(scales.get(col, 1.0))
+        values = parsed.values * scale if scale != 1.0 else parsed.values
         measure_values[col] = values
         with np.errstate(invalid="ignore"):
             infinite = np.isinf(values)
             negative = (values < 0) & ~infinite if col in NEVER_NEGATIVE else np.zeros(n, bool)
         problems.append(
-            _Problem(
+            _Problem.of(
                 "non_numeric_measure",
                 col,
                 parsed.invalid,
@@ -838,7 +893,7 @@ def validate_enterprises(
             )
         )
         problems.append(
-            _Problem(
+            _Problem.of(
                 "non_finite_measure",
                 col,
                 infinite,
@@ -851,7 +906,7 @@ def validate_enterprises(
             )
         )
         problems.append(
-            _Problem(
+            _Problem.of(
                 "negative_measure",
                 col,
                 negative,
@@ -868,25 +923,11 @@ def validate_enterprises(
     # -- duplicates among the rows that pass every other check
     bad = np.zeros(n, dtype=bool)
     for problem in problems:
-        bad |= problem.mask
-    candidates = np.flatnonzero(~bad)
-    duplicate = np.zeros(n, dtype=bool)
-    first_row_of = np.full(n, -1, dtype=np.int64)
-    if len(candidates):
-        keys = pd.DataFrame(
-            {
-                "id": ids.array.take(candidates),
-                "year": year_values[candidates].astype(np.int64),
-            }
-        )
-        group = keys.groupby(["id", "year"], sort=False).ngroup().to_numpy()
-        _, first_pos = np.unique(group, return_index=True)
-        dup_local = np.ones(len(candidates), dtype=bool)
-        dup_local[first_pos] = False
-        duplicate[candidates] = dup_local
-        first_row_of[candidates] = source_rows[candidates[first_pos[group]]]
+        bad[problem.rows] = True
+    candidates = np.flatnonzero(~bad) if bad.any() else np.arange(n)
+    duplicate, first_row_of = _duplicates(ids, year_values, candidates, source_rows, n)
     problems.append(
-        _Problem(
+        _Problem.of(
             "duplicate_enterprise_year",
             "enterprise_id",
             duplicate,
@@ -904,35 +945,83 @@ def validate_enterprises(
     )
 
     ledger = _ledger(problems, n, source_rows, ids)
-    rejected = np.zeros(n, dtype=bool)
-    for problem in problems:
-        rejected |= problem.mask
-    keep = np.flatnonzero(~rejected)
+    rejected = bad
+    rejected[np.flatnonzero(duplicate)] = True
+    keep = None if not rejected.any() else np.flatnonzero(~rejected)
 
     if strict and len(ledger):
         raise DataValidationError(_strict_message(ledger, n, source), rejects=ledger)
 
-    name = _clean_text(df["name"]) if "name" in df.columns else None
+    name = (
+        _clean_text(df["name"], long_text=True)
+        if "name" in df.columns
+        else pd.Series(pd.array(np.full(n, None, dtype=object), dtype="str"))
+    )
+
+    def take(values: Any) -> Any:
+        # All rows kept (the usual case at scale): no copy of 12 million values.
+        return values if keep is None else values[keep]
+
+    index = pd.Index(take(source_rows), name="source_row")
+
+    def numbers(values: NDArray[np.float64], col: str) -> Any:
+        if keep is None and not values.flags.writeable:
+            # a read-only view of the input's float64 column: share it through pandas so that
+            # copy-on-write protects the input, instead of copying 96 MB per 12M rows
+            return df[col].set_axis(index).rename(None)
+        return take(values)
+
     data: dict[str, Any] = {
-        "enterprise_id": ids.array.take(keep),
-        "name": (
-            name.array.take(keep)
-            if name is not None
-            else pd.array(np.full(len(keep), None, dtype=object), dtype="str")
-        ),
-        "industry": codes.array.take(keep),
-        "lon": lon[keep],
-        "lat": lat[keep],
-        "year": year_values[keep].astype(np.int64),
+        "enterprise_id": take(ids.array),
+        "name": take(name.array),
+        "industry": take(codes.array),
+        "lon": numbers(lon, "lon"),
+        "lat": numbers(lat, "lat"),
+        "year": take(year_values).astype(np.int64),
     }
     for col, values in measure_values.items():
-        data[col] = values[keep]
-    kept = pd.DataFrame(
-        {c: data[c] for c in ENTERPRISE_COLUMNS},
-        index=pd.Index(source_rows[keep], name="source_row"),
-    )
+        data[col] = numbers(values, col)
+    kept = pd.DataFrame({c: data[c] for c in ENTERPRISE_COLUMNS}, index=index, copy=False)
     kept.attrs["source"] = source
     return kept, ledger
+
+
+def _duplicates(
+    ids: pd.Series,
+    years: NDArray[np.float64],
+    candidates: NDArray[np.intp],
+    source_rows: NDArray[np.int64],
+    n: int,
+) -> tuple[NDArray[np.bool_], NDArray[np.int64]]:
+    """Rows (among ``candidates``) repeating an earlier (enterprise_id, year), and for each
+    row the source row of the first occurrence. Hashing runs in Arrow on integer codes."""
+    duplicate = np.zeros(n, dtype=bool)
+    first_row_of = np.full(n, -1, dtype=np.int64)
+    if len(candidates) == 0:
+        return duplicate, first_row_of
+    id_array = _as_arrow_strings(ids)
+    if len(candidates) != n:
+        id_array = id_array.take(pa.array(candidates))
+    id_codes = _dictionary_indices(id_array)
+    cand_years = years[candidates].astype(np.int64)
+    low = int(cand_years.min())
+    span = int(cand_years.max()) - low + 1
+    key = id_codes * span + (cand_years - low)
+    group = _dictionary_indices(pa.array(key))
+    first_pos = np.full(int(group.max()) + 1, len(candidates), dtype=np.int64)
+    np.minimum.at(first_pos, group, np.arange(len(candidates), dtype=np.int64))
+    first = first_pos[group]
+    dup_local = first != np.arange(len(candidates))
+    duplicate[candidates] = dup_local
+    first_row_of[candidates] = source_rows[candidates[first]]
+    return duplicate, first_row_of
+
+
+def _dictionary_indices(values: pa.Array) -> NDArray[np.int64]:
+    encoded = pc.dictionary_encode(values)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    return np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def _ledger(
@@ -941,12 +1030,13 @@ def _ledger(
     source_rows: NDArray[np.int64],
     ids: pd.Series,
 ) -> pd.DataFrame:
+    if not any(len(p.rows) for p in problems):
+        return empty_ledger()
     first = np.full(n, -1, dtype=np.int16)
     for k, problem in enumerate(problems):
-        first[(first < 0) & problem.mask] = k
+        unset = problem.rows[first[problem.rows] < 0]
+        first[unset] = k
     rejected = np.flatnonzero(first >= 0)
-    if len(rejected) == 0:
-        return empty_ledger()
     parts = []
     for k, problem in enumerate(problems):
         rows = rejected[first[rejected] == k]
@@ -955,8 +1045,8 @@ def _ledger(
         value, message = problem.describe(rows)
         others = pd.Series("", index=range(len(rows)), dtype="str")
         for j, other in enumerate(problems):
-            if j != k:
-                hit = other.mask[rows]
+            if j != k and len(other.rows):
+                hit = np.isin(rows, other.rows)
                 if hit.any():
                     others = others + np.where(hit, f", {other.reason}", "")
         message = pd.Series(message, dtype="str").reset_index(drop=True)
@@ -965,10 +1055,8 @@ def _ledger(
             pd.DataFrame(
                 {
                     "source_row": source_rows[rows],
-                    "enterprise_id": ids.iloc[rows].to_numpy(),
-                    "column": (
-                        problem.column if isinstance(problem.column, str) else problem.column[rows]
-                    ),
+                    "enterprise_id": ids.array.take(rows),
+                    "column": problem.column_at(rows),
                     "value": pd.Series(value, dtype="str").reset_index(drop=True).to_numpy(),
                     "reason": problem.reason,
                     "message": message.to_numpy(),
@@ -1147,11 +1235,13 @@ def validate_parks(gdf: Any, *, source: str = "input") -> tuple[Any, list[dict[s
         )
     if usable.any():
         zero = np.zeros(len(geoms), dtype=bool)
-        zero[usable] = shapely.area(out_geoms[usable]) <= 0
+        # 1e-10 square degrees is about 1 m^2 at Chinese latitudes: collinear "polygons" have
+        # a floating-point area of ~1e-16, not exactly zero.
+        zero[usable] = shapely.area(out_geoms[usable]) < 1e-10
         for i in np.flatnonzero(zero):
             errors.append(
-                f"{_feature(index[i], ids.iloc[i])} has zero area; draw the park's "
-                "boundary as a real polygon"
+                f"{_feature(index[i], ids.iloc[i])} has zero area (under 1 m²); "
+                "draw the park's boundary as a real polygon"
             )
 
     for i in np.flatnonzero(ids.isna().to_numpy()):

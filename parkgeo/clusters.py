@@ -136,7 +136,8 @@ def _snapshot(
         )
     lon, lat = lonlat_of(enterprises)
     frame = pd.DataFrame(index=enterprises.index)
-    keep = [c for c in enterprises.columns if c != "geometry"]
+    wanted = ("enterprise_id", "industry", "year", "park_id", "match", *MEASURES, "profit")
+    keep = [c for c in wanted if c in enterprises.columns]
     for col in keep:
         frame[col] = enterprises[col]
     frame["lon"] = lon
@@ -264,18 +265,20 @@ def _industry_names(codes: list[str]) -> tuple[list[Any], list[Any]]:
 def _dbscan(
     xy: NDArray, *, eps_m: float, min_size: int, max_pairs: int
 ) -> tuple[NDArray[np.int64], str]:
-    from sklearn.neighbors import KDTree
+    from scipy.spatial import cKDTree
 
-    tree = KDTree(xy)
-    counts = tree.query_radius(xy, r=eps_m, count_only=True)
-    if int(counts.sum()) <= max_pairs:
+    # ordered neighbour pairs (self included, distance <= eps as in scikit-learn), counted by a
+    # dual-tree traversal in O(n) memory
+    tree = cKDTree(xy)
+    n_pairs = int(tree.count_neighbors(tree, eps_m))
+    if n_pairs <= max_pairs:
         from sklearn.cluster import DBSCAN
 
         est = DBSCAN(eps=eps_m, min_samples=min_size, algorithm="kd_tree")
         return est.fit_predict(xy).astype(np.int64), "sklearn"
-    return _dbscan_chunked(xy, counts, eps_m=eps_m, min_size=min_size, max_pairs=max_pairs), (
-        "chunked"
-    )
+    counts = np.asarray(tree.query_ball_point(xy, r=eps_m, return_length=True))
+    labels = _dbscan_chunked(xy, counts, eps_m=eps_m, min_size=min_size, max_pairs=max_pairs)
+    return labels, "chunked"
 
 
 def _dbscan_chunked(
@@ -292,14 +295,14 @@ def _dbscan_chunked(
     """
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
-    from sklearn.neighbors import KDTree
+    from scipy.spatial import cKDTree
 
     labels = np.full(len(xy), -1, dtype=np.int64)
     core_idx = np.flatnonzero(counts >= min_size)
     if not len(core_idx):
         return labels
     core_xy = xy[core_idx]
-    core_tree = KDTree(core_xy)
+    core_tree = cKDTree(core_xy)
     m = len(core_idx)
     comp = np.arange(m)
     budget = max(int(max_pairs), 1)
@@ -308,10 +311,10 @@ def _dbscan_chunked(
     while start < m:
         base = cum[start - 1] if start else 0
         stop = max(int(np.searchsorted(cum, base + budget, side="right")), start + 1)
-        nbrs = core_tree.query_radius(core_xy[start:stop], r=eps_m)
+        nbrs = core_tree.query_ball_point(core_xy[start:stop], r=eps_m)
         lens = np.fromiter((len(a) for a in nbrs), dtype=np.int64, count=len(nbrs))
         rows = np.repeat(np.arange(start, stop), lens)
-        cols = np.concatenate(nbrs) if len(nbrs) else np.empty(0, dtype=np.int64)
+        cols = np.fromiter((j for a in nbrs for j in a), dtype=np.int64, count=int(lens.sum()))
         graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (comp[rows], comp[cols])), (m, m))
         _, merged = connected_components(graph, directed=False)
         comp = merged[comp]
@@ -321,8 +324,8 @@ def _dbscan_chunked(
     border = np.flatnonzero(counts < min_size)
     if len(border):
         dist, nearest = core_tree.query(xy[border], k=1)
-        reach = dist[:, 0] <= eps_m
-        labels[border[reach]] = comp[nearest[reach, 0]]
+        reach = dist <= eps_m
+        labels[border[reach]] = comp[nearest[reach]]
     return labels
 
 
@@ -498,8 +501,11 @@ def industry_clusters(
         cy=("y", "mean"),
         first_id=("enterprise_id", "min"),
         n_in_parks=("in_park", "sum"),
-        **{col: (col, lambda s: s.sum(min_count=1)) for col in MEASURES},
+        **{col: (col, "sum") for col in MEASURES},
+        **{f"n_{col}": (col, "count") for col in MEASURES},
     )
+    for col in MEASURES:  # a sum over nothing but missing values is missing, not zero
+        agg[col] = agg[col].where(agg[f"n_{col}"] > 0)
     agg = agg.sort_values(
         ["industry", "n_firms", "cx", "cy", "first_id"],
         ascending=[True, False, True, True, True],
@@ -626,9 +632,9 @@ def _cluster_park_ids(
 def _labels_on_input(
     enterprises: pd.DataFrame, snap: pd.DataFrame, snap_labels: NDArray[np.int64]
 ) -> pd.Series:
-    by_id: Mapping[str, int] = dict(
-        zip(snap["enterprise_id"].to_numpy(dtype=object), snap_labels, strict=True)
+    pos = pd.Index(snap["enterprise_id"].to_numpy(dtype=object)).get_indexer(
+        enterprises["enterprise_id"].astype(str).to_numpy(dtype=object)
     )
-    ids = enterprises["enterprise_id"].astype(str)
-    mapped = pd.to_numeric(ids.map(by_id), errors="coerce").astype("Int64")
-    return pd.Series(mapped.to_numpy(), index=enterprises.index, name="cluster_id", dtype="Int64")
+    values = pd.array(np.where(pos >= 0, snap_labels[pos], 0), dtype="Int64")
+    values[pos < 0] = pd.NA
+    return pd.Series(values, index=enterprises.index, name="cluster_id")

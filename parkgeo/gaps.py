@@ -288,8 +288,10 @@ def missing_clusters(
     >>> sample = load_tianjin()
     >>> assigned = assign_parks(sample.enterprises, sample.parks).assigned
     >>> gaps = missing_clusters(assigned, sample.parks, top=3)
-    >>> gaps.groupby("park_id")["rank"].max().max()
-    3
+    >>> gaps.loc[gaps["park_id"] == "G121053", "industry"].tolist()
+    ['M73', 'C26', 'C28']
+    >>> gaps.loc[gaps["park_id"] == "G121053", "peers_with"].iloc[0]
+    'S129003,S129012,S129015'
     >>> bool(gaps["score"].between(0, 1).all())
     True
     """

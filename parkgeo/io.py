@@ -34,7 +34,7 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -412,6 +412,18 @@ def _detect_encoding(path: Path, data: bytes) -> tuple[str, str]:
             return "utf-16", data.decode("utf-16")
         except UnicodeDecodeError as exc:
             raise _undecodable(path, data, "utf-16", exc) from None
+    utf16 = _bomless_utf16(data[:_SNIFF_BYTES])
+    if utf16:
+        try:
+            return utf16, data.decode(utf16)
+        except UnicodeDecodeError as exc:
+            raise _undecodable(path, data, utf16, exc) from None
+    if b"\0" in data[:_SNIFF_BYTES]:
+        offset = data.index(b"\0")
+        raise InputFormatError(
+            f"{path}: NUL byte at offset {offset} (line {_line_of(data, offset)}): this is not a "
+            "text (CSV) file; export the table as CSV UTF-8 or .xlsx"
+        )
     try:
         encoding = "utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8"
         return encoding, data.decode("utf-8-sig")
@@ -438,6 +450,28 @@ def _detect_encoding(path: Path, data: bytes) -> tuple[str, str]:
     raise _undecodable(path, data, "UTF-8 (nor GB18030)", utf8_error) from None
 
 
+def _probe(headers: list[str], mapping: dict[str, str], source: str) -> ColumnMatch:
+    """Score candidate headers; a mapping that names an absent header is reported later."""
+    try:
+        return match_columns(
+            headers, kind="enterprises", mapping=mapping, source=source, check=False
+        )
+    except SchemaError:
+        return match_columns(headers, kind="enterprises", source=source, check=False)
+
+
+def _bomless_utf16(head: bytes) -> str | None:
+    """'utf-16-le'/'utf-16-be' when every other byte is NUL (ASCII-heavy UTF-16), else None."""
+    if len(head) < 4:
+        return None
+    even, odd = head[0::2], head[1::2]
+    if odd.count(0) > 0.4 * len(odd) and even.count(0) < 0.05 * len(even):
+        return "utf-16-le"
+    if even.count(0) > 0.4 * len(even) and odd.count(0) < 0.05 * len(odd):
+        return "utf-16-be"
+    return None
+
+
 def _split_line(line: str, delimiter: str) -> list[str]:
     try:
         return next(csv.reader([line], delimiter=delimiter))
@@ -455,12 +489,7 @@ def _find_header(
             fields = _split_line(line, delimiter)
             if len(fields) < 2 and delimiter != ",":
                 continue
-            try:
-                match = match_columns(
-                    fields, kind="enterprises", mapping=mapping, source=source, check=False
-                )
-            except SchemaError:
-                continue
+            match = _probe(fields, mapping, source)
             key = (match.score, len(fields), -rank)
             if best is None or key > best[:3]:
                 best = (*key, row, delimiter, match)  # type: ignore[assignment]
@@ -491,7 +520,11 @@ def _read_csv(path: Path, mapping: dict[str, str], encoding: str | None) -> _Raw
         used_label = encoding
     elif head.startswith(codecs.BOM_UTF8):
         used_label = "utf-8-sig"
-    elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or compressed:
+    elif (
+        head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+        or compressed
+        or b"\0" in head  # UTF-16 without a BOM, or not text at all
+    ):
         used_label = ""
     else:
         used_label = "utf-8"
@@ -620,12 +653,7 @@ def _xlsx_header(
             candidates.append((2, combined))
             candidates.append((2, [lo or up for up, lo in zip(upper, lower, strict=True)]))
         for height, headers in candidates:
-            try:
-                match = match_columns(
-                    headers, kind="enterprises", mapping=mapping, source=source, check=False
-                )
-            except SchemaError:
-                continue
+            match = _probe(headers, mapping, source)
             if best is None or match.score > best[0]:
                 best = (match.score, i, height, headers, match)
     if best is None:
@@ -743,7 +771,10 @@ def _read_parquet(path: Path, mapping: dict[str, str]) -> _Raw:
     geometry = renamed.column(str(geom_col)) if use_geometry else None
     if use_geometry:
         renamed = renamed.drop_columns([str(geom_col)])
-    frame = renamed.to_pandas(types_mapper=_string_mapper)
+    del table
+    # self_destruct frees each Arrow column as it is converted: peak memory stays ~1x.
+    frame = renamed.to_pandas(types_mapper=_string_mapper, self_destruct=True, split_blocks=True)
+    del renamed
     frame = _decode_dictionaries(frame)
     frame.index = pd.RangeIndex(len(frame))
     if geometry is not None and geo is not None:
@@ -1011,8 +1042,10 @@ def read_parks(
             used_encoding = _shapefile_encoding(path)
         layer = _pick_layer(path, polygons=True)
         gdf = _read_vector(path, layer=layer, encoding=used_encoding)
-    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry is None:
-        raise InputFormatError(f"{source}: the file has no geometry column")
+    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.active_geometry_name is None:
+        raise InputFormatError(f"{source}: the file has no geometry column; parks must be polygons")
+    if len(gdf) == 0:
+        raise InputFormatError(f"{source}: the layer has no features (no parks to read)")
     geometry_name = gdf.geometry.name
     headers = [str(c) for c in gdf.columns if c != geometry_name]
     match = match_columns(headers, kind="parks", mapping=dict(columns or {}), source=source)
@@ -1429,8 +1462,23 @@ def format_csv(df: pd.DataFrame, *, raw: bool = False) -> str:
         table = pd.DataFrame(out, index=table.index)
         table.columns = [_neutralise_name(c) for c in table.columns]
     buffer = _io.StringIO()
-    table.to_csv(buffer, index=False, lineterminator="\n")
+    # Python's csv module quotes a field holding "\n" but not one holding a lone "\r" (with
+    # "\n" line ends), which would split the row when read back; quote all text then.
+    quoting: Literal[0, 2] = (
+        csv.QUOTE_NONNUMERIC if _has_carriage_return(table) else csv.QUOTE_MINIMAL
+    )
+    table.to_csv(buffer, index=False, lineterminator="\n", quoting=quoting)
     return buffer.getvalue()
+
+
+def _has_carriage_return(table: pd.DataFrame) -> bool:
+    for col in table.columns:
+        values = table[col]
+        if pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
+            continue
+        if values.astype("str").str.contains("\r", regex=False).fillna(False).any():
+            return True
+    return "\r" in "".join(map(str, table.columns))
 
 
 def _neutralise_name(name: object) -> object:

@@ -189,7 +189,7 @@ def assign_parks(
 
     assigned = _assemble(enterprises, park_ids, park, match, distance_m, nearest_park, outcome)
     summary = _summary(assigned)
-    log.info(
+    log.debug(
         "joined %d enterprises to %d parks: %s",
         len(assigned),
         len(park_ids),
@@ -352,6 +352,9 @@ class _Members:
     interior: NDArray[np.bool_]
 
 
+_N_CELLS = 65_535  # longitude buckets: a 16-bit key sorts in linear time (radix sort)
+
+
 def _members(
     lon: NDArray[np.float64],
     lat: NDArray[np.float64],
@@ -359,9 +362,24 @@ def _members(
     tol_m: float,
 ) -> _Members:
     finite = np.flatnonzero(np.isfinite(lon) & np.isfinite(lat))
-    # Sorting by longitude once turns each park's bounding-box test into a binary search plus
-    # a latitude test on one strip, instead of a pass over every row per park.
-    order = finite[np.argsort(lon[finite], kind="stable")]
+    empty = _Members(
+        np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int32), np.empty(0, dtype=bool)
+    )
+    if finite.size == 0:
+        return empty
+    # Ordering the rows by longitude bucket once turns each park's bounding-box test into a
+    # binary search plus a test on one narrow strip, instead of a pass over every row per park.
+    x_finite = lon[finite]
+    x0, x1 = float(x_finite.min()), float(x_finite.max())
+    scale = _N_CELLS / (x1 - x0) if x1 > x0 else 0.0
+
+    def cell(x: Any) -> Any:
+        return (np.clip(x, x0, x1) - x0) * scale
+
+    cells = cell(x_finite).astype(np.uint16)
+    by_cell = np.argsort(cells, kind="stable")
+    order = finite[by_cell]
+    cells = cells[by_cell]
     xs = lon[order]
     ys = lat[order]
     rows: list[NDArray[np.int64]] = []
@@ -370,26 +388,30 @@ def _members(
     for k, geom in enumerate(park_geoms):
         outer, inner = _tolerance_shapes(geom, tol_m)
         minx, miny, maxx, maxy = shapely.bounds(outer)
-        lo = int(np.searchsorted(xs, minx, side="left"))
-        hi = int(np.searchsorted(xs, maxx, side="right"))
-        if hi <= lo:
+        if maxx < x0 or minx > x1:
             continue
-        strip_y = ys[lo:hi]
-        cand = np.flatnonzero((strip_y >= miny) & (strip_y <= maxy)) + lo
+        lo = int(np.searchsorted(cells, np.uint16(cell(minx)), side="left"))
+        hi = int(np.searchsorted(cells, np.uint16(cell(maxx)), side="right"))
+        strip_x, strip_y = xs[lo:hi], ys[lo:hi]
+        in_box = (strip_x >= minx) & (strip_x <= maxx) & (strip_y >= miny) & (strip_y <= maxy)
+        cand = np.flatnonzero(in_box) + lo
         if cand.size == 0:
             continue
         cx, cy = xs[cand], ys[cand]
-        hit = shapely.intersects_xy(outer, cx, cy)
-        if not hit.any():
+        # Most candidates are well inside; only the others need the (edge-inclusive) test
+        # against the park grown by the tolerance.
+        interior = shapely.contains_xy(inner, cx, cy)
+        rest = np.flatnonzero(~interior)
+        on_edge = rest[shapely.intersects_xy(outer, cx[rest], cy[rest])]
+        member = interior.copy()
+        member[on_edge] = True
+        if not member.any():
             continue
-        cand = cand[hit]
-        rows.append(order[cand])
-        parks.append(np.full(cand.size, k, dtype=np.int32))
-        interiors.append(shapely.contains_xy(inner, cx[hit], cy[hit]))
+        rows.append(order[cand[member]])
+        parks.append(np.full(int(member.sum()), k, dtype=np.int32))
+        interiors.append(interior[member])
     if not rows:
-        return _Members(
-            np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int32), np.empty(0, dtype=bool)
-        )
+        return empty
     return _Members(np.concatenate(rows), np.concatenate(parks), np.concatenate(interiors))
 
 

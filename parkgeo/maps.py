@@ -233,7 +233,7 @@ def _resolve_tiles(tiles: Any) -> _Tiles:
         except ValueError as exc:
             raise ParkgeoError(
                 f"unknown basemap tiles {tiles!r}: give an xyzservices provider name such as "
-                "'CartoDB.Positron', 'OpenStreetMap.Mapnik' or 'Gaode.Normal', or 'none'"
+                "'OpenStreetMap.Mapnik', 'Esri.WorldGrayCanvas' or 'Gaode.Normal', or 'none'"
             ) from exc
     else:
         raise ParkgeoError(f"tiles must be None, a provider name or a TileProvider; got {tiles!r}")
@@ -516,6 +516,10 @@ class _Builder:
             control_scale=True,
             page_title=esc(title),
         )
+        if bounds:
+            from parkgeo._maplayers import FitView
+
+            self.m.add_child(FitView(bounds))
         self.bounds = bounds
         self.baseline: str | None = None
         self.title = title
@@ -609,8 +613,6 @@ class _Builder:
         self.m.add_child(
             HtmlControl(notes, position="bottomleft", css="pg-box pg-source", always=True)
         )
-        if self.bounds:
-            self.m.fit_bounds(self.bounds)
         folium.LayerControl(collapsed=False, position="topright").add_to(self.m)
         order = [layer for _, layer in sorted(self.back_to_front, key=lambda t: t[0])]
         self.m.add_child(Orchestrator(order=order, legends=self.legends))

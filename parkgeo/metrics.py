@@ -68,6 +68,7 @@ STATUSES: tuple[str, ...] = (
 )
 MU_PER_HA = 15.0
 _TOP_INDUSTRIES = 3
+_PROGRESS_EPS = 1e-9
 
 
 @dataclass(frozen=True)
@@ -277,10 +278,12 @@ def park_metrics(
     >>> assigned = assign_parks(sample.enterprises, sample.parks).assigned
     >>> table = park_metrics(assigned, sample.parks, years=[2015])
     >>> city = table.set_index("park_id").loc["ALL"]
-    >>> round(city["profit_change"], 3), city["profit_status"]
-    (0.45, 'on track')
-    >>> round(city["energy_per_value_added_change"], 4), city["energy_per_value_added_status"]
-    (-0.0288, 'behind')
+    >>> print(f"{city['profit_change']:+.1%} {city['profit_status']}")
+    +45.0% on track
+    >>> print(f"{city['energy_per_value_added_change']:+.2%} {city['energy_per_value_added_status']}")
+    -2.88% behind
+    >>> print(f"{city['labour_productivity_change']:+.1%}")
+    +20.6%
     """
     plan = _plan(targets, baseline_year, target_year)
     if min_enterprises is not None and (
@@ -295,18 +298,12 @@ def park_metrics(
 
     frame = _measure_arrays(assigned)
     n_parks, n_years = len(park_ids), len(year_values)
-    in_park = park_code >= 0
-    park_sums = _group_sums(
-        frame,
-        park_code[in_park].astype(np.int64) * n_years + year_code[in_park],
-        in_park,
-        n_parks * n_years,
-    )
-    all_sums = _group_sums(frame, year_code, None, n_years)
-    sums = {
-        key: np.concatenate([values, values.reshape(n_parks, n_years).sum(axis=0), all_sums[key]])
-        for key, values in park_sums.items()
-    }
+    # One pass over the rows: enterprises in no park go to an extra slot after the parks, so
+    # that ALL_PARKS (the park slots) and ALL (every slot) are sums of the per-slot sums.
+    slot = np.where(park_code >= 0, park_code, n_parks).astype(np.int64)
+    key = slot * n_years + year_code
+    grouping = _Grouping(key, n_parks, n_years)
+    sums = {name: grouping.expand(values) for name, values in _group_sums(frame, grouping).items()}
     row_park = np.r_[
         np.repeat(np.arange(n_parks), n_years), [n_parks] * n_years, [n_parks + 1] * n_years
     ]
@@ -321,7 +318,7 @@ def park_metrics(
     suppressed = _suppress(table, sums, min_enterprises)
     table = _changes(table, suppressed, plan, row_park)
     if industry_mix:
-        table = _industry_mix(table, assigned, frame, park_code, year_code, n_parks, n_years)
+        table = _industry_mix(table, assigned, frame, grouping)
     keep = np.isin(row_year, report_years)
     return table.loc[keep].reset_index(drop=True)
 
@@ -389,11 +386,10 @@ def _codes(
     if isinstance(ids.dtype, pd.CategoricalDtype) and list(ids.cat.categories) == list(park_ids):
         park_code = ids.cat.codes.to_numpy().astype(np.int32)
     else:
-        categorical = pd.Categorical(
-            ids.astype(object).where(ids.notna(), None), categories=park_ids
-        )
-        park_code = categorical.codes.astype(np.int32)
-        unknown = ids.notna().to_numpy() & (park_code < 0)
+        present = ids.notna().to_numpy()
+        park_code = np.full(len(ids), -1, dtype=np.int32)
+        park_code[present] = pd.Index(park_ids).get_indexer(ids[present].astype(str))
+        unknown = present & (park_code < 0)
         if unknown.any():
             examples = pd.unique(ids[unknown].astype(str))[:5].tolist()
             raise SchemaError(
@@ -445,34 +441,56 @@ def _measure_arrays(assigned: pd.DataFrame) -> dict[str, NDArray[np.float64]]:
 # --------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Grouping:
+    """Rows keyed by (park slot, year); park slot ``n_parks`` holds rows in no park."""
+
+    key: NDArray[np.int64]
+    n_parks: int
+    n_years: int
+
+    @property
+    def n_groups(self) -> int:
+        return (self.n_parks + 1) * self.n_years
+
+    def total(self, weights: NDArray[Any] | None = None) -> NDArray[np.float64]:
+        """Per-group sums of ``weights`` (counts when None)."""
+        return np.bincount(self.key, weights=weights, minlength=self.n_groups).astype(np.float64)
+
+    def expand(self, values: NDArray[Any]) -> NDArray[Any]:
+        """Per-group values -> table rows: each park's years, then ALL_PARKS, then ALL.
+
+        ``values`` has one entry (or one row, for 2-D input) per group.
+        """
+        shaped = values.reshape(self.n_parks + 1, self.n_years, *values.shape[1:])
+        parks = shaped[: self.n_parks]
+        return np.concatenate(
+            [
+                parks.reshape(self.n_parks * self.n_years, *values.shape[1:]),
+                parks.sum(axis=0),
+                shaped.sum(axis=0),
+            ]
+        )
+
+
 def _group_sums(
-    frame: Mapping[str, NDArray[np.float64]],
-    key: NDArray[np.int64],
-    rows: NDArray[np.bool_] | None,
-    n_groups: int,
+    frame: Mapping[str, NDArray[np.float64]], grouping: _Grouping
 ) -> dict[str, NDArray[np.float64]]:
     """Sums by group: counts, sums of each measure (NaN skipped), and pairwise-complete sums."""
-
-    def col(name: str) -> NDArray[np.float64]:
-        values = frame[name]
-        return values if rows is None else values[rows]
-
-    def total(weights: NDArray[np.float64] | None) -> NDArray[np.float64]:
-        return np.bincount(key, weights=weights, minlength=n_groups).astype(np.float64)
-
-    out = {"n": total(None)}
+    total = grouping.total
+    out = {"n": total()}
     present: dict[str, NDArray[np.bool_]] = {}
     for name in MEASURES:
-        values = col(name)
+        values = frame[name]
         present[name] = ~np.isnan(values)
-        out[f"n_present_{name}"] = total(present[name].astype(np.float64))
+        out[f"n_present_{name}"] = total(present[name])
         out[f"sum_{name}"] = total(np.where(present[name], values, 0.0))
     both = present["energy_tce"] & present["value_added"]
-    out["pair_energy"] = total(np.where(both, col("energy_tce"), 0.0))
-    out["pair_va_energy"] = total(np.where(both, col("value_added"), 0.0))
+    out["pair_energy"] = total(np.where(both, frame["energy_tce"], 0.0))
+    out["pair_va_energy"] = total(np.where(both, frame["value_added"], 0.0))
     both = present["value_added"] & present["employees"]
-    out["pair_va_emp"] = total(np.where(both, col("value_added"), 0.0))
-    out["pair_emp"] = total(np.where(both, col("employees"), 0.0))
+    out["pair_va_emp"] = total(np.where(both, frame["value_added"], 0.0))
+    out["pair_emp"] = total(np.where(both, frame["employees"], 0.0))
     return out
 
 
@@ -584,8 +602,9 @@ def _changes(
         target = getattr(plan, name)
         progress = change / target + 0.0 if target is not None else np.full(len(table), np.nan)
         status = np.full(len(table), "behind", dtype=object)
-        status[progress >= expected] = "on track"
-        status[progress >= 1.0] = "met"
+        # Progress exactly on the line (or at the target) counts, whatever the rounding.
+        status[progress >= expected - _PROGRESS_EPS] = "on track"
+        status[progress >= 1.0 - _PROGRESS_EPS] = "met"
         status[~usable] = "no baseline"
         status[~np.isfinite(value)] = "no data"
         status[hidden] = "suppressed"
@@ -603,10 +622,7 @@ def _industry_mix(
     table: pd.DataFrame,
     assigned: pd.DataFrame,
     frame: Mapping[str, NDArray[np.float64]],
-    park_code: NDArray[np.int32],
-    year_code: NDArray[np.int64],
-    n_parks: int,
-    n_years: int,
+    grouping: _Grouping,
 ) -> pd.DataFrame:
     n_rows = len(table)
     if "industry" not in assigned.columns:
@@ -625,60 +641,40 @@ def _industry_mix(
     strategic = np.r_[is_strategic_u, False][codes]
     division = np.r_[division_codes, -1][codes]
 
-    # Group index of each enterprise row in the table: park-year, then ALL_PARKS, then ALL.
-    in_park = park_code >= 0
-    park_group = np.where(in_park, park_code.astype(np.int64) * n_years + year_code, -1)
-    all_parks_group = np.where(in_park, n_parks * n_years + year_code, -1)
-    all_group = (n_parks + 1) * n_years + year_code
     va = frame["value_added"]
     va_present = ~np.isnan(va)
-
-    def per_group(weights: NDArray[np.float64] | None) -> NDArray[np.float64]:
-        out = np.zeros(n_rows)
-        for group in (park_group, all_parks_group, all_group):
-            ok = group >= 0
-            w = None if weights is None else weights[ok]
-            out += np.bincount(group[ok], weights=w, minlength=n_rows)
-        return out
-
-    n_total = per_group(None)
-    n_strategic = per_group(strategic.astype(np.float64))
-    va_total = per_group(np.where(va_present, va, 0.0))
-    va_strategic = per_group(np.where(va_present & strategic, va, 0.0))
-    n_va = per_group(va_present.astype(np.float64))
+    n_total = grouping.expand(grouping.total())
+    n_strategic = grouping.expand(grouping.total(strategic))
+    va_total = grouping.expand(grouping.total(np.where(va_present, va, 0.0)))
+    va_strategic = grouping.expand(grouping.total(np.where(va_present & strategic, va, 0.0)))
+    n_va = grouping.expand(grouping.total(va_present))
     table["strategic_share"] = _safe_ratio(n_strategic, n_total)
     va_share = _safe_ratio(va_strategic, va_total)
     va_share[n_va == 0] = np.nan
     table["strategic_value_added_share"] = va_share
     table["top_industries"] = _top_industries(
-        (park_group, all_parks_group, all_group),
-        division,
-        np.asarray(divisions, dtype=object),
-        n_rows,
+        grouping, division, np.asarray(divisions, dtype=object), n_rows
     )
     return table
 
 
 def _top_industries(
-    groups: tuple[NDArray[np.int64], ...],
-    division: NDArray[np.int64],
-    labels: NDArray[Any],
-    n_rows: int,
+    grouping: _Grouping, division: NDArray[np.int64], labels: NDArray[Any], n_rows: int
 ) -> pd.Series:
     """The three most common GB/T 4754 divisions of each row's enterprises, "C27 (12); ..."."""
     n_div = len(labels)
-    out = np.full(n_rows, "", dtype=object)
     if n_div == 0:
         return pd.Series(pd.array([pd.NA] * n_rows, dtype="str"))
-    counts = np.zeros(n_rows * n_div, dtype=np.int64)
-    for group in groups:
-        ok = (group >= 0) & (division >= 0)
-        counts += np.bincount(group[ok] * n_div + division[ok], minlength=n_rows * n_div)
-    matrix = counts.reshape(n_rows, n_div)
+    known = division >= 0
+    counts = np.bincount(
+        grouping.key[known] * n_div + division[known], minlength=grouping.n_groups * n_div
+    )
+    matrix = grouping.expand(counts.reshape(grouping.n_groups, n_div))
     # Most firms first; ties by code so the text is deterministic.
     label_order = np.argsort(labels.astype(str), kind="stable")
     matrix_sorted = matrix[:, label_order]
     top = np.argsort(-matrix_sorted, axis=1, kind="stable")[:, :_TOP_INDUSTRIES]
+    out = np.full(n_rows, "", dtype=object)
     for row in range(n_rows):
         parts = [
             f"{labels[label_order[j]]} ({matrix_sorted[row, j]})"

@@ -449,7 +449,8 @@ class PeerGroups:
         Group number per park (index ``park_id``); ``-1`` for a park with no firms. Groups are
         numbered in the order of their first park id.
     silhouette : pandas.DataFrame
-        ``k``, ``silhouette`` (mean silhouette, Hellinger distance) and ``chosen``.
+        ``k``, ``silhouette`` (mean silhouette, Hellinger distance), ``min_group_size`` (parks
+        in its smallest group), ``eligible`` and ``chosen``.
     k : int
         Number of groups chosen.
     criterion : str
@@ -475,6 +476,7 @@ def peer_groups(
     k: int | None = None,
     k_range: Iterable[int] | None = None,
     method: str = "kmeans",
+    min_group_size: int = 2,
     random_state: int = 0,
 ) -> PeerGroups:
     """Group parks by industry mix, choosing the number of groups by silhouette.
@@ -497,6 +499,9 @@ def peer_groups(
         at least three groups of three or more parks on average (silhouette alone tends to
         favour two large groups).
     method : {"kmeans", "agglomerative"}
+    min_group_size : int
+        A ``k`` whose smallest group has fewer parks is not eligible (default 2: every park has
+        at least one peer), unless no ``k`` is.
     random_state : int
         Seed of KMeans.
 
@@ -526,12 +531,19 @@ def peer_groups(
     groups.index.name = frame.index.name
     feats = np.sqrt(x[active] / totals[active, None]) if active.any() else np.empty((0, 0))
     n_distinct = len(np.unique(np.round(feats, 12), axis=0)) if len(feats) else 0
-    table = pd.DataFrame({"k": pd.Series(dtype=np.int64), "silhouette": pd.Series(dtype=float)})
+    table = pd.DataFrame(
+        {
+            "k": pd.Series(dtype=np.int64),
+            "silhouette": pd.Series(dtype=float),
+            "min_group_size": pd.Series(dtype=np.int64),
+            "eligible": pd.Series(dtype=bool),
+            "chosen": pd.Series(dtype=bool),
+        }
+    )
     if n_distinct < 3:
         groups[active] = 0
         chosen = 1 if active.any() else 0
         criterion = f"{n_distinct} distinct industry mix(es): one group, no silhouette"
-        table["chosen"] = pd.Series(dtype=bool)
         return PeerGroups(groups, table, chosen, criterion)
     from sklearn.metrics import silhouette_score
 
@@ -550,22 +562,28 @@ def peer_groups(
             candidates = [min(2, n_distinct - 1)]
     fits: dict[int, NDArray[np.int64]] = {}
     scores: list[float] = []
+    smallest: list[int] = []
     for kk in candidates:
         labels = _fit_groups(feats, kk, method=method, random_state=random_state)
         fits[kk] = labels
         ok = 2 <= len(np.unique(labels)) <= len(feats) - 1
         scores.append(float(silhouette_score(feats, labels)) if ok else float("nan"))
+        smallest.append(int(np.bincount(labels).min()))
     score_arr = np.array(scores)
+    eligible = np.array(smallest) >= min_group_size
+    if not eligible.any():
+        eligible[:] = True
     if k is not None:
         best = int(k)
         criterion = f"k={best} given by the caller"
     else:
         rounded = np.round(np.nan_to_num(score_arr, nan=-2.0), 12)
+        rounded[~eligible] = -3.0
         best = candidates[int(np.argmax(rounded))]
         criterion = (
             f"k={best} of {candidates[0]}..{candidates[-1]}: highest mean silhouette "
             f"({score_arr[candidates.index(best)]:.3f}, Hellinger distance on industry shares, "
-            f"{method})"
+            f"{method}) among k whose groups all have at least {min_group_size} parks"
         )
     labels = fits[best]
     # renumber groups in the order of their first park id, so numbers do not depend on the fit
@@ -576,6 +594,8 @@ def peer_groups(
         {
             "k": np.array(candidates, dtype=np.int64),
             "silhouette": score_arr,
+            "min_group_size": np.array(smallest, dtype=np.int64),
+            "eligible": eligible,
             "chosen": np.array(candidates) == best,
         }
     )
@@ -587,9 +607,12 @@ def _fit_groups(feats: NDArray, k: int, *, method: str, random_state: int) -> ND
         return np.zeros(len(feats), dtype=np.int64)
     if method == "kmeans":
         from sklearn.cluster import KMeans
+        from threadpoolctl import threadpool_limits
 
         est = KMeans(n_clusters=k, n_init=10, random_state=random_state)
-        return np.asarray(est.fit_predict(feats), dtype=np.int64)
+        # a few dozen parks: thread start-up would cost 30x the fit itself
+        with threadpool_limits(limits=1):
+            return np.asarray(est.fit_predict(feats), dtype=np.int64)
     from sklearn.cluster import AgglomerativeClustering
 
     agg = AgglomerativeClustering(n_clusters=k, linkage="ward")

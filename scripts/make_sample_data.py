@@ -23,7 +23,7 @@ with the same arguments writes byte-identical files. Park polygons do not depend
 
 Usage::
 
-    python scripts/make_sample_data.py --seed 2013 --enterprises 10000 --out data
+    python scripts/make_sample_data.py --seed 2013 --enterprises 12000 --out data
 """
 
 from __future__ import annotations
@@ -157,18 +157,26 @@ COMPANIONS: dict[str, dict[str, float]] = {
 
 COMPANION_SCALE = 0.6
 
+
+@dataclass(frozen=True)
+class PeerGroup:
+    label: str
+    core: tuple[str, ...]
+    members: tuple[str, ...]
+
+
 # Peer groups: each park belongs to exactly one, by its dominant leading industries. Members
 # share the group's core divisions, which is what makes "parks like yours have X" true.
-PEER_GROUPS: dict[str, dict[str, object]] = {
-    "auto": {
-        "label": "automotive (汽车/汽车零部件)",
-        "core": ("C36", "C34", "C33", "C29", "C38"),
-        "members": ("G121050", "G121002", "S129022", "S127024", "S129008"),
-    },
-    "electronics": {
-        "label": "electronics (电子信息/电子)",
-        "core": ("C39", "C38", "C40", "I65"),
-        "members": (
+PEER_GROUPS: dict[str, PeerGroup] = {
+    "auto": PeerGroup(
+        label="automotive (汽车/汽车零部件)",
+        core=("C36", "C34", "C33", "C29", "C38"),
+        members=("G121050", "G121002", "S129022", "S127024", "S129008"),
+    ),
+    "electronics": PeerGroup(
+        label="electronics (电子信息/电子)",
+        core=("C39", "C38", "C40", "I65"),
+        members=(
             "G121051",
             "G122002",
             "S129005",
@@ -178,11 +186,11 @@ PEER_GROUPS: dict[str, dict[str, object]] = {
             "S129010",
             "S127004",
         ),
-    },
-    "equipment": {
-        "label": "equipment manufacturing (装备制造/机械)",
-        "core": ("C34", "C35", "C33", "C38", "C40"),
-        "members": (
+    ),
+    "equipment": PeerGroup(
+        label="equipment manufacturing (装备制造/机械)",
+        core=("C34", "C35", "C33", "C38", "C40"),
+        members=(
             "G121052",
             "S129001",
             "S127019",
@@ -192,23 +200,24 @@ PEER_GROUPS: dict[str, dict[str, object]] = {
             "S127021",
             "G123003",
         ),
-    },
-    "chem_pharma": {
-        "label": "chemicals and pharmaceuticals (石化/精细化工/医药/新材料)",
-        "core": ("C26", "C27", "C29", "M73"),
-        "members": ("S129012", "S129015", "G121053", "S129003"),
-    },
-    "metals": {
-        "label": "metals and recycling (钢铁/冶金/金属压延/再生资源)",
-        "core": ("C31", "C32", "C33", "C42"),
-        "members": ("S129026", "S129027", "S127014", "G121054"),
-    },
-    "logistics": {
-        "label": "ports, bonded zones and logistics (物流/保税)",
-        "core": ("G59", "G58", "G54", "F51"),
-        "members": ("G123002", "G123004", "G123005", "G123006"),
-    },
+    ),
+    "chem_pharma": PeerGroup(
+        label="chemicals and pharmaceuticals (石化/精细化工/医药/新材料)",
+        core=("C26", "C27", "C29", "M73"),
+        members=("S129012", "S129015", "G121053", "S129003"),
+    ),
+    "metals": PeerGroup(
+        label="metals and recycling (钢铁/冶金/金属压延/再生资源)",
+        core=("C31", "C32", "C33", "C42"),
+        members=("S129026", "S129027", "S127014", "G121054"),
+    ),
+    "logistics": PeerGroup(
+        label="ports, bonded zones and logistics (物流/保税)",
+        core=("G59", "G58", "G54", "F51"),
+        members=("G123002", "G123004", "G123005", "G123006"),
+    ),
 }
+GROUP_OF = {member: name for name, group in PEER_GROUPS.items() for member in group.members}
 GROUP_CORE_WEIGHT = 0.30
 
 # (park_id, division, story). The division is removed from the park although every other
@@ -232,13 +241,21 @@ PLANTED_GAPS: tuple[tuple[str, str, str], ...] = (
     ("G123005", "G58", "port zone without freight forwarding"),
     ("G123006", "G54", "air-cargo bonded zone without road freight"),
 )
-GAP_LQ_MIN = 1.25  # peers keep the planted division at least this far above the city share
+GAP_LQ_MIN = 1.25
+# park -> the planted divisions it must hold as a peer
+PEER_NEEDS: dict[str, set[str]] = {}
+for _pid, _div, _story in PLANTED_GAPS:
+    for _peer in PEER_GROUPS[GROUP_OF[_pid]].members:
+        if _peer != _pid:
+            PEER_NEEDS.setdefault(_peer, set()).add(
+                _div
+            )  # peers keep the planted division at least this far above the city share
 
-# Low-weight industries every park has a little of.
-BACKGROUND = (
-    "C13", "C14", "C17", "C18", "C22", "C23", "C29", "C30", "C33", "C41",
-    "E48", "F51", "F52", "G54", "L72", "M74", "M75", "I65",
-)  # fmt: skip
+# Services every park has a little of (offices, builders, hauliers, traders). Manufacturing
+# divisions are in a park only through its leading industries, their companions or its peer
+# group: uniform manufacturing "background" would sit at LQ ~ 1 everywhere and turn presence
+# into a coin toss.
+BACKGROUND = ("E48", "F51", "G54", "L72", "M74")
 BACKGROUND_WEIGHT = 0.004
 # Firms outside parks: mostly services and light industry, plus some of everything.
 OUTSIDE_MIX = {
@@ -490,7 +507,9 @@ def _fit_area(
 
 def build_parks(
     zones: pd.DataFrame, districts: gpd.GeoDataFrame, rng: np.random.Generator
-) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+) -> gpd.GeoDataFrame:
+    """One synthetic polygon per zone: an irregular template placed at the zone's geocode (or
+    the nearest free spot), scaled to the approved geodesic area."""
     tianjin = shapely.union_all(districts.geometry.values)
     lon = np.array(zones["经度_WGS84"], dtype=np.float64)
     lat = np.array(zones["纬度_WGS84"], dtype=np.float64)
@@ -532,12 +551,7 @@ def build_parks(
                     part, sx, sy, shapely.union_all([placer.blocked(), geom.buffer(PARK_GAP_M)])
                 )
                 geom = _fit_area(placer, shapely.MultiPolygon([geom, part]), area_ha[i])
-        if (
-            not placer.fits(
-                geom, placer.blocked(OVERLAP_PAIR[0] if code == OVERLAP_PAIR[1] else None)
-            )
-            and code != OVERLAP_PAIR[1]
-        ):
+        if code != OVERLAP_PAIR[1] and not placer.fits(geom, placer.blocked()):
             raise SystemExit(f"park {code} no longer fits after area fitting")
         placer.placed[code] = geom
     geoms_wgs = [shapely.set_precision(placer.wgs(placer.placed[c]), 1e-8) for c in codes]
@@ -559,10 +573,7 @@ def build_parks(
         geometry=gpd.GeoSeries(geoms_wgs, crs="EPSG:4326"),
         crs="EPSG:4326",
     )
-    placement = pd.DataFrame(
-        {"park_id": codes, "geocode_lon": lon, "geocode_lat": lat, "metric_epsg": metric.to_epsg()}
-    )
-    return parks, placement
+    return parks
 
 
 def _place_overlapping(
@@ -613,7 +624,6 @@ def park_weights(
     rng: np.random.Generator,
 ) -> pd.DataFrame:
     """Park x division weights: leading industries, their companions, peer-group core, background."""
-    group_of = {m: g for g, spec in PEER_GROUPS.items() for m in spec["members"]}  # type: ignore[attr-defined]
     rows = {}
     for pid in parks["park_id"]:
         w: dict[str, float] = {}
@@ -627,7 +637,7 @@ def park_weights(
             w[d] = w.get(d, 0.0) + m
             for c, cw in COMPANIONS.get(d, {}).items():
                 w[c] = w.get(c, 0.0) + m * cw * COMPANION_SCALE
-        for c in PEER_GROUPS[group_of[pid]]["core"]:  # type: ignore[attr-defined]
+        for c in PEER_GROUPS[GROUP_OF[pid]].core:
             w[c] = w.get(c, 0.0) + GROUP_CORE_WEIGHT
         for b in BACKGROUND:
             w[b] = w.get(b, 0.0) + BACKGROUND_WEIGHT
@@ -667,12 +677,18 @@ def allocate_counts(
 
 
 def _outside_counts(counts: pd.DataFrame, n_out: int) -> pd.Series:
+    """Divisions of the firms outside parks: the clusters' firms plus a scattered mix."""
+    clustered = {div: int(round(share * n_out)) for div, *_, share in OUTSIDE_CLUSTERS}
     mix = pd.Series(OUTSIDE_MIX, dtype=float)
     mix = mix / mix.sum() * (1 - OUTSIDE_MANUFACTURING_SHARE)
     park_mix = counts.sum() / counts.sum().sum() * OUTSIDE_MANUFACTURING_SHARE
     combined = mix.add(park_mix, fill_value=0.0)
     combined = combined[sorted(combined.index)]
-    return pd.Series(_largest_remainder(n_out, combined.to_numpy()), index=combined.index)
+    n_scattered = n_out - sum(clustered.values())
+    outside = pd.Series(_largest_remainder(n_scattered, combined.to_numpy()), index=combined.index)
+    for div, n in clustered.items():
+        outside[div] += n
+    return outside
 
 
 def _repair_gap_presence(counts: pd.DataFrame, outside: pd.Series) -> None:
@@ -680,12 +696,7 @@ def _repair_gap_presence(counts: pd.DataFrame, outside: pd.Series) -> None:
     against the whole city and against parks only, by converting firms of the peer's largest
     division that no planted gap needs. Deterministic; touches nothing when the weights
     already suffice."""
-    group_of = {m: g for g, spec in PEER_GROUPS.items() for m in spec["members"]}  # type: ignore[attr-defined]
-    needed: dict[str, set[str]] = {}
-    for pid, div, _story in PLANTED_GAPS:
-        for peer in PEER_GROUPS[group_of[pid]]["members"]:  # type: ignore[attr-defined]
-            if peer != pid:
-                needed.setdefault(peer, set()).add(div)
+    needed = PEER_NEEDS
     for _ in range(50):
         changed = False
         city = counts.sum().add(outside, fill_value=0)
@@ -800,10 +811,17 @@ def locate_firms(
                 pd.DataFrame({"park": pid, "division": div, "lon": pts[:, 0], "lat": pts[:, 1]})
             )
     inside = pd.concat(frames, ignore_index=True)
-    # Geocoding noise: a few park firms land 15-120 m outside their park's edge.
+    # Geocoding noise: a few park firms land 15-120 m outside their park's edge; never firms a
+    # planted gap's peer needs (at small sizes one firm can decide an LQ).
+    movable = np.flatnonzero(
+        [
+            d not in PEER_NEEDS.get(p, ())
+            for p, d in zip(inside["park"], inside["division"], strict=True)
+        ]
+    )
     n_near = int(round(0.005 * len(inside)))
     if n_near:
-        idx = np.sort(rng.choice(len(inside), n_near, replace=False))
+        idx = np.sort(rng.choice(movable, n_near, replace=False))
         for i in idx:
             inside.loc[i, ["lon", "lat"]] = _just_outside(
                 geom_of[inside.loc[i, "park"]], all_parks, rng
@@ -1029,7 +1047,6 @@ def build_panel(
     _calibrate(values)
     for m in ("tax", "profit", "value_added", "energy_tce"):
         values[m] = np.round(values[m], 2)
-    values["tax"] = np.maximum(values["tax"], 0.0)
 
     panel = pd.DataFrame(
         {
@@ -1079,10 +1096,7 @@ def _calibrate(values: dict[str, np.ndarray]) -> None:
 # checks and outputs
 
 
-def planted_gap_table(
-    counts: pd.DataFrame, outside: pd.Series, parks: gpd.GeoDataFrame, classification: pd.DataFrame
-) -> pd.DataFrame:
-    group_of = {m: g for g, spec in PEER_GROUPS.items() for m in spec["members"]}  # type: ignore[attr-defined]
+def planted_gap_table(parks: gpd.GeoDataFrame, classification: pd.DataFrame) -> pd.DataFrame:
     names = dict(zip(parks["park_id"], parks["name"], strict=True))
     div_name = {
         r.section + r.division: r.name
@@ -1090,35 +1104,49 @@ def planted_gap_table(
     }
     rows = []
     for pid, div, story in PLANTED_GAPS:
-        group = PEER_GROUPS[group_of[pid]]
-        peers = [m for m in group["members"] if m != pid]  # type: ignore[attr-defined]
+        group = PEER_GROUPS[GROUP_OF[pid]]
+        peers = [m for m in group.members if m != pid]
         reason = (
             f"{names[pid]}: {story}; {div} {div_name[div]} is present in all "
-            f"{len(peers)} peer parks of the {group['label']} group"
+            f"{len(peers)} peer parks of the {group.label} group"
         )
         rows.append({"park_id": pid, "industry": div, "reason": reason, "peers": ";".join(peers)})
     return pd.DataFrame(rows)
 
 
+def _fail(message: str) -> None:
+    raise SystemExit(f"sample check failed: {message}")
+
+
 def check_outputs(
     parks: gpd.GeoDataFrame, districts: gpd.GeoDataFrame, firms: pd.DataFrame, panel: pd.DataFrame
 ) -> dict[str, object]:
+    """Verify what data/SAMPLE.md promises; return the figures it quotes."""
     tianjin = shapely.union_all(districts.geometry.values)
     area = coords.geodesic_area_ha(parks.geometry)
     rel = np.abs(area / parks["approved_area_ha"].to_numpy() - 1)
-    assert rel.max() < 1e-4, rel.max()
-    assert parks.is_valid.all()
-    assert parks.within(tianjin).all()
+    if rel.max() >= 1e-4:
+        _fail(f"a park's geodesic area is off its approved area by {rel.max():.2e}")
+    if not (parks.is_valid.all() and parks.within(tianjin).all()):
+        _fail("a park polygon is invalid or not inside Tianjin")
     lon, lat = firms["lon"].to_numpy(), firms["lat"].to_numpy()
-    in_any = np.zeros(len(firms), dtype=bool)
-    n_parks_hit = np.zeros(len(firms), dtype=np.int64)
+    division = firms["division"].to_numpy()
+    hits = np.zeros(len(firms), dtype=np.int64)
+    counts = {}
     for pid, geom in zip(parks["park_id"], parks.geometry.values, strict=True):
         hit = shapely.contains_xy(geom, lon, lat)
-        n_parks_hit += hit
-        in_any |= hit
-        for gp, div, _ in PLANTED_GAPS:
-            if gp == pid:
-                assert not (hit & (firms["division"].to_numpy() == div)).any(), (pid, div)
+        hits += hit
+        counts[pid] = pd.Series(division[hit]).value_counts()
+    counts_df = pd.DataFrame(counts).T.fillna(0.0)
+    city_share = pd.Series(division).value_counts() / len(division)
+    park_share = counts_df.sum() / counts_df.to_numpy().sum()
+    for pid, div, _story in PLANTED_GAPS:
+        if counts_df.loc[pid].get(div, 0) > 0:
+            _fail(f"planted gap {div} has firms inside {pid}")
+        for peer in PEER_GROUPS[GROUP_OF[pid]].members:
+            share = counts_df.loc[peer].get(div, 0) / counts_df.loc[peer].sum()
+            if peer != pid and share < max(city_share.get(div, 0), park_share.get(div, 0)):
+                _fail(f"peer {peer} of {pid} holds {div} below LQ 1")
     overlap = parks.set_index("park_id").geometry
     pair = overlap[OVERLAP_PAIR[0]].intersection(overlap[OVERLAP_PAIR[1]])
     figures = {}
@@ -1132,14 +1160,17 @@ def check_outputs(
             ev["energy_tce"].sum() / ev["value_added"].sum(),
             lp["value_added"].sum() / lp["employees"].sum(),
         )
-        if base is None:
-            base = f
+        base = f if base is None else base
         figures[y] = tuple(100 * (a / b - 1) for a, b in zip(f, base, strict=True))
+        if y in CITY_TRENDS:
+            off = np.abs(np.array(figures[y]) - 100 * np.array(CITY_TRENDS[y])).max()
+            if off > 1e-3:
+                _fail(f"{y} city-wide changes are {off:.4f} pp off their calibration")
     return {
         "firms": len(firms),
         "rows": len(panel),
-        "inside_parks": int(in_any.sum()),
-        "in_two_parks": int((n_parks_hit > 1).sum()),
+        "inside_parks": int((hits > 0).sum()),
+        "in_two_parks": int((hits > 1).sum()),
         "overlap_ha": float(coords.geodesic_area_ha([pair], crs="EPSG:4326")[0]),
         "max_area_error": float(rel.max()),
         "figures": figures,
@@ -1217,7 +1248,7 @@ def main(argv: list[str] | None = None) -> int:
         np.random.default_rng(s) for s in np.random.SeedSequence(args.seed).spawn(5)
     )
     districts = build_districts(inputs.districts_gcj02)
-    parks, _placement = build_parks(inputs.zones, districts, rng_parks)
+    parks = build_parks(inputs.zones, districts, rng_parks)
     weights = park_weights(parks, phrases_of, table, rng_mix)
     counts, outside = allocate_counts(parks, weights, args.enterprises)
     firms = locate_firms(parks, districts, counts, outside, rng_places)
@@ -1227,7 +1258,7 @@ def main(argv: list[str] | None = None) -> int:
     firms = firms.sort_values("enterprise_id", kind="stable").reset_index(drop=True)
     panel = build_panel(firms, parks, rng_measures)
     summary = check_outputs(parks, districts, firms, panel)
-    gaps = planted_gap_table(counts, outside, parks, inputs.classification)
+    gaps = planted_gap_table(parks, inputs.classification)
     if args.coord_system == "gcj02":
         lon, lat = coords.wgs84_to_gcj02(panel["lon"].to_numpy(), panel["lat"].to_numpy())
         panel["lon"], panel["lat"] = np.round(lon, 6), np.round(lat, 6)

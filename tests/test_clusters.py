@@ -81,7 +81,9 @@ def parks_fixture() -> gpd.GeoDataFrame:
 @pytest.mark.parametrize("method", ["dbscan", "hdbscan"])
 def test_two_clear_clusters_and_noise(method: str) -> None:
     firms = two_blobs_and_noise()
-    res = industry_clusters(firms, method=method, min_size=5, eps_m=300 if method == "dbscan" else None)
+    res = industry_clusters(
+        firms, method=method, min_size=5, eps_m=300 if method == "dbscan" else None
+    )
     labels = res.labels
     assert labels.index.equals(firms.index)
     a, b, noise, c27 = labels.iloc[:30], labels.iloc[30:50], labels.iloc[50:55], labels.iloc[55:]
@@ -145,11 +147,20 @@ def test_row_order_invariance_and_determinism() -> None:
 
 def test_chunked_dbscan_matches_scikit_learn() -> None:
     rng = np.random.default_rng(3)
-    x = np.concatenate([rng.normal(0, 150, 400), rng.normal(2500, 200, 300), rng.uniform(-5e3, 8e3, 60)])
-    y = np.concatenate([rng.normal(0, 150, 400), rng.normal(0, 200, 300), rng.uniform(-5e3, 5e3, 60)])
+    x = np.concatenate(
+        [rng.normal(0, 150, 400), rng.normal(2500, 200, 300), rng.uniform(-5e3, 8e3, 60)]
+    )
+    y = np.concatenate(
+        [rng.normal(0, 150, 400), rng.normal(0, 200, 300), rng.uniform(-5e3, 5e3, 60)]
+    )
     lon, lat = _lonlat(X0 + x, Y0 + y)
     firms = pd.DataFrame(
-        {"enterprise_id": [f"e{i:04d}" for i in range(len(x))], "industry": "C35", "lon": lon, "lat": lat}
+        {
+            "enterprise_id": [f"e{i:04d}" for i in range(len(x))],
+            "industry": "C35",
+            "lon": lon,
+            "lat": lat,
+        }
     )
     full = industry_clusters(firms, method="dbscan", eps_m=120, min_size=8)
     chunked = industry_clusters(firms, method="dbscan", eps_m=120, min_size=8, max_pairs=500)
@@ -170,7 +181,13 @@ def test_years_parks_and_labels_on_every_row() -> None:
     earlier.loc[moved, "lon"] = lon
     earlier.loc[moved, "lat"] = lat
     gone = pd.DataFrame(
-        {"enterprise_id": ["GONE"], "industry": ["C39"], "lon": [117.0], "lat": [39.1], "year": [2014]},
+        {
+            "enterprise_id": ["GONE"],
+            "industry": ["C39"],
+            "lon": [117.0],
+            "lat": [39.1],
+            "year": [2014],
+        },
         index=[5000],
     )
     panel = pd.concat([firms, earlier, gone])
@@ -178,7 +195,9 @@ def test_years_parks_and_labels_on_every_row() -> None:
     assert res.params["year"] == 2015
     assert res.labels.index.equals(panel.index)
     # a firm's 2014 row carries the label of its 2015 location
-    assert (res.labels.loc[earlier.index].to_numpy() == res.labels.loc[firms.index].to_numpy()).all()
+    assert (
+        res.labels.loc[earlier.index].to_numpy() == res.labels.loc[firms.index].to_numpy()
+    ).all()
     assert res.labels.loc[5000] is pd.NA
     table = res.clusters.set_index("cluster_id")
     assert table.loc[1, "park_ids"] == "PA"

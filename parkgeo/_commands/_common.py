@@ -219,3 +219,13 @@ def join_options(args: argparse.Namespace) -> dict[str, Any]:
         "overlap": getattr(args, "overlap", "smallest"),
         "priority": getattr(args, "priority", None),
     }
+
+
+def log_match_summary(summary: pd.DataFrame) -> None:
+    """Log the join's counts per match kind, with shares, on one line."""
+    n_rows = int(summary["n"].sum())
+    parts = [
+        f"{kind} {int(n)} ({n / n_rows:.1%})" if n_rows else f"{kind} 0"
+        for kind, n in zip(summary["match"], summary["n"], strict=True)
+    ]
+    log.info("match summary over %d rows: %s", n_rows, ", ".join(parts))

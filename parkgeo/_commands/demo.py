@@ -116,7 +116,9 @@ def _summary_year(density: Any, requested: int | None) -> int:
 
 
 def _pct(value: float) -> str:
-    return "n/a" if value != value else f"{value:+.1%}"  # NaN != NaN
+    if value != value:  # NaN
+        return "n/a"
+    return f"{value:+.1%}" if abs(value) >= 0.1 else f"{value:+.2%}"
 
 
 def _print_summary(
@@ -181,10 +183,18 @@ def _print_summary(
                     f"  ({int(park['n_enterprises'])} enterprises)"
                 )
     gaps = analysis.get("gaps")
-    if gaps is not None and len(gaps) and "reason" in gaps:
-        lines.append(f"Missing clusters: {gaps['park_id'].nunique()} parks ranked; for example:")
-        for _, gap in gaps.dropna(subset=["industry"]).head(3).iterrows():
-            lines.append(f"  {gap['park_id']}: {gap['industry']} - {gap['reason']}")
+    if gaps is not None and len(gaps) and {"park_id", "industry", "rank"} <= set(gaps.columns):
+        found = gaps.dropna(subset=["industry"]).sort_values(["park_id", "rank"], kind="stable")
+        lines.append(
+            f"Missing clusters, top 3 per park ({found['park_id'].nunique()} parks; reasons in "
+            f"{GAPS_FILE}):"
+        )
+        for park_id, part in list(found.groupby("park_id", sort=True))[:3]:
+            names = part.get("industry_name", part["industry"])
+            shown = ", ".join(
+                f"{code} {name}" for code, name in zip(part["industry"][:3], names[:3], strict=True)
+            )
+            lines.append(f"  {park_id}: {shown}")
     lines.append("Files:")
     lines.extend(f"  {path}" for path in written)
     out.write("\n".join(lines) + "\n")

@@ -12,6 +12,7 @@ from parkgeo._commands._common import (
     add_output_options,
     emit_table,
     join_options,
+    log_match_summary,
     load_enterprises,
     load_parks,
     output_format,
@@ -79,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
     options = join_options(args)
     # The unmatched ledger's nearest-park search is not needed for per-park figures.
     result = assign_parks(loaded.data, parks, nearest=False, **options)
+    log_match_summary(result.summary)
     table = park_metrics(
         result.assigned,
         parks,

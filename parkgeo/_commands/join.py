@@ -9,6 +9,7 @@ from parkgeo._commands._common import (
     add_input_options,
     add_join_options,
     join_options,
+    log_match_summary,
     load_enterprises,
     load_parks,
 )
@@ -59,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     assigned = result.assigned
     write_table(assigned, args.output, excel=args.excel, raw=args.raw)
     log.info("wrote %d assigned enterprises to %s", len(assigned), args.output)
-    _log_summary(result.summary, len(assigned))
+    log_match_summary(result.summary)
     if args.unmatched:
         unmatched = assigned.loc[(assigned["match"] == "unmatched").to_numpy()]
         write_table(unmatched, args.unmatched, excel=args.excel, raw=args.raw)
@@ -68,14 +69,3 @@ def run(args: argparse.Namespace) -> int:
         write_table(result.summary, args.summary, excel=args.excel, raw=args.raw)
         log.info("wrote the match summary to %s", args.summary)
     return 0
-
-
-def _log_summary(summary: object, n_rows: int) -> None:
-    import pandas as pd
-
-    assert isinstance(summary, pd.DataFrame)
-    parts = [
-        f"{kind} {int(n)} ({n / n_rows:.1%})" if n_rows else f"{kind} 0"
-        for kind, n in zip(summary["match"], summary["n"], strict=True)
-    ]
-    log.info("match summary over %d rows: %s", n_rows, ", ".join(parts))

@@ -1,0 +1,149 @@
+#!/usr/bin/env python
+"""Time and peak memory of industry clustering, gap analysis and siting at city scale.
+
+Generates the sample at the requested size with ``scripts/make_sample_data.py`` (unless
+``--data`` points at one), then runs each step in a fresh process: load the enterprises, join
+them to the parks, reset the kernel's peak-RSS counter, run the step, and report its wall time,
+the peak resident memory reached during the step above what was resident before it, and the
+process's overall peak. Prints a Markdown table.
+
+Usage::
+
+    python scripts/bench_clusters.py --enterprises 120000
+    python scripts/bench_clusters.py --data /tmp/tianjin120k --steps dbscan,gaps
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+STEPS = {
+    "dbscan": "industry clusters, DBSCAN 500 m, min 10 firms",
+    "hdbscan": "industry clusters, HDBSCAN min 10 firms",
+    "colocation": "co-location quotients (k=1), all division pairs",
+    "gaps": "missing_clusters (clusters, peers, reasons), top 5",
+    "site": "rank_parks for C39 (clusters, metrics, scores)",
+}
+
+CHILD = r"""
+import json, os, sys, time, resource
+sys.path.insert(0, {repo!r})
+import geopandas as gpd, pandas as pd
+
+def rss_mb(field):
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+data = {data!r}
+parks = gpd.read_parquet(os.path.join(data, "tianjin_parks.parquet"))
+firms = pd.read_parquet(os.path.join(data, "tianjin_enterprises.parquet"))
+from parkgeo.join import assign_parks
+assigned = assign_parks(firms, parks).assigned
+step = {step!r}
+# import the step's modules before measuring, as a notebook would have them
+import sklearn.cluster, sklearn.neighbors, scipy.spatial  # noqa
+from parkgeo import clusters, structure, gaps, siting  # noqa
+try:
+    with open("/proc/self/clear_refs", "w") as fh:
+        fh.write("5")  # reset VmHWM, the peak RSS
+    resettable = True
+except OSError:
+    resettable = False
+before = rss_mb("VmRSS")
+t0 = time.perf_counter()
+if step == "dbscan":
+    res = clusters.industry_clusters(assigned, method="dbscan", parks=parks)
+    detail = f"{{len(res.clusters)}} clusters, {{res.params['n_noise']}} noise firms"
+elif step == "hdbscan":
+    res = clusters.industry_clusters(assigned, method="hdbscan", parks=parks)
+    detail = f"{{len(res.clusters)}} clusters, {{res.params['n_noise']}} noise firms"
+elif step == "colocation":
+    res = structure.colocation_quotients(assigned)
+    detail = f"{{len(res)}} industry pairs"
+elif step == "gaps":
+    res = gaps.missing_clusters(assigned, parks)
+    detail = f"{{int(res['industry'].notna().sum())}} gaps for {{res['park_id'].nunique()}} parks"
+elif step == "site":
+    res = siting.rank_parks("C39", assigned, parks)
+    detail = f"{{len(res)}} parks ranked"
+elapsed = time.perf_counter() - t0
+peak = rss_mb("VmHWM") if resettable else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+n_firms = int(firms["enterprise_id"].nunique())
+print(json.dumps({{"seconds": elapsed, "step_peak_mb": peak - before, "process_peak_mb":
+    resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "n_firms": n_firms,
+    "n_rows": len(firms), "detail": detail}}))
+"""
+
+
+def generate(n: int, seed: int, out: Path) -> None:
+    cmd = [
+        sys.executable,
+        str(REPO / "scripts" / "make_sample_data.py"),
+        "--seed",
+        str(seed),
+        "--enterprises",
+        str(n),
+        "--out",
+        str(out),
+        "--quiet",
+    ]
+    subprocess.run(cmd, check=True)
+
+
+def run_step(step: str, data: Path) -> dict[str, object]:
+    code = CHILD.format(repo=str(REPO), data=str(data), step=step)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"step {step} failed:\n{proc.stderr}")
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--enterprises", type=int, default=120_000, help="firms to generate")
+    p.add_argument("--seed", type=int, default=2013)
+    p.add_argument("--data", type=Path, help="use this generated sample instead")
+    p.add_argument("--steps", default=",".join(STEPS), help="comma-separated steps")
+    args = p.parse_args()
+    steps = [s for s in args.steps.split(",") if s]
+    unknown = [s for s in steps if s not in STEPS]
+    if unknown:
+        p.error(f"unknown step(s): {', '.join(unknown)}; choose from {', '.join(STEPS)}")
+    with tempfile.TemporaryDirectory(prefix="parkgeo-bench-") as tmp:
+        data = args.data
+        if data is None:
+            data = Path(tmp)
+            t0 = time.perf_counter()
+            generate(args.enterprises, args.seed, data)
+            print(
+                f"generated {args.enterprises} firms in {time.perf_counter() - t0:.1f} s",
+                file=sys.stderr,
+            )
+        rows = [(s, run_step(s, data)) for s in steps]
+    first = rows[0][1]
+    print(
+        f"\n{first['n_firms']:,} enterprises ({first['n_rows']:,} enterprise-year rows; "
+        "the latest year is analysed), 33 parks, one process per step:\n"
+    )
+    print("| step | what | time (s) | peak memory of the step (MB) | process peak (MB) | result |")
+    print("| --- | --- | ---: | ---: | ---: | --- |")
+    for step, r in rows:
+        print(
+            f"| {step} | {STEPS[step]} | {r['seconds']:.2f} | {r['step_peak_mb']:.0f} | "
+            f"{r['process_peak_mb']:.0f} | {r['detail']} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

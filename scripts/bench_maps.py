@@ -1,0 +1,225 @@
+"""Benchmark the planner's map: file size, Python time, and time to interactive in Chromium.
+
+For each size (default 12,000 and 120,000 enterprises) the sample generator writes a city,
+then the full pipeline runs (join, metrics, clusters, gaps) and the planner's map is saved
+twice: as ``parkgeo map`` writes it (districts shown, enterprises one click away) and with
+every overlay shown. Each file is opened in Debian's headless Chromium with the network
+blocked; time to interactive is navigation start to the page's ready flag
+(``window.parkgeoReadyAt``: every layer built and drawn, the first frame painted), and
+then a layer switch and a click on a park are timed. Prints a Markdown table.
+
+Usage::
+
+    python scripts/bench_maps.py                      # 12,000 and 120,000
+    python scripts/bench_maps.py --sizes 120000 --runs 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+BUDGET_MB = 15.0
+GOAL_S = 5.0
+
+
+def make_city(n: int, workdir: Path, seed: int) -> Path:
+    out = workdir / f"city_{n}"
+    if not (out / "tianjin_enterprises.parquet").exists():
+        subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "scripts" / "make_sample_data.py"),
+                "--seed",
+                str(seed),
+                "--enterprises",
+                str(n),
+                "--out",
+                str(out),
+                "--quiet",
+            ],
+            check=True,
+        )
+    return out
+
+
+def build_maps(city: Path, outdir: Path) -> dict[str, Any]:
+    import geopandas as gpd
+    import pandas as pd
+
+    from parkgeo.clusters import industry_clusters
+    from parkgeo.gaps import missing_clusters
+    from parkgeo.join import assign_parks
+    from parkgeo.maps import planner_map, save_map
+    from parkgeo.metrics import park_metrics
+
+    parks = gpd.read_parquet(city / "tianjin_parks.parquet")
+    districts = gpd.read_parquet(city / "tianjin_districts.parquet")
+    firms = pd.read_parquet(city / "tianjin_enterprises.parquet")
+    assigned = assign_parks(firms, parks).assigned
+    metrics = park_metrics(assigned, parks)
+    year = 2015
+    clusters = industry_clusters(assigned, parks=parks, method="dbscan", year=year)
+    gaps = missing_clusters(assigned, parks, clusters=clusters, year=year, random_state=0)
+    result: dict[str, Any] = {
+        "firms": int((pd.to_numeric(firms["year"]) == year).sum()),
+        "clusters": len(clusters.clusters),
+    }
+    for variant, visible in (
+        ("default", ("districts",)),
+        ("all shown", ("districts", "enterprises", "clusters")),
+    ):
+        start = time.perf_counter()
+        m = planner_map(
+            parks,
+            metrics,
+            enterprises=assigned,
+            districts=districts,
+            clusters=clusters,
+            gaps=gaps,
+            year=year,
+            visible=visible,
+        )
+        path = save_map(m, outdir / f"planner_{result['firms']}_{variant.replace(' ', '_')}.html")
+        result[variant] = {
+            "path": path,
+            "python_s": time.perf_counter() - start,
+            "mb": path.stat().st_size / 1e6,
+        }
+    return result
+
+
+def browser_times(path: Path, runs: int) -> dict[str, float]:
+    from playwright.sync_api import sync_playwright
+
+    ready, switch, click, requests = [], [], [], []
+    with sync_playwright() as api:
+        for _ in range(runs):
+            with tempfile.TemporaryDirectory() as profile:
+                context = api.chromium.launch_persistent_context(
+                    profile,
+                    executable_path=CHROMIUM,
+                    args=CHROMIUM_ARGS,
+                    headless=True,
+                    viewport={"width": 1280, "height": 860},
+                )
+                blocked: list[str] = []
+
+                def route(r: Any, blocked: list[str] = blocked) -> None:
+                    if r.request.url.startswith("file://"):
+                        r.continue_()
+                    else:
+                        blocked.append(r.request.url)
+                        r.abort()
+
+                context.route("**/*", route)
+                page = context.new_page()
+                page.goto(path.as_uri(), timeout=120_000)
+                page.wait_for_function("window.parkgeoReady === true", timeout=120_000)
+                ready.append(page.evaluate("window.parkgeoReadyAt") / 1000)
+                start = time.perf_counter()
+                page.get_by_label("Energy per hectare (tce/ha)").check()
+                page.evaluate(
+                    "new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+                )
+                switch.append(time.perf_counter() - start)
+                x, y = page.evaluate(
+                    """() => {
+                        const map = window.parkgeoMap;
+                        const c = map.getCenter();
+                        let best = null;
+                        map.eachLayer(l => {
+                            if (!best && l.feature && l.getPopup && l.getPopup()) { best = l; }
+                        });
+                        const p = map.latLngToContainerPoint(best.getBounds().getCenter());
+                        const r = map.getContainer().getBoundingClientRect();
+                        return [p.x + r.left, p.y + r.top];
+                    }"""
+                )
+                start = time.perf_counter()
+                page.mouse.click(x, y)
+                page.locator(".leaflet-popup-content").wait_for(state="visible")
+                click.append(time.perf_counter() - start)
+                requests.append(len(blocked))
+                context.close()
+    return {
+        "ready_s": statistics.median(ready),
+        "switch_s": statistics.median(switch),
+        "click_s": statistics.median(click),
+        "requests": max(requests),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[12_000, 120_000])
+    parser.add_argument("--runs", type=int, default=3, help="browser runs per file (median)")
+    parser.add_argument("--seed", type=int, default=2013)
+    parser.add_argument("--workdir", type=Path, help="keep generated data and maps here")
+    args = parser.parse_args(argv)
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="parkgeo_bench_maps_"))
+    workdir.mkdir(parents=True, exist_ok=True)
+
+    rows = []
+    for n in args.sizes:
+        city = make_city(n, workdir, args.seed)
+        built = build_maps(city, workdir)
+        for variant in ("default", "all shown"):
+            info = built[variant]
+            times = browser_times(info["path"], args.runs)
+            rows.append((n, built["firms"], variant, info, times))
+            print(
+                f"{n:,} firms ({variant}): {info['mb']:.1f} MB, python {info['python_s']:.1f} s, "
+                f"interactive {times['ready_s']:.2f} s",
+                file=sys.stderr,
+            )
+
+    print(
+        "| enterprises | drawn (2015) | overlays at open | HTML size | within 15 MB | "
+        "build + save (Python) | time to interactive | within 5 s | switch layer | "
+        "click -> popup | network requests |"
+    )
+    print("|---:|---:|---|---:|:---:|---:|---:|:---:|---:|---:|---:|")
+    for n, firms, variant, info, t in rows:
+        print(
+            f"| {n:,} | {firms:,} | {variant} | {info['mb']:.1f} MB | "
+            f"{'yes' if info['mb'] <= BUDGET_MB else 'NO'} | {info['python_s']:.1f} s | "
+            f"{t['ready_s']:.2f} s | {'yes' if t['ready_s'] < GOAL_S else 'NO'} | "
+            f"{t['switch_s']:.2f} s | {t['click_s']:.2f} s | {t['requests']} |"
+        )
+    print(
+        f"\nmedian of {args.runs} browser runs; {_chromium_version()}; files in {workdir}"
+    )
+    return 0
+
+
+def _chromium_version() -> str:
+    try:
+        out = subprocess.run([CHROMIUM, "--version"], capture_output=True, text=True, check=False)
+        return out.stdout.strip().split(" built")[0] or "?"
+    except OSError:
+        return "?"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,319 @@
+"""Batched reading and incremental aggregation: identical to the in-memory path."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from parkgeo._errors import DataValidationError, InputFormatError, ParkgeoError
+from parkgeo._progress import Progress
+from parkgeo._stream import (
+    Partials,
+    SeenKeys,
+    finish,
+    iter_enterprise_batches,
+    key_hashes,
+    park_metrics_batched,
+    partials_of,
+)
+from parkgeo.datasets import load_tianjin, sample_path
+from parkgeo.io import read_enterprises
+from parkgeo.join import assign_parks
+from parkgeo.metrics import park_metrics
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return load_tianjin()
+
+
+def in_memory(path, parks, *, read=None, join=None, report=None):
+    loaded = read_enterprises(path, **(read or {}))
+    result = assign_parks(loaded.data, parks, nearest=False, **(join or {}))
+    table = park_metrics(result.assigned, parks, **(report or {}))
+    return loaded, result.summary, table
+
+
+def assert_same(batched, loaded, summary, table):
+    """Counts and the ledger exactly; float figures to summation error."""
+    assert batched.n_read == loaded.n_read
+    pd.testing.assert_frame_equal(batched.rejects, loaded.rejects)
+    pd.testing.assert_frame_equal(batched.summary, summary)
+    assert list(batched.table.columns) == list(table.columns)
+    for column in table.columns:
+        got, want = batched.table[column], table[column]
+        if pd.api.types.is_float_dtype(want.dtype):
+            np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-9, err_msg=column)
+        else:
+            pd.testing.assert_series_equal(got, want, check_names=False, obj=column)
+
+
+@pytest.fixture(scope="module")
+def messy_csv(tmp_path_factory, sample):
+    """The sample as CSV with problems placed so that batches of 7,000 rows split them:
+    duplicates of rows kept in earlier batches, a duplicate inside a batch, bad cells."""
+    frame = sample.enterprises.iloc[:20_000].copy()
+    text = frame.astype(object).where(frame.notna(), "").astype(str)
+    text.iloc[50, text.columns.get_loc("lon")] = "abc"  # non-numeric coordinate
+    text.iloc[7_100, text.columns.get_loc("lat")] = ""  # missing coordinate
+    text.iloc[9_000, text.columns.get_loc("year")] = "20x5"  # invalid year
+    text.iloc[9_001, text.columns.get_loc("energy_tce")] = "-5"  # negative energy
+    # Repeats of enterprise-years kept in batch 1, landing in batches 2 and 3; one of them
+    # twice (so the in-batch duplicate must also name the row of batch 1).
+    repeats = text.iloc[[3, 3, 10, 6_999]].copy()
+    # A repeat of a row whose first occurrence is rejected: not a duplicate.
+    bad_first = text.iloc[[50]].copy()
+    bad_first.iloc[0, text.columns.get_loc("lon")] = str(frame["lon"].iloc[50])
+    body = pd.concat(
+        [
+            text.iloc[:7_500],
+            repeats.iloc[:2],
+            text.iloc[7_500:15_000],
+            repeats.iloc[2:],
+            bad_first,
+            text.iloc[15_000:],
+        ],
+        ignore_index=True,
+    )
+    path = tmp_path_factory.mktemp("messy") / "firms.csv"
+    body.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("batch_rows", [7_000, 48_000, 1_000_000])
+def test_sample_parquet_same_as_in_memory(sample, batch_rows):
+    path = sample_path("tianjin_enterprises.parquet")
+    batched = park_metrics_batched(path, sample.parks, batch_rows=batch_rows, progress=False)
+    assert batched.n_batches == -(-48_000 // batch_rows)
+    assert_same(batched, *in_memory(path, sample.parks))
+    city = batched.table.query("park_id == 'ALL' and year == 2015").iloc[0]
+    assert city["profit_change"] == pytest.approx(0.45, abs=5e-4)
+    assert city["energy_per_value_added_change"] == pytest.approx(-0.0288, abs=5e-5)
+    assert city["labour_productivity_change"] == pytest.approx(0.206, abs=5e-4)
+
+
+def test_messy_csv_ledger_and_figures_identical(sample, messy_csv):
+    loaded, summary, table = in_memory(messy_csv, sample.parks)
+    reasons = loaded.rejects.set_index("source_row")["reason"]
+    # The fixture does what it claims: duplicates across batches and a row behind a reject.
+    assert reasons.value_counts()["duplicate_enterprise_year"] == 4
+    assert (reasons.loc[[7_500, 7_501, 15_002, 15_003]] == "duplicate_enterprise_year").all()
+    assert 15_004 not in reasons.index  # repeats a rejected row: kept
+    batched = park_metrics_batched(messy_csv, sample.parks, batch_rows=7_000, progress=False)
+    assert batched.n_batches == 3
+    assert_same(batched, loaded, summary, table)
+    dup = batched.rejects.query("reason == 'duplicate_enterprise_year'")
+    assert dup["message"].str.contains(r"\(source row 3, kept\)").sum() == 2
+    assert batched.n_read == batched.summary["n"].sum() + len(batched.rejects)
+
+
+def test_batches_carry_global_rows_and_their_ledger(messy_csv):
+    batches = list(iter_enterprise_batches(messy_csv, batch_rows=7_000, progress=False))
+    assert [b.first_row for b in batches] == [0, 7_000, 14_000]
+    whole = read_enterprises(messy_csv)
+    kept = pd.concat([b.data for b in batches])
+    pd.testing.assert_frame_equal(kept, whole.data, check_like=False)
+    assert sum(len(b.rejects) for b in batches) == len(whole.rejects)
+    for b in batches:
+        rows = b.rejects["source_row"]
+        assert rows.between(b.first_row, b.first_row + b.n_read - 1).all()
+
+
+def test_strict_raises_on_a_duplicate_in_a_later_batch(tmp_path, sample):
+    frame = sample.enterprises.iloc[:300]
+    body = pd.concat([frame, frame.iloc[[0]]], ignore_index=True)
+    path = tmp_path / "dup.csv"
+    body.to_csv(path, index=False)
+    with pytest.raises(DataValidationError, match="duplicate_enterprise_year"):
+        park_metrics_batched(path, sample.parks, batch_rows=100, strict=True, progress=False)
+
+
+def test_gbk_chinese_headers_and_gcj02(tmp_path, sample):
+    from parkgeo.coords import wgs84_to_gcj02
+
+    frame = sample.enterprises.iloc[:3_000]
+    lon, lat = wgs84_to_gcj02(frame["lon"].to_numpy(), frame["lat"].to_numpy())
+    chinese = pd.DataFrame(
+        {
+            "统一社会信用代码": frame["enterprise_id"],
+            "企业名称": frame["name"],
+            "行业代码": frame["industry"],
+            "经度": np.round(lon, 7),
+            "纬度": np.round(lat, 7),
+            "年份": frame["year"],
+            "纳税总额(万元)": frame["tax"],
+            "利润总额(万元)": frame["profit"],
+            "工业增加值(万元)": frame["value_added"],
+            "综合能耗(吨标准煤)": frame["energy_tce"],
+            "从业人员": frame["employees"],
+        }
+    )
+    path = tmp_path / "gbk.csv"
+    path.write_bytes(chinese.to_csv(index=False).encode("gbk"))
+    read = {"coord_system": "gcj02"}
+    batched = park_metrics_batched(
+        path, sample.parks, batch_rows=1_000, coord_system="gcj02", progress=False
+    )
+    loaded, summary, table = in_memory(path, sample.parks, read=read)
+    assert loaded.encoding == "gb18030"
+    assert_same(batched, loaded, summary, table)
+
+
+def test_parquet_directory_and_glob(tmp_path, sample):
+    frame = sample.enterprises
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    for i, lo in enumerate(range(0, len(frame), 16_000)):
+        pq.write_table(
+            pa.Table.from_pandas(frame.iloc[lo : lo + 16_000], preserve_index=False),
+            folder / f"part-{i:02d}.parquet",
+            row_group_size=5_000,
+        )
+    whole = in_memory(sample_path("tianjin_enterprises.parquet"), sample.parks)
+    for path in (folder, str(folder / "part-*.parquet")):
+        batched = park_metrics_batched(path, sample.parks, batch_rows=9_000, progress=False)
+        assert_same(batched, *whole)
+
+
+def test_report_options_and_join_options(sample):
+    path = sample_path("tianjin_enterprises.parquet")
+    report = {"years": [2014, 2015], "baseline_year": 2014, "min_enterprises": 100, "per_mu": True}
+    join = {"near_m": 300.0}
+    batched = park_metrics_batched(
+        path, sample.parks, batch_rows=13_000, progress=False, **report, **join
+    )
+    assert batched.table["suppressed"].any()
+    assert batched.summary.set_index("match").loc["near", "n"] > 0
+    assert_same(batched, *in_memory(path, sample.parks, join=join, report=report))
+
+
+def test_partials_merge_in_any_order(sample):
+    assigned = assign_parks(sample.enterprises, sample.parks, nearest=False).assigned
+    pieces = [assigned.iloc[i::5] for i in range(5)]
+    parts = [partials_of(p, sample.parks) for p in pieces]
+    forward = parts[0]
+    for p in parts[1:]:
+        forward = forward.merge(p)
+    backward = parts[-1]
+    for p in parts[-2::-1]:
+        backward = backward.merge(p)
+    one = partials_of(assigned, sample.parks)
+    for key, values in one.sums.items():
+        np.testing.assert_allclose(forward.sums[key], values, rtol=1e-12, err_msg=key)
+        np.testing.assert_allclose(backward.sums[key], values, rtol=1e-12, err_msg=key)
+    np.testing.assert_array_equal(forward.division_counts, one.division_counts)
+    assert forward.n_rows == len(assigned) == 48_000
+    # A year only one piece has is aligned, not misplaced.
+    late = assigned.iloc[:10].assign(year=2020)
+    merged = one.merge(partials_of(late, sample.parks))
+    assert merged.years.tolist() == [2013, 2014, 2015, 2016, 2020]
+    assert merged.sums["n"][:, -1].sum() == 10
+    table = finish(merged, sample.parks, years=[2020])
+    assert table.set_index("park_id").loc["ALL", "n_enterprises"] == 10
+
+
+def test_finish_refuses_other_parks_and_no_rows(sample):
+    with pytest.raises(ParkgeoError, match="nothing to measure"):
+        finish(Partials.empty(len(sample.parks)), sample.parks)
+    with pytest.raises(ParkgeoError, match="33 parks"):
+        finish(Partials.empty(3), sample.parks)
+
+
+def test_key_hashes_distinct_and_stable():
+    ids = pd.Series(["A1", "A1", "1A", "A1 ", "", "企业甲", "A1"], dtype="str")
+    years = np.array([2013, 2014, 2013, 2013, 2013, 2013, 2013])
+    h1, h2 = key_hashes(ids, years)
+    keys = list(zip(h1.tolist(), h2.tolist(), strict=True))
+    assert keys[0] == keys[6]  # same id and year
+    assert len(set(keys[:6])) == 6  # every other pair differs
+    again = key_hashes(ids.iloc[::-1].reset_index(drop=True), years[::-1])
+    assert again[0][::-1].tolist() == h1.tolist()
+
+
+def test_seen_keys_lookup_add_and_first_hash_collisions():
+    seen = SeenKeys()
+    rng = np.random.default_rng(0)
+    for batch in range(6):
+        h1 = rng.integers(0, 2**63, 1_000, dtype=np.int64).astype(np.uint64)
+        h2 = rng.integers(0, 2**63, 1_000, dtype=np.int64).astype(np.uint64)
+        assert (seen.lookup(h1, h2) == -1).all()
+        seen.add(h1, h2, np.arange(batch * 1_000, batch * 1_000 + 1_000))
+        found = seen.lookup(h1, h2)
+        np.testing.assert_array_equal(found, np.arange(batch * 1_000, batch * 1_000 + 1_000))
+    assert len(seen) == 6_000 and seen.nbytes == 6_000 * 24
+    # Equal first hash, different second hash: two keys, told apart.
+    seen.add(np.array([7, 7], np.uint64), np.array([1, 2], np.uint64), np.array([90, 91]))
+    found = seen.lookup(np.array([7, 7, 7], np.uint64), np.array([2, 1, 3], np.uint64))
+    assert found.tolist() == [91, 90, -1]
+
+
+def test_bad_options_and_inputs(tmp_path, sample):
+    path = sample_path("tianjin_enterprises.parquet")
+    with pytest.raises(ParkgeoError, match="batch_rows"):
+        park_metrics_batched(path, sample.parks, batch_rows=0)
+    with pytest.raises(ParkgeoError, match="min_enterprises"):
+        park_metrics_batched(path, sample.parks, min_enterprises=0)
+    xlsx = tmp_path / "firms.xlsx"
+    xlsx.write_bytes(b"PK\x03\x04 not really")
+    with pytest.raises(InputFormatError, match="CSV and Parquet"):
+        park_metrics_batched(xlsx, sample.parks)
+    with pytest.raises(InputFormatError, match="no such file"):
+        park_metrics_batched(tmp_path / "absent.csv", sample.parks)
+    only_rejects = tmp_path / "bad.csv"
+    only_rejects.write_text("enterprise_id,lon,lat,year\nA,0,0,2015\n", encoding="utf-8")
+    with pytest.raises(ParkgeoError, match="no enterprise rows were kept"):
+        park_metrics_batched(only_rejects, sample.parks, progress=False)
+
+
+def test_late_non_utf8_bytes_name_the_fix(tmp_path, sample):
+    frame = sample.enterprises.copy()
+    frame.iloc[-1, frame.columns.get_loc("name")] = "天津某公司"
+    path = tmp_path / "late.csv"
+    text = frame.to_csv(index=False)
+    head, tail = text[: len(text) - 200], text[len(text) - 200 :]
+    path.write_bytes(head.encode("utf-8") + tail.encode("gbk"))
+    assert path.stat().st_size > 4 * 1024 * 1024
+    with pytest.raises(InputFormatError, match="--encoding"):
+        park_metrics_batched(path, sample.parks, progress=False)
+
+
+# -- progress --------------------------------------------------------------------------------
+
+
+def test_progress_terminal_bar():
+    out = io.StringIO()
+    with Progress("join", total=200, enabled=True, stream=out, terminal=True) as bar:
+        bar.update(100)
+        bar.update(100)
+    text = out.getvalue()
+    assert text.startswith("\rparkgeo: join [") and text.endswith("\n")
+    assert "200/200 rows (100%)" in text
+
+
+def test_progress_log_lines_every_tenth(caplog):
+    with (
+        caplog.at_level(logging.INFO, logger="parkgeo"),
+        Progress("read", total=1_000, stream=io.StringIO(), terminal=False) as bar,
+    ):
+        for _ in range(100):
+            bar.update(10)
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 10  # 10%, 20%, ... 90%, and the final line
+    assert lines[0].startswith("read: 100/1.0k rows (10%)")
+    assert lines[-1].startswith("read: 1.0k/1.0k rows (100%)")
+
+
+def test_progress_quiet_shows_nothing(caplog):
+    out = io.StringIO()
+    with (
+        caplog.at_level(logging.WARNING, logger="parkgeo"),
+        Progress("read", total=10, stream=out, terminal=True) as bar,
+    ):
+        bar.update(10)
+    assert out.getvalue() == "" and not caplog.records
