@@ -107,6 +107,8 @@ ENTERPRISE_ALIASES: dict[str, tuple[str, ...]] = {
     ),
     "lon": ("lon", "lng", "long", "longitude", "x", "经度", "坐标x", "x坐标"),
     "lat": ("lat", "latitude", "y", "纬度", "坐标y", "y坐标"),
+    # one cell holding "lon,lat" (how Gaode's geocoder returns a location)
+    "lonlat": ("lonlat", "lnglat", "经纬度", "坐标", "经纬度坐标", "location", "coordinates"),
     "year": ("year", "年份", "年度", "统计年度", "报告年度", "yr"),
     "tax": (
         "tax",
@@ -327,7 +329,8 @@ def _alias_index(aliases: Mapping[str, Iterable[str]]) -> dict[str, str]:
 
 
 _INDEX = {"enterprises": _alias_index(ENTERPRISE_ALIASES), "parks": _alias_index(PARK_ALIASES)}
-_CANONICAL = {"enterprises": ENTERPRISE_COLUMNS, "parks": PARK_COLUMNS}
+# "lonlat" is matched (and split into lon and lat by the reader) but is not an output column
+_CANONICAL = {"enterprises": (*ENTERPRISE_COLUMNS, "lonlat"), "parks": PARK_COLUMNS}
 _REQUIRED = {"enterprises": ENTERPRISE_REQUIRED, "parks": PARK_REQUIRED}
 
 
@@ -449,7 +452,12 @@ def match_columns(
     for canonical, hs in found.items():
         if len(hs) == 1:
             columns[canonical] = hs[0]
-    missing = tuple(c for c in needed if c not in columns and c not in clashes)
+    combined = "lonlat" in columns and kind == "enterprises"
+    missing = tuple(
+        c
+        for c in needed
+        if c not in columns and c not in clashes and not (combined and c in ("lon", "lat"))
+    )
     result = ColumnMatch(
         columns={c: columns[c] for c in _CANONICAL[kind] if c in columns},
         missing=missing,

@@ -112,6 +112,45 @@ PAGE_CSS = """
 """
 
 
+class _Text(Element):
+    """Text that renders as itself (never parsed as a Jinja template)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._name = "Text"
+        self.text = text
+
+    def render(self, **kwargs: Any) -> str:
+        return self.text
+
+
+class _Verbatim(MacroElement):
+    """A MacroElement whose rendered header/html/script go into the page verbatim.
+
+    branca's ``MacroElement.render`` wraps each rendered macro in ``Element(text)``, which
+    compiles the text as a Jinja template and renders it again: data containing ``{{``,
+    ``{%`` or ``{#`` would be evaluated (template injection) or break the render, and
+    compiling megabytes of data as a template takes seconds. Put it in as it is instead.
+    """
+
+    def render(self, **kwargs: Any) -> str:
+        figure = self.get_root()
+        assert isinstance(figure, Figure), "render the element inside a folium Map"
+        module = self._template.module.__dict__
+        for part, section in (
+            ("header", figure.header),
+            ("html", figure.html),
+            ("script", figure.script),
+        ):
+            macro = module.get(part)
+            if macro is not None:
+                section.add_child(_Text(str(macro(self, kwargs))), name=self.get_name())
+        # children after the element itself, as branca does (".addTo(map)" follows "var")
+        for child in list(self._children.values()):
+            child.render(**kwargs)
+        return ""
+
+
 class _InlineAssets(Element):
     """Leaflet's CSS and JavaScript, inlined into the page head, plus parkgeo's CSS.
 
@@ -150,7 +189,7 @@ class OfflineMap(folium.Map):
         root.header.add_child(_InlineAssets(page_title), name="parkgeo_assets", index=0)
 
 
-class FitView(MacroElement):
+class FitView(_Verbatim):
     """Fit the map to ``bounds`` at once, before any layer is added.
 
     folium's ``fit_bounds`` runs after the layers and animates the zoom, so the first frames
@@ -172,7 +211,7 @@ class FitView(MacroElement):
         self.bounds_js = js_json([[float(v) for v in corner] for corner in bounds])
 
 
-class DataScript(MacroElement):
+class DataScript(_Verbatim):
     """``var <name> = <json>;``: data shared by several layers (encoded once, safely)."""
 
     _template = Template(
@@ -189,7 +228,7 @@ class DataScript(MacroElement):
         self.payload = js_json(data)
 
 
-class GeoJsonLayer(Layer):
+class GeoJsonLayer(Layer, _Verbatim):
     """Polygons drawn from a :class:`DataScript` FeatureCollection with per-feature styles.
 
     Each feature carries only ``properties.i``, its position; styles, tooltips and popups
@@ -248,12 +287,17 @@ class GeoJsonLayer(Layer):
         self.interactive = "true" if interactive else "false"
 
 
-class PointLayer(Layer):
-    """Many points as canvas circle markers created in the browser from compact arrays.
+class PointLayer(Layer, _Verbatim):
+    """Many points as ONE Leaflet layer drawn on the map's shared canvas.
 
-    ``data`` holds integer offsets ``x``/``y`` (units of 1e-5 degree from ``lon0``/``lat0``),
-    a category index ``c`` per point, the category colours, and optional per-point text
-    fields shown on click (built with ``textContent``: never parsed as HTML).
+    ``payload`` holds integer offsets ``x``/``y`` (units of 1e-5 degree from
+    ``lon0``/``lat0``), a category index ``c`` per point, the category colours, and optional
+    per-point text fields shown on click (put into the page with ``textContent``: never
+    parsed as HTML).
+
+    One :class:`L.Path` subclass draws every point (one canvas path per colour) and answers
+    Leaflet's hit test from a grid of screen cells, so 120,000 firms cost one layer instead of
+    120,000 ``L.circleMarker`` objects, and keep the canvas' drawing order and clicks.
     """
 
     _template = Template(
@@ -261,19 +305,106 @@ class PointLayer(Layer):
         {% macro script(this, kwargs) %}
         var {{ this.get_name() }} = (function () {
             var d = {{ this.payload }};
-            var group = L.featureGroup();
-            var opts = d.colors.map(function (c) {
-                return {radius: d.radius, stroke: false, fillColor: c, fillOpacity: 0.85,
-                        bubblingMouseEvents: false};
-            });
-            var n = d.x.length, s = d.scale, x = d.x, y = d.y, cat = d.c;
+            var n = d.x.length, TWO_PI = 2 * Math.PI, MAXLAT = 85.0511287798;
+            // Web Mercator in units of the world (0..1), once
+            var wx = new Float64Array(n), wy = new Float64Array(n);
             for (var i = 0; i < n; i++) {
-                var m = L.circleMarker([d.lat0 + y[i] / s, d.lon0 + x[i] / s], opts[cat[i]]);
-                m.pgIndex = i;
-                group.addLayer(m);
+                var lat = Math.max(Math.min(d.lat0 + d.y[i] / d.scale, MAXLAT), -MAXLAT);
+                var sin = Math.sin(lat * Math.PI / 180);
+                wx[i] = (d.lon0 + d.x[i] / d.scale + 180) / 360;
+                wy[i] = 0.5 - Math.log((1 + sin) / (1 - sin)) / (4 * Math.PI);
             }
-            group.on("click", function (e) {
-                var i = e.layer.pgIndex, box = document.createElement("div");
+            var byColour = d.colors.map(function () { return []; });
+            for (i = 0; i < n; i++) { byColour[d.c[i]].push(i); }
+
+            var Cloud = L.Path.extend({
+                options: {stroke: false, fill: true, interactive: true, bubblingMouseEvents: false},
+                initialize: function (options) {
+                    L.setOptions(this, options);
+                    this._px = new Float64Array(n);
+                    this._py = new Float64Array(n);
+                    this._hit = -1;
+                },
+                latLngOf: function (i) {
+                    return L.latLng(d.lat0 + d.y[i] / d.scale, d.lon0 + d.x[i] / d.scale);
+                },
+                _project: function () {
+                    var map = this._map, zoom = map.getZoom();
+                    var size = map.options.crs.scale(zoom), origin = map.getPixelOrigin();
+                    var r = zoom <= 10 ? 2 : (zoom <= 12 ? 3 : 4);
+                    var x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+                    for (var i = 0; i < n; i++) {
+                        var x = wx[i] * size - origin.x, y = wy[i] * size - origin.y;
+                        this._px[i] = x; this._py[i] = y;
+                        if (x < x0) { x0 = x; } if (x > x1) { x1 = x; }
+                        if (y < y0) { y0 = y; } if (y > y1) { y1 = y; }
+                    }
+                    this._r = r;
+                    this._pxBounds = n ? L.bounds([x0 - r, y0 - r], [x1 + r, y1 + r]) : null;
+                    this._grid = null;
+                },
+                _update: function () { if (this._map) { this._grid = null; this._updatePath(); } },
+                _empty: function () { return n === 0; },
+                _updatePath: function () {
+                    var rd = this._renderer;
+                    if (!rd || !rd._drawing || !n) { return; }
+                    var ctx = rd._ctx, b = rd._redrawBounds || rd._bounds, r = this._r;
+                    var x0 = b.min.x - r, y0 = b.min.y - r, x1 = b.max.x + r, y1 = b.max.y + r;
+                    var px = this._px, py = this._py;
+                    ctx.globalAlpha = 0.85;
+                    for (var c = 0; c < byColour.length; c++) {
+                        var idx = byColour[c];
+                        ctx.beginPath();
+                        for (var k = 0; k < idx.length; k++) {
+                            var j = idx[k], x = px[j], y = py[j];
+                            if (x < x0 || x > x1 || y < y0 || y > y1) { continue; }
+                            ctx.moveTo(x + r, y);
+                            ctx.arc(x, y, r, 0, TWO_PI);
+                        }
+                        ctx.fillStyle = d.colors[c];
+                        ctx.fill();
+                    }
+                    ctx.globalAlpha = 1;
+                },
+                _cell: 16,
+                _buildGrid: function () {
+                    // screen cells -> point indices, for the points in the renderer's view
+                    var b = this._renderer._bounds, grid = new Map(), cell = this._cell;
+                    for (var i = 0; i < n; i++) {
+                        var x = this._px[i], y = this._py[i];
+                        if (x < b.min.x || x > b.max.x || y < b.min.y || y > b.max.y) { continue; }
+                        var key = Math.floor(x / cell) * 1048576 + Math.floor(y / cell);
+                        var list = grid.get(key);
+                        if (list) { list.push(i); } else { grid.set(key, [i]); }
+                    }
+                    this._grid = grid;
+                },
+                _containsPoint: function (p) {
+                    if (!n) { return false; }
+                    if (!this._grid) { this._buildGrid(); }
+                    var cell = this._cell, cx = Math.floor(p.x / cell), cy = Math.floor(p.y / cell);
+                    var limit = this._r + 2, best = -1, bestD = limit * limit;
+                    for (var gx = cx - 1; gx <= cx + 1; gx++) {
+                        for (var gy = cy - 1; gy <= cy + 1; gy++) {
+                            var list = this._grid.get(gx * 1048576 + gy);
+                            if (!list) { continue; }
+                            for (var k = 0; k < list.length; k++) {
+                                var j = list[k], dx = this._px[j] - p.x, dy = this._py[j] - p.y;
+                                var dist = dx * dx + dy * dy;
+                                if (dist <= bestD) { bestD = dist; best = j; }
+                            }
+                        }
+                    }
+                    this._hit = best;
+                    return best >= 0;
+                }
+            });
+
+            var layer = new Cloud();
+            layer.on("click", function () {
+                var i = layer._hit;
+                if (i < 0) { return; }
+                var box = document.createElement("div");
                 d.fields.forEach(function (f) {
                     var v = f.values ? f.values[i] : null;
                     if (f.lookup) { v = (v === null || v < 0) ? f.missing : f.lookup[v]; }
@@ -283,10 +414,11 @@ class PointLayer(Layer):
                     box.appendChild(row);
                     if (f.bold) { box.appendChild(document.createElement("br")); }
                 });
-                L.popup({maxWidth: 320}).setLatLng(e.latlng).setContent(box)
+                L.popup({maxWidth: 320, className: "pg-popup"}).setLatLng(layer.latLngOf(i))
+                    .setContent(box)
                     .openOn({{ this._parent.get_name() }});
             });
-            return group;
+            return layer;
         })();
         {% endmacro %}
         """
@@ -298,7 +430,7 @@ class PointLayer(Layer):
         self.payload = js_json(payload)
 
 
-class HtmlControl(MacroElement):
+class HtmlControl(_Verbatim):
     """A Leaflet control box holding ``html`` (built and escaped in Python)."""
 
     _template = Template(
@@ -330,7 +462,7 @@ class HtmlControl(MacroElement):
         self.always = always
 
 
-class TitleBox(MacroElement):
+class TitleBox(_Verbatim):
     """Title, year and sub-title centred at the top of the map."""
 
     _template = Template(
@@ -352,7 +484,7 @@ class TitleBox(MacroElement):
         self.html_js = js_json(html)
 
 
-class Orchestrator(MacroElement):
+class Orchestrator(_Verbatim):
     """The page's last script: drawing order, legends that follow their layer, ready flag.
 
     All vector layers share one canvas; Leaflet hit-tests it in drawing order, so after any

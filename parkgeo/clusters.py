@@ -9,7 +9,6 @@ location per enterprise, that of the chosen year (the latest by default).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -75,7 +74,10 @@ class ClusterResult:
         One row per cluster, EPSG:4326, geometry = convex hull of its firms (see
         ``docs/clusters.md`` for the columns).
     params : dict
-        The parameters used (method, level, year, min_size, eps_m, metric CRS, ...).
+        The parameters used (method, level, year, min_size, eps_m, metric CRS, ...), the
+        number of firms clustered and of noise firms, and for DBSCAN, per industry, the number
+        of neighbour pairs (``dbscan_pairs``) and which implementation ran (``dbscan_path``:
+        ``"sklearn"`` or ``"chunked"``).
     """
 
     labels: pd.Series
@@ -264,7 +266,7 @@ def _industry_names(codes: list[str]) -> tuple[list[Any], list[Any]]:
 
 def _dbscan(
     xy: NDArray, *, eps_m: float, min_size: int, max_pairs: int
-) -> tuple[NDArray[np.int64], str]:
+) -> tuple[NDArray[np.int64], str, int]:
     from scipy.spatial import cKDTree
 
     # ordered neighbour pairs (self included, distance <= eps as in scikit-learn), counted by a
@@ -275,10 +277,10 @@ def _dbscan(
         from sklearn.cluster import DBSCAN
 
         est = DBSCAN(eps=eps_m, min_samples=min_size, algorithm="kd_tree")
-        return est.fit_predict(xy).astype(np.int64), "sklearn"
+        return est.fit_predict(xy).astype(np.int64), "sklearn", n_pairs
     counts = np.asarray(tree.query_ball_point(xy, r=eps_m, return_length=True))
     labels = _dbscan_chunked(xy, counts, eps_m=eps_m, min_size=min_size, max_pairs=max_pairs)
-    return labels, "chunked"
+    return labels, "chunked", n_pairs
 
 
 def _dbscan_chunked(
@@ -311,10 +313,13 @@ def _dbscan_chunked(
     while start < m:
         base = cum[start - 1] if start else 0
         stop = max(int(np.searchsorted(cum, base + budget, side="right")), start + 1)
-        nbrs = core_tree.query_ball_point(core_xy[start:stop], r=eps_m)
-        lens = np.fromiter((len(a) for a in nbrs), dtype=np.int64, count=len(nbrs))
-        rows = np.repeat(np.arange(start, stop), lens)
-        cols = np.fromiter((j for a in nbrs for j in a), dtype=np.int64, count=int(lens.sum()))
+        # (i, j, distance) records, 24 bytes a pair, zero distances (one address) kept
+        found = cKDTree(core_xy[start:stop]).sparse_distance_matrix(
+            core_tree, eps_m, output_type="ndarray"
+        )
+        rows = found["i"] + start
+        cols = found["j"]
+        del found
         graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (comp[rows], comp[cols])), (m, m))
         _, merged = connected_components(graph, directed=False)
         comp = merged[comp]
@@ -449,6 +454,7 @@ def industry_clusters(
     crs = None
     labels_local = np.full(len(snap), -1, dtype=np.int64)
     paths: dict[str, str] = {}
+    pairs: dict[str, int] = {}
     if len(snap):
         from parkgeo.coords import local_metric_crs
 
@@ -462,8 +468,11 @@ def industry_clusters(
                 continue
             if method == "dbscan":
                 assert eps_m is not None
-                lab, path = _dbscan(xy[idx], eps_m=eps_m, min_size=min_size, max_pairs=max_pairs)
+                lab, path, n_pairs = _dbscan(
+                    xy[idx], eps_m=eps_m, min_size=min_size, max_pairs=max_pairs
+                )
                 paths[code] = path
+                pairs[code] = n_pairs
             else:
                 lab = _hdbscan(xy[idx], min_size=min_size, eps_m=eps_m)
             found = lab >= 0
@@ -599,6 +608,7 @@ def industry_clusters(
         "n_firms": len(snap),
         "n_noise": int((snap_labels < 0).sum()),
         "dbscan_path": paths,
+        "dbscan_pairs": pairs,
         "random_state": random_state,
     }
     return ClusterResult(labels=labels, clusters=clusters, params=params)

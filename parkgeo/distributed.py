@@ -302,6 +302,7 @@ def park_metrics_dask(
     from parkgeo import coords
     from parkgeo._progress import Progress
     from parkgeo._stream import (
+        _UNUSED_BY_DENSITY,
         Partials,
         _check_min_enterprises,
         _plan_parquet,
@@ -321,7 +322,8 @@ def park_metrics_dask(
     _check_options(near_m=near_m, overlap=overlap, boundary_tol_m=0.01)
     _check_parks(parks)
     files = _parquet_inputs(path)
-    plan = _plan_parquet(path, dict(columns or {}))
+    skip = _UNUSED_BY_DENSITY if industry_mix else (*_UNUSED_BY_DENSITY, "industry")
+    plan = _plan_parquet(path, dict(columns or {}), skip)
     parts = partitions_of(files, partition_rows=partition_rows)
     n_read = sum(p.n_rows for p in parts)
     options = {

@@ -20,6 +20,8 @@ from parkgeo._errors import ParkgeoError, SchemaError
 from parkgeo.clusters import ClusterResult, _parks_wgs84, _snapshot, industry_clusters
 from parkgeo.structure import (
     PeerGroups,
+    colocation_proximity,
+    colocation_quotients,
     industry_totals,
     location_quotients,
     park_industry_matrix,
@@ -97,9 +99,12 @@ def _structure(
     measure: str,
     threshold: float,
     city_totals: str,
+    relatedness: str = "proximity",
 ) -> _Structure:
     if city_totals not in ("parks", "city"):
         raise ParkgeoError(f"city_totals must be 'parks' or 'city'; got {city_totals!r}")
+    if relatedness not in ("proximity", "colocation"):
+        raise ParkgeoError(f"relatedness must be 'proximity' or 'colocation'; got {relatedness!r}")
     if "park_id" not in assigned.columns:
         raise SchemaError(
             "the enterprises have no 'park_id' column: assign them to parks first with "
@@ -120,7 +125,14 @@ def _structure(
         matrix = matrix.fillna(0.0)
     lq = location_quotients(matrix, city_totals=totals)
     m = presence(lq, threshold=threshold)
-    phi = proximity(m)
+    if relatedness == "proximity":
+        phi = proximity(m)
+    else:
+        clq = colocation_quotients(assigned, level=level, year=year)
+        phi = colocation_proximity(clq).reindex(index=m.columns, columns=m.columns)
+        phi = phi.fillna(0.0)
+        for code in m.columns:
+            phi.loc[code, code] = 1.0
     dens = relatedness_density(m, phi)
     return _Structure(chosen, matrix, lq, m, phi, dens)
 
@@ -223,6 +235,7 @@ def missing_clusters(
     year: int | None = None,
     weights: Mapping[str, float] | None = None,
     city_totals: str = "parks",
+    relatedness: str = "proximity",
     peer_k: int | None = None,
     peers: PeerGroups | None = None,
     clusters: ClusterResult | Any | None = None,
@@ -263,6 +276,10 @@ def missing_clusters(
     city_totals : {"parks", "city"}
         Reference of the location quotients: all parks together (default) or the whole city,
         firms outside parks included.
+    relatedness : {"proximity", "colocation"}
+        How industries are related: co-occurrence in parks (Hidalgo et al. 2007, default) or
+        co-location of the firms themselves
+        (:func:`parkgeo.structure.colocation_proximity`), better with few parks.
     peer_k : int, optional
         Number of peer groups; default chosen by silhouette.
     peers : PeerGroups, optional
@@ -312,6 +329,7 @@ def missing_clusters(
         measure=measure,
         threshold=threshold,
         city_totals=city_totals,
+        relatedness=relatedness,
     )
     pg = peers if peers is not None else peer_groups(st.matrix, k=peer_k, random_state=random_state)
     groups = pg.groups.reindex(st.matrix.index).fillna(-1).astype(np.int64)
@@ -417,9 +435,8 @@ def _assemble(
         }
     )
     if clusters is None and len(pairs):
-        clusters = industry_clusters(
-            assigned, level=level, year=year, parks=parks4326, industries=wanted
-        )
+        # every industry, so that the ids match those of a full industry_clusters table
+        clusters = industry_clusters(assigned, level=level, year=year, parks=parks4326)
     cl = clusters.clusters if isinstance(clusters, ClusterResult) else clusters
     near_id, near_km = _cluster_distances_km(parks4326, cl, pairs)
 

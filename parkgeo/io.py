@@ -315,6 +315,20 @@ def read_enterprises(
 def _kind_of(path: Path) -> str:
     if path.is_dir():
         return "parquet"
+    # The content wins over the name: an .xlsx saved as "data.csv" is still a workbook.
+    with open(path, "rb") as fh:
+        magic = fh.read(16)
+    if magic.startswith(b"PAR1"):
+        return "parquet"
+    if magic.startswith(b"PK\x03\x04") and path.suffix.lower() not in (".zip", ".gz"):
+        return "xlsx"
+    if magic.startswith(b"SQLite format 3"):
+        return "vector"
+    if magic.startswith(b"\xd0\xcf\x11\xe0"):
+        raise InputFormatError(
+            f"{path}: this is an old Excel .xls workbook, which is not supported; open it in "
+            "Excel or LibreOffice and save it as .xlsx (or CSV UTF-8)"
+        )
     suffixes = [s.lower() for s in path.suffixes]
     suffix = suffixes[-1] if suffixes else ""
     if suffix in (".gz", ".bz2", ".xz", ".zst") and len(suffixes) > 1:
@@ -334,14 +348,6 @@ def _kind_of(path: Path) -> str:
         return "parquet"
     if suffix in _VECTOR_SUFFIXES:
         return "vector"
-    with open(path, "rb") as fh:
-        magic = fh.read(16)
-    if magic.startswith(b"PAR1"):
-        return "parquet"
-    if magic.startswith(b"PK\x03\x04"):
-        return "xlsx"
-    if magic.startswith(b"SQLite format 3"):
-        return "vector"
     return "csv"
 
 
@@ -352,12 +358,47 @@ def _read_enterprise_raw(path: Path, mapping: dict[str, str], encoding: str | No
     if path.is_file() and path.stat().st_size == 0:
         raise InputFormatError(f"{path}: the file is empty")
     if kind == "csv":
-        return _read_csv(path, mapping, encoding)
-    if kind == "xlsx":
-        return _read_xlsx(path, mapping)
-    if kind == "parquet":
-        return _read_parquet(path, mapping)
-    return _read_vector_points(path, mapping)
+        raw = _read_csv(path, mapping, encoding)
+    elif kind == "xlsx":
+        raw = _read_xlsx(path, mapping)
+    elif kind == "parquet":
+        raw = _read_parquet(path, mapping)
+    else:
+        raw = _read_vector_points(path, mapping)
+    return _split_lonlat(raw)
+
+
+def _split_lonlat(raw: _Raw) -> _Raw:
+    frame = split_lonlat_column(raw.frame)
+    if frame is raw.frame:
+        return raw
+    return _Raw(frame, raw.match, raw.encoding, {**(raw.details or {}), "lonlat": True})
+
+
+def split_lonlat_column(frame: pd.DataFrame) -> pd.DataFrame:
+    """Split a raw ``lonlat`` column ("117.2,39.1", as Gaode's geocoder writes a location)
+    into ``lon`` and ``lat`` text columns; a frame without one is returned as is.
+
+    A cell that is not a pair keeps its whole text in ``lon`` so that the reject ledger shows
+    it; an empty cell gives empty ``lon``/``lat`` (``missing_coordinate``).
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"lonlat": ["117.2,39.1", "117.3，39.2"]}, dtype="str")
+    >>> split_lonlat_column(raw)[["lon", "lat"]].to_numpy().tolist()
+    [['117.2', '39.1'], ['117.3', '39.2']]
+    """
+    if "lonlat" not in frame.columns:
+        return frame
+    if "lon" in frame.columns and "lat" in frame.columns:
+        return frame.drop(columns="lonlat")
+    from parkgeo._validate import _clean_text
+
+    text = _clean_text(frame["lonlat"])
+    parts = text.str.normalize("NFKC").str.extract(r"^\s*([^,;\s]+)\s*[,;\s]\s*([^,;\s]+)\s*$")
+    lon = parts[0].astype("str").where(parts[0].notna(), text)
+    lat = parts[1].astype("str")
+    return frame.drop(columns="lonlat").assign(lon=lon.to_numpy(), lat=lat.to_numpy())
 
 
 # -- CSV ---------------------------------------------------------------------------------
@@ -546,12 +587,13 @@ def _read_csv(path: Path, mapping: dict[str, str], encoding: str | None) -> _Raw
             raise InputFormatError(f"{source}: the file has no header line")
         header_row, delimiter, probe = _find_header(lines, mapping, source)
         fields = _split_line(lines[header_row], delimiter)
-        match = match_columns(fields, kind="enterprises", mapping=mapping, source=source)
         if len(fields) < 2:
             raise InputFormatError(
-                f"{source}: found a single column {fields[0]!r} with every delimiter tried "
-                f"({', '.join(_DELIMITER_NAMES.values())}); save the file as CSV"
+                f"{source}: the header {lines[header_row][:80]!r} splits into a single column "
+                f"with every delimiter tried ({', '.join(_DELIMITER_NAMES.values())}); save the "
+                "table as CSV with one of those delimiters"
             )
+        match = match_columns(fields, kind="enterprises", mapping=mapping, source=source)
         wanted = list(dict.fromkeys(match.columns.values()))
         duplicated = [h for h in wanted if fields.count(h) > 1]
         if duplicated:
@@ -684,21 +726,25 @@ def _read_xlsx(path: Path, mapping: dict[str, str]) -> _Raw:
     import zipfile
 
     source = str(path)
-    try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise InputFormatError(f"{source}: not a readable .xlsx workbook ({exc})") from None
-    try:
-        best: tuple[int, str, list[tuple[Any, ...]], int, int, list[str], ColumnMatch] | None = None
-        for sheet in book.worksheets:
-            rows = list(sheet.iter_rows(values_only=True))
-            if not rows:
-                continue
-            start, height, headers, probe = _xlsx_header(rows, mapping, source)
-            if best is None or probe.score > best[0]:
-                best = (probe.score, sheet.title, rows, start, height, headers, probe)
-    finally:
-        book.close()
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    best: tuple[int, str, list[tuple[Any, ...]], int, int, list[str], ColumnMatch] | None = None
+    # a file object: openpyxl refuses a workbook whose name does not end in .xlsx
+    with open(path, "rb") as handle:
+        try:
+            book = openpyxl.load_workbook(handle, read_only=True, data_only=True)
+        except (zipfile.BadZipFile, KeyError, OSError, ValueError, InvalidFileException) as exc:
+            raise InputFormatError(f"{source}: not a readable .xlsx workbook ({exc})") from None
+        try:
+            for sheet in book.worksheets:
+                rows = list(sheet.iter_rows(values_only=True))
+                if not rows:
+                    continue
+                start, height, headers, probe = _xlsx_header(rows, mapping, source)
+                if best is None or probe.score > best[0]:
+                    best = (probe.score, sheet.title, rows, start, height, headers, probe)
+        finally:
+            book.close()
     if best is None:
         raise InputFormatError(f"{source}: the workbook has no data")
     _, sheet_name, rows, start, height, headers, _ = best
@@ -754,7 +800,11 @@ def _read_parquet(path: Path, mapping: dict[str, str]) -> _Raw:
     headers = [n for n in schema.names if not n.startswith("__index_level_")]
     geom_col = geo.get("primary_column") if geo else None
     probe = match_columns(headers, kind="enterprises", mapping=mapping, source=source, check=False)
-    use_geometry = bool(geom_col) and ("lon" not in probe.columns or "lat" not in probe.columns)
+    use_geometry = (
+        bool(geom_col)
+        and ("lon" not in probe.columns or "lat" not in probe.columns)
+        and "lonlat" not in probe.columns
+    )
     required = tuple(c for c in ENTERPRISE_REQUIRED if not (use_geometry and c in ("lon", "lat")))
     match = match_columns(
         [h for h in headers if h != geom_col],
@@ -902,7 +952,11 @@ def _read_vector_points(path: Path, mapping: dict[str, str]) -> _Raw:
     fields = [str(f) for f in info["fields"]]
     probe = match_columns(fields, kind="enterprises", mapping=mapping, source=source, check=False)
     has_geometry = info.get("geometry_type") not in (None, "Unknown", "None")
-    use_geometry = has_geometry and ("lon" not in probe.columns or "lat" not in probe.columns)
+    use_geometry = (
+        has_geometry
+        and ("lon" not in probe.columns or "lat" not in probe.columns)
+        and "lonlat" not in probe.columns
+    )
     required = tuple(c for c in ENTERPRISE_REQUIRED if not (use_geometry and c in ("lon", "lat")))
     match = match_columns(
         fields, kind="enterprises", mapping=mapping, source=source, required=required

@@ -35,6 +35,7 @@ points for the nearest-park search.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -538,8 +539,8 @@ def _nearest_for_outside(
     ulon, ulat = np.real(uniques).copy(), np.imag(uniques).copy()
     bounds = shapely.bounds(park_geoms)
     metric = _metric_crs(bounds)
-    to_metric = pyproj.Transformer.from_crs("EPSG:4326", metric, always_xy=True)
-    to_lonlat = pyproj.Transformer.from_crs(metric, "EPSG:4326", always_xy=True)
+    to_metric = _transformer("EPSG:4326", metric.srs)
+    to_lonlat = _transformer(metric.srs, "EPSG:4326")
     edges = _BoundarySegments.of(park_geoms, to_metric)
     px, py = to_metric.transform(ulon, ulat)
     seg, qx, qy = edges.nearest(np.asarray(px), np.asarray(py))
@@ -660,6 +661,20 @@ class _BoundarySegments:
         t = np.clip(np.nan_to_num(t, nan=0.0), 0.0, 1.0)
         cx, cy = ax + t * dx, ay + t * dy
         return (px - cx) ** 2 + (py - cy) ** 2, cx, cy
+
+
+_TRANSFORMERS = threading.local()
+
+
+def _transformer(source: str, target: str) -> pyproj.Transformer:
+    """A cached lon/lat-ordered transformer (building one costs ~0.1 s), one per thread."""
+    cache = getattr(_TRANSFORMERS, "cache", None)
+    if cache is None:
+        cache = _TRANSFORMERS.cache = {}
+    key = (source, target)
+    if key not in cache:
+        cache[key] = pyproj.Transformer.from_crs(source, target, always_xy=True)
+    return cache[key]  # type: ignore[no-any-return]
 
 
 def _metric_crs(bounds: NDArray[np.float64]) -> pyproj.CRS:

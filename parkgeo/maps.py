@@ -486,6 +486,12 @@ def _gaps_by_park(gaps: pd.DataFrame | None, per_park: int) -> dict[str, pd.Data
 # ------------------------------------------------------------------------------------------
 
 
+def _layer_name(text: str) -> str:
+    """A layer-control label: HTML-escaped (Leaflet inserts it as HTML) and with no ``{``,
+    which folium's own LayerControl template would read as the start of a Jinja tag."""
+    return esc(text).replace("{", "&#123;").replace("}", "&#125;")
+
+
 class _Builder:
     """Adds parkgeo layers to an offline folium map, remembering drawing order and legends."""
 
@@ -533,7 +539,7 @@ class _Builder:
 
             folium.TileLayer(
                 tiles=tiles.provider,
-                name=esc(tiles.name),
+                name=_layer_name(str(tiles.name)),
                 overlay=True,
                 control=True,
                 show=True,
@@ -569,7 +575,7 @@ class _Builder:
 
         layer = GeoJsonLayer(
             source,
-            name=esc(name),
+            name=_layer_name(name),
             styles=styles,
             tooltips=tooltips,
             popups=popups,
@@ -596,7 +602,7 @@ class _Builder:
     ) -> Any:
         from parkgeo._maplayers import PointLayer
 
-        layer = PointLayer(payload, name=esc(name), show=show)
+        layer = PointLayer(payload, name=_layer_name(name), show=show)
         self.m.add_child(layer)
         self.point_layers.append(layer)
         self.legend(layer, legend_html, position="bottomleft")
@@ -642,10 +648,21 @@ def _add_districts(b: _Builder, districts: Any, *, show: bool = True) -> None:
         name=label("districts", b.lang),
         rank=_RANK_DISTRICTS,
         styles=[style] * len(d),
-        tooltips=[esc(n) for n in d["_label"]],
+        tooltips=[esc(n) for n in _district_names(d, b.lang)],
         overlay=True,
         show=show,
     )
+
+
+def _district_names(d: Any, lang: str) -> list[str]:
+    """English names (``name_en``) on English maps when the layer has them, else ``name``."""
+    labels = [str(v) for v in d["_label"]]
+    if lang != "en" or "name_en" not in d.columns:
+        return labels
+    return [
+        str(en) if isinstance(en, str) and en.strip() else zh
+        for en, zh in zip(d["name_en"].tolist(), labels, strict=True)
+    ]
 
 
 @dataclass
@@ -899,14 +916,15 @@ def _enterprise_snapshot(
     frame = enterprises
     chosen = year
     if "year" in frame.columns:
-        years = pd.to_numeric(frame["year"], errors="coerce")
-        present = sorted({int(y) for y in years.dropna()})
+        years = pd.to_numeric(frame["year"], errors="coerce").to_numpy(dtype=float)
+        present = [int(y) for y in np.unique(years[np.isfinite(years)])]
         if present:
             if chosen is None or int(chosen) not in present:
-                # the enterprises' latest year when the map's year is not among theirs
-                chosen = present[-1] if chosen is None or int(chosen) > present[-1] else chosen
-            if chosen is not None and int(chosen) in present:
-                frame = frame[(years == int(chosen)).to_numpy()]
+                # the map's year is not among the firms': their latest year up to it
+                target = present[-1] if chosen is None else int(chosen)
+                earlier = [y for y in present if y <= target]
+                chosen = earlier[-1] if earlier else present[0]
+            frame = frame[years == int(chosen)]
     if "enterprise_id" in frame.columns:
         frame = frame[~frame["enterprise_id"].astype(str).duplicated().to_numpy()]
     lon, lat = lonlat_of(frame)
@@ -1009,7 +1027,6 @@ def _add_enterprises(
         "y": y.tolist(),
         "c": [sec_index[s] for s in section],
         "colors": colors,
-        "radius": 3,
         "fields": fields,
     }
     counts = pd.Series(section).value_counts()
@@ -1431,8 +1448,9 @@ def gap_map(
 
     Each park's colour is the score (0-1) of its best-ranked missing cluster; parks with no
     strategic emerging industry at all get a thick red outline. The popup lists the park's
-    missing clusters with their reasons (and its figures when ``metrics`` are given); the
-    hulls of the city's clusters of those industries can be overlaid.
+    missing clusters with their reasons (and its figures when ``metrics`` are given). With
+    ``clusters``, the hulls of the city clusters nearest to the parks that lack them
+    (``nearest_cluster_id``; else every cluster of a listed industry) are overlaid.
 
     Parameters
     ----------
@@ -1543,9 +1561,17 @@ def gap_map(
     )
     cl = _clusters_frame(clusters)
     if cl is not None and len(cl):
-        wanted = set(gaps["industry"].dropna().astype(str)) if "industry" in gaps.columns else set()
-        cl = cl[cl["industry"].astype(str).isin(wanted).to_numpy()]
-        _add_hulls(b, cl, parks=ps.parks, show=True)
+        listed = pd.concat(list(by_park.values())) if by_park else gaps.iloc[:0]
+        if "nearest_cluster_id" in listed.columns and "cluster_id" in cl.columns:
+            # the city's cluster nearest to each park that lacks it: where to look
+            ids = set(
+                pd.to_numeric(listed["nearest_cluster_id"], errors="coerce").dropna().astype(int)
+            )
+            keep = pd.to_numeric(cl["cluster_id"], errors="coerce").isin(ids).to_numpy()
+        else:
+            wanted = set(listed["industry"].dropna().astype(str)) if "industry" in listed else set()
+            keep = cl["industry"].astype(str).isin(wanted).to_numpy()
+        _add_hulls(b, cl[keep], parks=ps.parks, show=True)
     return b.finish()
 
 

@@ -318,7 +318,7 @@ def park_metrics(
     suppressed = _suppress(table, sums, min_enterprises)
     table = _changes(table, suppressed, plan, row_park)
     if industry_mix:
-        table = _industry_mix(table, assigned, frame, grouping)
+        table = _industry_mix(table, assigned, frame, grouping, sums)
     keep = np.isin(row_year, report_years)
     return table.loc[keep].reset_index(drop=True)
 
@@ -401,10 +401,15 @@ def _codes(
         row = assigned.index[year.isna().to_numpy()][0]
         raise SchemaError(f"row {row!r} has no valid year; every enterprise row needs a year")
     year_arr = year.to_numpy(dtype=np.int64)
-    year_values, year_code = np.unique(year_arr, return_inverse=True)
-    if len(year_values) == 0:
+    if len(year_arr) == 0:
         raise ParkgeoError("no enterprise rows: there is nothing to measure")
-    return park_code, year_values, year_code.astype(np.int64)
+    # Years span a few values: a lookup table beats sorting millions of rows.
+    first = int(year_arr.min())
+    offset = year_arr - first
+    seen = np.flatnonzero(np.bincount(offset))
+    lookup = np.full(int(offset.max()) + 1, -1, dtype=np.int64)
+    lookup[seen] = np.arange(len(seen))
+    return park_code, seen + first, lookup[offset]
 
 
 def _report_years(years: Iterable[int] | None, year_values: NDArray[np.int64]) -> NDArray[np.int64]:
@@ -623,6 +628,7 @@ def _industry_mix(
     assigned: pd.DataFrame,
     frame: Mapping[str, NDArray[np.float64]],
     grouping: _Grouping,
+    sums: Mapping[str, NDArray[np.float64]],
 ) -> pd.DataFrame:
     n_rows = len(table)
     if "industry" not in assigned.columns:
@@ -642,12 +648,11 @@ def _industry_mix(
     division = np.r_[division_codes, -1][codes]
 
     va = frame["value_added"]
-    va_present = ~np.isnan(va)
-    n_total = grouping.expand(grouping.total())
+    n_total = sums["n"]
     n_strategic = grouping.expand(grouping.total(strategic))
-    va_total = grouping.expand(grouping.total(np.where(va_present, va, 0.0)))
-    va_strategic = grouping.expand(grouping.total(np.where(va_present & strategic, va, 0.0)))
-    n_va = grouping.expand(grouping.total(va_present))
+    va_total = sums["sum_value_added"]
+    va_strategic = grouping.expand(grouping.total(np.where(strategic & ~np.isnan(va), va, 0.0)))
+    n_va = sums["n_present_value_added"]
     table["strategic_share"] = _safe_ratio(n_strategic, n_total)
     va_share = _safe_ratio(va_strategic, va_total)
     va_share[n_va == 0] = np.nan

@@ -225,12 +225,10 @@ def _cluster_table(
     *,
     level: str,
     year: int | None,
-    industries: list[str],
 ) -> Any:
     if clusters is None:
-        clusters = industry_clusters(
-            assigned, level=level, year=year, parks=parks4326, industries=industries
-        )
+        # every industry, so that the ids match those of a full industry_clusters table
+        clusters = industry_clusters(assigned, level=level, year=year, parks=parks4326)
     return clusters.clusters if isinstance(clusters, ClusterResult) else clusters
 
 
@@ -250,6 +248,7 @@ class _Context:
         threshold: float,
         measure: str,
         n_related: int,
+        relatedness: str = "proximity",
     ) -> None:
         from parkgeo.coords import local_metric_crs
 
@@ -263,6 +262,7 @@ class _Context:
             measure=measure,
             threshold=threshold,
             city_totals="parks",
+            relatedness=relatedness,
         )
         self.year = st.year
         self.st = st
@@ -290,7 +290,6 @@ class _Context:
             self.parks,
             level=level,
             year=year,
-            industries=[code, *self.related],
         )
         bounds = self.parks.total_bounds
         self.crs = local_metric_crs([bounds[0], bounds[2]], [bounds[1], bounds[3]])
@@ -436,6 +435,7 @@ def rank_parks(
     level: str = "division",
     threshold: float = 1.0,
     measure: str = "count",
+    relatedness: str = "proximity",
     n_related: int = 5,
     distance_scale_km: float = 10.0,
 ) -> pd.DataFrame:
@@ -460,7 +460,7 @@ def rank_parks(
         related industries.
     year : int, optional
         Default the latest year present.
-    level, threshold, measure :
+    level, threshold, measure, relatedness :
         As in :func:`parkgeo.gaps.missing_clusters`.
     n_related : int
         How many of the most related industries count for ``score_related_cluster``.
@@ -499,6 +499,7 @@ def rank_parks(
         threshold=threshold,
         measure=measure,
         n_related=n_related,
+        relatedness=relatedness,
     )
     frame = _park_frame(ctx, distance_scale_km)
     frame["score"] = _weighted_score(frame, w)
@@ -521,6 +522,7 @@ def score_sites(
     level: str = "division",
     threshold: float = 1.0,
     measure: str = "count",
+    relatedness: str = "proximity",
     n_related: int = 5,
     distance_scale_km: float = 10.0,
 ) -> pd.DataFrame:
@@ -534,8 +536,8 @@ def score_sites(
     ----------
     points : pandas.DataFrame or geopandas.GeoDataFrame
         ``lon``/``lat`` columns (WGS-84) or point geometries in any CRS.
-    industry, assigned, parks, metrics, clusters, year, level, threshold, measure, n_related,
-    distance_scale_km :
+    industry, assigned, parks, metrics, clusters, year, level, threshold, measure, relatedness,
+    n_related, distance_scale_km :
         As in :func:`rank_parks`.
     weights : mapping, optional
         As in :func:`rank_parks`, plus ``park_distance`` (default 0.2).
@@ -585,6 +587,7 @@ def score_sites(
         threshold=threshold,
         measure=measure,
         n_related=n_related,
+        relatedness=relatedness,
     )
     park_frame = _park_frame(ctx, distance_scale_km).set_index("park_id")
     pts_m = shapely.points(_to_metric(ctx.crs, lon, lat))

@@ -27,6 +27,7 @@ from parkgeo.clusters import _in_park_ids, _snapshot, _to_metric
 
 __all__ = [
     "PeerGroups",
+    "colocation_proximity",
     "colocation_quotients",
     "industry_totals",
     "location_quotients",
@@ -432,6 +433,51 @@ def colocation_quotients(
             "clq": np.round(clq.ravel(), 12),
         }
     )
+
+
+def colocation_proximity(clq: pd.DataFrame) -> pd.DataFrame:
+    """Industry relatedness from co-location quotients, on the scale of :func:`proximity`.
+
+    ``phi[i,j] = max(0, 1 - 1/r)`` with ``r = min(CLQ(i->j), CLQ(j->i))``: 0 when the two
+    industries are not found next to each other more often than chance in both directions,
+    0.5 when both quotients are at least 2, approaching 1 as they grow. Taking the smaller
+    quotient mirrors the minimum of conditional probabilities in :func:`proximity`. Use it in
+    :func:`relatedness_density` when there are too few parks for co-occurrence to say much.
+
+    Parameters
+    ----------
+    clq : pandas.DataFrame
+        Output of :func:`colocation_quotients`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Symmetric industry x industry matrix, diagonal 1.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> clq = pd.DataFrame({"industry_a": ["A", "A", "B", "B"], "industry_b": ["A", "B", "A", "B"],
+    ...                     "clq": [3.0, 2.0, 4.0, 0.5]})
+    >>> colocation_proximity(clq)
+         A    B
+    A  1.0  0.5
+    B  0.5  1.0
+    """
+    missing = {"industry_a", "industry_b", "clq"} - set(clq.columns)
+    if missing:
+        raise SchemaError(
+            f"co-location table lacks {', '.join(sorted(missing))}; pass colocation_quotients(...)"
+        )
+    wide = clq.pivot_table(index="industry_a", columns="industry_b", values="clq", aggfunc="first")
+    codes = sorted(set(wide.index) | set(wide.columns))
+    r = wide.reindex(index=codes, columns=codes).to_numpy(dtype=float)
+    r = np.fmin(r, r.T)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        phi = np.where(np.isfinite(r) & (r > 1), 1.0 - 1.0 / r, 0.0)
+    np.fill_diagonal(phi, 1.0)
+    index = pd.Index(codes, name=None)
+    return pd.DataFrame(phi, index=index, columns=index.copy())
 
 
 # --------------------------------------------------------------------------------------------

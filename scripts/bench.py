@@ -13,8 +13,9 @@ Then, each in its own process so that peak memory is that step's alone:
 * ``shapely STRtree``: ``STRtree(parks).query(points, predicate="within")`` on the same arrays
   (building the points included, as the join starts from arrays too).
 
-Wall times are the best of ``--repeat`` runs; peak memory is the child's maximum resident set
-(``wait4``), the largest over the runs. It prints a Markdown table, and writes it with
+Wall times are the best of ``--repeat`` runs, taken in turn (a, b, c, a, b, c, ...) so that
+load from other processes does not favour one step; peak memory is the child's maximum
+resident set (``wait4``), the largest over the runs. It prints a Markdown table, and writes it with
 ``--out``.
 
 Usage::
@@ -320,15 +321,19 @@ def main(argv: list[str] | None = None) -> int:
     for size in (parse_size(s) for s in args.sizes.split(",")):
         data = ensure_data(size, seed=args.seed, cache=args.cache)
         datasets[size] = data
+        # Interleave the steps (a, b, c, a, b, c, ...) so that load from other processes on a
+        # shared machine spreads over all of them instead of biasing one.
+        runs: dict[str, list[Measured]] = {name: [] for name in chosen}
+        for _ in range(max(1, args.repeat)):
+            for name in chosen:
+                runs[name].append(MEASUREMENTS[name](data))
         results[size] = {}
         for name in chosen:
-            runs = [MEASUREMENTS[name](data) for _ in range(max(1, args.repeat))]
-            best = min(runs, key=lambda m: m.seconds)
-            results[size][name] = Measured(best.seconds, max(m.peak_mb for m in runs), best.note)
+            best = min(runs[name], key=lambda m: m.seconds)
+            peak = max(m.peak_mb for m in runs[name])
+            results[size][name] = Measured(best.seconds, peak, best.note)
             print(
-                f"{data.rows:,} rows: {name}: {best.seconds:.2f} s, "
-                f"{results[size][name].peak_mb:,.0f} MB",
-                file=sys.stderr,
+                f"{data.rows:,} rows: {name}: {best.seconds:.2f} s, {peak:,.0f} MB", file=sys.stderr
             )
     table = markdown(results, datasets)
     sys.stdout.write(table)

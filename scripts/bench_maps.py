@@ -207,9 +207,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{t['ready_s']:.2f} s | {'yes' if t['ready_s'] < GOAL_S else 'NO'} | "
             f"{t['switch_s']:.2f} s | {t['click_s']:.2f} s | {t['requests']} |"
         )
-    print(
-        f"\nmedian of {args.runs} browser runs; {_chromium_version()}; files in {workdir}"
-    )
+    print(f"\nmedian of {args.runs} browser runs; {_chromium_version()}; files in {workdir}")
     return 0
 
 

@@ -232,6 +232,7 @@ def test_usage_errors_exit_2(files, capsys):
     assert main(["density", *inputs(files), "--overlap", "largest"]) == 2
     assert main(["join", *inputs(files)]) == 2  # -o is required
     assert main(["density", "--enterprises", str(files["firms"])]) == 2
+    assert main(["density", *inputs(files), "--format", "gpkg"]) == 2  # gpkg needs -o
     assert "usage:" in capsys.readouterr().err
 
 
@@ -292,3 +293,32 @@ def test_demo_writes_the_density_table(tmp_path, capsys):
     assert "33 parks" in out
     assert str(outdir / "tianjin_density.csv") in out
     assert "Tax per hectare in 2015" in out
+
+
+def test_overlap_rules_on_the_command_line(files, tmp_path, capsys):
+    parks = gpd.GeoDataFrame(
+        {"park_id": ["BIG", "SMALL"], "name": ["Big", "Small"], "rank": [1, 2]},
+        geometry=[box(117.0, 39.0, 117.05, 39.05), box(117.004, 39.004, 117.008, 39.008)],
+        crs="EPSG:4326",
+    )
+    parks.to_file(tmp_path / "overlap.geojson")
+    base = ["--parks", str(tmp_path / "overlap.geojson"), "--enterprises", str(files["firms"])]
+    out = tmp_path / "a.csv"
+    assert main(["join", *base, "-o", str(out), "-q"]) == 0
+    smallest = pd.read_csv(out)
+    # Firm 0 inside both; firm 1 on SMALL's south edge, inside BIG: both years each.
+    assert (smallest["match"] == "ambiguous").sum() == 4
+    assert set(smallest.loc[smallest["match"] == "ambiguous", "park_id"]) == {"SMALL"}
+    assert set(smallest["candidates"].dropna()) == {"SMALL;BIG"}
+    # The parks' own header for the priority is mapped like any other column.
+    mapping = tmp_path / "columns.toml"
+    mapping.write_text('[parks]\npriority = "rank"\n', encoding="utf-8")
+    args = ["join", *base, "-o", str(out), "--overlap", "priority", "--columns", str(mapping)]
+    assert main([*args, "-q"]) == 0
+    by_rank = pd.read_csv(out)
+    assert set(by_rank.loc[by_rank["match"] == "ambiguous", "park_id"]) == {"BIG"}
+    capsys.readouterr()
+    assert main(["join", *base, "-o", str(tmp_path / "b.csv"), "--overlap", "error"]) == 3
+    err = capsys.readouterr().err
+    assert "overlapping parks" in err and "BIG and SMALL" in err
+    assert not (tmp_path / "b.csv").exists()

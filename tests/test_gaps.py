@@ -3,6 +3,8 @@ planted in the bundled Tianjin sample."""
 
 from __future__ import annotations
 
+import io
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -127,6 +129,22 @@ def test_top_weights_and_nearest_cluster(fixture_city) -> None:
         missing_clusters(assigned.drop(columns="park_id"), parks)
 
 
+def test_colocation_relatedness_finds_the_same_gap(fixture_city) -> None:
+    assigned, parks, _ = fixture_city
+    gaps = missing_clusters(assigned, parks, top=3, relatedness="colocation")
+    top = gaps[(gaps["park_id"] == "P4") & (gaps["rank"] == 1)].iloc[0]
+    assert top["industry"] == "C29" and top["peer_share"] == 1.0
+    # C29 firms sit among C33/C34/C36 firms (same parks), far from the other groups
+    assert {part.split(" ")[0] for part in top["related_present"].split("; ")} == {
+        "C33",
+        "C34",
+        "C36",
+    }
+    assert top["density"] > 0.9
+    with pytest.raises(ParkgeoError, match="relatedness"):
+        missing_clusters(assigned, parks, relatedness="jaccard")
+
+
 def test_deterministic_and_row_order_invariant(fixture_city) -> None:
     assigned, parks, gaps = fixture_city
     again = missing_clusters(assigned, parks, top=None)
@@ -196,7 +214,7 @@ def test_cli_gaps(tmp_path, capsys) -> None:
     parks.to_file(parks_path, driver="GPKG")
     common = ["gaps", "--enterprises", str(firms_path), "--parks", str(parks_path), "-q"]
     assert main([*common, "--top", "2"]) == 0
-    out = pd.read_csv(pd.io.common.StringIO(capsys.readouterr().out))
+    out = pd.read_csv(io.StringIO(capsys.readouterr().out))
     assert list(out.columns) == GAP_COLUMNS
     assert out.set_index(["park_id", "rank"]).loc[("P4", 1), "industry"] == "C29"
     out_geo = tmp_path / "gaps.geojson"

@@ -805,3 +805,50 @@ def test_empty_parks_layer(tmp_path: Path) -> None:
     path.write_text('{"type": "FeatureCollection", "features": []}')
     with pytest.raises(InputFormatError, match="no features"):
         read_parks(path)
+
+
+def test_single_lonlat_column_is_split(tmp_path: Path) -> None:
+    path = tmp_path / "firms.csv"
+    path.write_text(
+        'id,经纬度,年份\nA,"117.2,39.1",2015\nB,117.3，39.2,2015\nC,nowhere,2015\nD,,2015\n',
+        encoding="utf-8",
+    )
+    loaded = read_enterprises(path)
+    assert loaded.data[["lon", "lat"]].to_numpy().tolist() == [[117.2, 39.1], [117.3, 39.2]]
+    assert loaded.rejects["reason"].tolist() == ["missing_coordinate", "missing_coordinate"]
+    assert loaded.rejects["value"].iloc[0].startswith("lon=nowhere")
+
+
+def test_content_wins_over_suffix(tmp_path: Path) -> None:
+    path = tmp_path / "firms.csv"  # really a workbook
+    _write_xlsx(path, [HEADER, *ROWS])
+    check_sample(read_enterprises(path))
+
+
+def test_single_column_file_says_delimiter(tmp_path: Path) -> None:
+    path = tmp_path / "firms.csv"
+    path.write_text("企业名称 经度 纬度 年份\n甲 117.2 39.1 2015\n", encoding="utf-8")
+    with pytest.raises(InputFormatError, match="single column.*delimiter"):
+        read_enterprises(path)
+
+
+def test_geoparquet_geoarrow_encoding_and_null_geometry(tmp_path: Path) -> None:
+    points = _points()
+    path = tmp_path / "geoarrow.parquet"
+    points.to_parquet(path, geometry_encoding="geoarrow")
+    check_sample(read_enterprises(path))
+    with_null = points.copy()
+    with_null.loc[1, "geometry"] = None
+    path = tmp_path / "null.parquet"
+    with_null.to_parquet(path)
+    loaded = read_enterprises(path)
+    assert loaded.rejects["reason"].tolist()[0] == "missing_coordinate"
+    assert loaded.data["lon"].tolist() == [117.2]
+
+
+def test_write_gpkg_attribute_table(tmp_path: Path) -> None:
+    table = pd.DataFrame({"park_id": ["a", "b"], "tax_per_ha": [1.5, np.nan]})
+    path = write_table(table, tmp_path / "t.gpkg")
+    back = pyogrio.read_dataframe(path)
+    assert back["park_id"].tolist() == ["a", "b"]
+    assert back["tax_per_ha"].iloc[0] == 1.5

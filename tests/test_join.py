@@ -8,6 +8,8 @@ import pandas as pd
 import pyproj
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from shapely import MultiPolygon, Polygon, box
 
 from parkgeo._errors import CRSError, GeometryError, ParkgeoError, SchemaError
@@ -412,3 +414,51 @@ def test_empty_enterprises(three_parks):
     result = assign_parks(firms([]), three_parks)
     assert len(result.assigned) == 0
     assert result.summary["n"].sum() == 0
+
+
+@st.composite
+def boxes_and_points(draw: st.DrawFn) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Boxes and points on a 1/1000-degree grid, so points on edges and corners are common."""
+    cell = st.integers(0, 12)
+    n_parks = draw(st.integers(1, 5))
+    geoms = {}
+    for i in range(n_parks):
+        x0, y0 = draw(cell), draw(cell)
+        w, h = draw(st.integers(1, 6)), draw(st.integers(1, 6))
+        geoms[f"P{i}"] = box(
+            117 + x0 / 1000, 39 + y0 / 1000, 117 + (x0 + w) / 1000, 39 + (y0 + h) / 1000
+        )
+    points = draw(st.lists(st.tuples(cell, cell), min_size=1, max_size=40))
+    return parks_of(geoms), firms([(117 + x / 1000, 39 + y / 1000) for x, y in points])
+
+
+@given(boxes_and_points())
+@settings(max_examples=60, deadline=None)
+def test_outcomes_match_shapely_predicates(case):
+    """With no tolerance, every row's outcome follows from shapely's contains/intersects."""
+    parks, df = case
+    result = assign_parks(df, parks, boundary_tol_m=0.0)
+    out = result.assigned
+    assert len(out) == len(df) and out.index.equals(df.index)
+    assert result.summary["n"].sum() == len(df)
+    area = dict(zip(parks["park_id"], parks.to_crs(32650).area, strict=True))
+    for i, (lon, lat) in enumerate(zip(df["lon"], df["lat"], strict=True)):
+        point = shapely.Point(lon, lat)
+        touching = [
+            p for p, g in zip(parks["park_id"], parks.geometry, strict=True) if g.intersects(point)
+        ]
+        inside = [
+            p for p, g in zip(parks["park_id"], parks.geometry, strict=True) if g.contains(point)
+        ]
+        row = out.iloc[i]
+        if not touching:
+            assert row["match"] == "unmatched" and pd.isna(row["park_id"])
+            assert row["distance_m"] > 0
+        elif len(touching) == 1:
+            assert row["match"] == ("inside" if inside else "boundary")
+            assert row["park_id"] == touching[0] and row["distance_m"] == 0
+        else:
+            assert row["match"] == "ambiguous"
+            expected = sorted(touching, key=lambda p: (area[p], p))
+            assert row["park_id"] == expected[0]
+            assert set(row["candidates"].split(";")) == set(touching)

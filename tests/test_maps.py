@@ -401,6 +401,26 @@ def test_no_input_string_reaches_the_page_raw(page: str) -> None:
     assert page.count("</script>") == page.count("<script>")
 
 
+def test_template_syntax_in_names_is_not_evaluated(fx: dict[str, Any]) -> None:
+    # folium/branca parse rendered output as a Jinja template again: a name holding
+    # "{{ ... }}" would be evaluated (template injection) or "{% raw %}" would break the render
+    parks = fx["parks"].copy()
+    parks.loc[0, "name"] = "Park {{ 7*7 }} {% raw %} {# x"
+    firms = fx["enterprises"].copy()
+    firms.loc[0, "name"] = "{{ cycler.__init__.__globals__.os }}"
+    html = map_html(
+        fixture_planner({**fx, "parks": parks, "enterprises": firms}, title="{{ 6*7 }}")
+    )
+    (park_data,) = data_scripts(html, "pg_parks")
+    assert "<h3>Park {{ 7*7 }} {% raw %} {# x</h3>" in park_data["popups"][0]
+    assert point_payload(html)["fields"][0]["values"][0] == "{{ cycler.__init__.__globals__.os }}"
+    assert any(h.startswith("<h1>{{ 6*7 }}</h1>") for h in control_htmls(html))
+    metrics = fx["metrics"].assign(**{"x{{ 6*7 }}": 1.0})
+    html = map_html(density_map(fx["parks"], metrics, measure="x{{ 6*7 }}", k=2))
+    base, _ = layer_control(html)
+    assert base == ["x&#123;&#123; 6*7 &#125;&#125; ()"]
+
+
 def test_escaped_names_round_trip_as_text(page: str) -> None:
     (districts,) = data_scripts(page, "pg_districts")
     tips = [json.loads(m) for m in re.findall(r"var tips = (\[.*?\]);\n", page)][0]
@@ -723,3 +743,100 @@ def test_cli_map_usage_and_data_errors(fx: dict[str, Any], tmp_path: Path) -> No
     assert main([*common, "--tiles", "NoSuchTiles", "-o", str(tmp_path / "x.html")]) == 3
     assert main([*common, "--bins", "tax_per_ha=1,2", "-o", str(tmp_path / "x.html")]) == 3
     assert not (tmp_path / "x.html").exists()
+
+
+def test_gap_map_overlays_the_nearest_clusters(fx: dict[str, Any]) -> None:
+    gaps = fx["gaps"].assign(nearest_cluster_id=pd.array([1, pd.NA, pd.NA, pd.NA], dtype="Int64"))
+    html = map_html(gap_map(fx["parks"], gaps, clusters=fx["clusters"], k=2))
+    (hulls,) = data_scripts(html, "pg_clusters")
+    assert len(hulls["fc"]["features"]) == 1
+    ring = np.asarray(hulls["fc"]["features"][0]["geometry"]["coordinates"][0])
+    assert ring[:, 0].max() == pytest.approx(117.28)  # cluster 1, the F51 hull
+
+
+def test_english_maps_use_english_district_names(fx: dict[str, Any]) -> None:
+    districts = fx["districts"].assign(name="滨海新区", name_en="Binhai New Area")
+    html_en = map_html(planner_map(fx["parks"], fx["metrics"], districts=districts, k=3))
+    html_zh = map_html(planner_map(fx["parks"], fx["metrics"], districts=districts, k=3, lang="zh"))
+    tips = [json.loads(m) for m in re.findall(r"var tips = (\[.*?\]);\n", html_en)][0]
+    assert tips == ["Binhai New Area"]
+    tips = [json.loads(m) for m in re.findall(r"var tips = (\[.*?\]);\n", html_zh)][0]
+    assert tips == ["滨海新区"]
+
+
+# ------------------------------------------------------------------------------------------
+# the bundled sample and the demo's maps
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sample_analysis() -> dict[str, Any]:
+    from parkgeo.clusters import industry_clusters
+    from parkgeo.datasets import load_tianjin
+    from parkgeo.gaps import missing_clusters
+    from parkgeo.join import assign_parks
+    from parkgeo.metrics import park_metrics
+
+    sample = load_tianjin()
+    assigned = assign_parks(sample.enterprises, sample.parks).assigned
+    metrics = park_metrics(assigned, sample.parks)
+    clusters = industry_clusters(assigned, parks=sample.parks, method="dbscan", random_state=0)
+    gaps = missing_clusters(assigned, sample.parks, clusters=clusters, random_state=0)
+    return {
+        "sample": sample,
+        "assigned": assigned,
+        "metrics": metrics,
+        "clusters": clusters,
+        "gaps": gaps,
+    }
+
+
+def test_sample_planner_map_draws_every_firm_of_the_year(sample_analysis: dict[str, Any]) -> None:
+    sa = sample_analysis
+    sample, assigned = sa["sample"], sa["assigned"]
+    html = map_html(
+        planner_map(
+            sample.parks,
+            sa["metrics"],
+            enterprises=assigned,
+            districts=sample.districts,
+            clusters=sa["clusters"],
+            gaps=sa["gaps"],
+            year=2015,
+        )
+    )
+    firms_2015 = assigned[assigned["year"] == 2015]
+    payload = point_payload(html)
+    assert len(payload["x"]) == firms_2015["enterprise_id"].nunique()
+    in_parks = sum(v >= 0 for v in payload["fields"][2]["values"])
+    assert in_parks == int(firms_2015["park_id"].notna().sum())
+    legend = legend_with_title(html, "Enterprises by industry section")
+    counts = [int(c.replace(",", "")) for c in re.findall(r"\(([\d,]+)\)", legend)]
+    assert sum(counts) == len(payload["x"])
+    (parks,) = data_scripts(html, "pg_parks")
+    assert len(parks["popups"]) == len(sample.parks) == 33
+    tax = legend_with_title(html, "Tax per hectare")
+    assert sum(int(n) for n in re.findall(r'pg-count">\((\d+)\)', tax)) == 33
+
+
+def test_demo_writes_the_full_set_of_maps(sample_analysis: dict[str, Any], tmp_path: Path) -> None:
+    from parkgeo._commands.demo import _write_maps
+
+    sa = sample_analysis
+    analysis = {"assigned": sa["assigned"], "clusters": sa["clusters"], "gaps": sa["gaps"]}
+    written = _write_maps(sa["sample"], sa["metrics"], tmp_path, analysis=analysis)
+    assert [p.name for p in written] == [
+        "tianjin_planner_en.html",
+        "tianjin_planner_zh.html",
+        "tianjin_density_map.html",
+        "tianjin_clusters_map.html",
+        "tianjin_gaps_map.html",
+    ]
+    for path in written:
+        html = path.read_text(encoding="utf-8")
+        parser = _Resources()
+        parser.feed(html)
+        assert not [r for r in parser.refs if re.match(r"\s*(https?:)?//", r[2], re.I)]
+        assert "window.parkgeoReady = true" in html
+    zh = written[1].read_text(encoding="utf-8")
+    assert layer_control(zh)[0][0] == "地均税收 (万元/公顷)"

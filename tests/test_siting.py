@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -219,7 +221,7 @@ def test_cli_site_parks_and_points(tmp_path, capsys) -> None:
     parks.to_file(parks_path, driver="GeoJSON")
     common = ["site", "--enterprises", str(firms_path), "--parks", str(parks_path), "-q"]
     assert main([*common, "--industry", "C39"]) == 0
-    out = pd.read_csv(pd.io.common.StringIO(capsys.readouterr().out))
+    out = pd.read_csv(io.StringIO(capsys.readouterr().out))
     assert list(out.columns) == PARK_COLUMNS and len(out) == 7
     points = tmp_path / "candidates.csv"
     points.write_text("站点,经度,纬度\nA,117.005,39.005\nB,117.42,39.005\n", encoding="utf-8")

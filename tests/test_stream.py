@@ -273,7 +273,7 @@ def test_bad_options_and_inputs(tmp_path, sample):
 
 def test_late_non_utf8_bytes_name_the_fix(tmp_path, sample):
     frame = sample.enterprises.copy()
-    frame.iloc[-1, frame.columns.get_loc("name")] = "天津某公司"
+    frame.iloc[-1, frame.columns.get_loc("enterprise_id")] = "天津某公司"
     path = tmp_path / "late.csv"
     text = frame.to_csv(index=False)
     head, tail = text[: len(text) - 200], text[len(text) - 200 :]

@@ -11,6 +11,7 @@ import shapely
 
 from parkgeo._errors import ParkgeoError, SchemaError
 from parkgeo.structure import (
+    colocation_proximity,
     colocation_quotients,
     industry_totals,
     location_quotients,
@@ -212,6 +213,21 @@ def test_colocation_many_firms_at_one_address() -> None:
     assert clq.loc[("C27", "C38"), "n_a_to_b"] == pytest.approx(6 * 6 / 11)
     assert clq.loc[("C39", "C27"), "n_a_to_b"] == pytest.approx(0.5)
     assert clq.loc[("C39", "C38"), "n_a_to_b"] == pytest.approx(0.5)
+
+
+def test_colocation_proximity_from_the_layout() -> None:
+    phi = colocation_proximity(colocation_quotients(_line_layout()))
+    # C38-C39: CLQ 1.5 and 0.75 -> min 0.75 <= 1 -> 0; C27-C38: 1.0 both ways -> 0
+    assert phi.loc["C38", "C39"] == 0.0 == phi.loc["C39", "C38"]
+    assert phi.loc["C27", "C38"] == 0.0
+    assert np.diag(phi.to_numpy()).tolist() == [1.0, 1.0, 1.0]
+    strong = pd.DataFrame(
+        {"industry_a": ["A", "A", "B"], "industry_b": ["B", "A", "A"], "clq": [4.0, 1.0, 2.5]}
+    )
+    # min(4.0, 2.5) = 2.5 -> 1 - 1/2.5
+    assert colocation_proximity(strong).loc["A", "B"] == pytest.approx(0.6)
+    with pytest.raises(SchemaError, match="colocation_quotients"):
+        colocation_proximity(strong.drop(columns="clq"))
 
 
 def test_colocation_k2_and_errors() -> None:

@@ -376,12 +376,9 @@ _COLUMN_VALUES = {
 }
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    rows=st.lists(st.fixed_dictionaries(_COLUMN_VALUES), min_size=0, max_size=25),
-    shuffle=st.randoms(use_true_random=False),
-)
-def test_ledger_invariant_property(rows: list[dict[str, str | None]], shuffle: object) -> None:
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # examples: the profile
+@given(rows=st.lists(st.fixed_dictionaries(_COLUMN_VALUES), min_size=0, max_size=25))
+def test_ledger_invariant_property(rows: list[dict[str, str | None]]) -> None:
     raw = pd.DataFrame(rows, columns=list(_COLUMN_VALUES), dtype="str")
     kept, ledger = validate_enterprises(raw)
     check_invariant(raw, kept, ledger)

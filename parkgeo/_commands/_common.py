@@ -185,7 +185,7 @@ def emit_table(df: pd.DataFrame, args: argparse.Namespace, *, default_format: st
 
 
 def add_join_options(parser: argparse.ArgumentParser) -> None:
-    """--near-m/--overlap/--priority: how enterprises are assigned to parks."""
+    """--near-m/--overlap: how enterprises are assigned to parks."""
     parser.add_argument(
         "--near-m",
         type=float,
@@ -198,12 +198,8 @@ def add_join_options(parser: argparse.ArgumentParser) -> None:
         choices=("smallest", "priority", "error"),
         default="smallest",
         help="an enterprise in several overlapping parks goes to the smallest park (default), "
-        "the park first by the priority column, or is an error",
-    )
-    parser.add_argument(
-        "--priority",
-        metavar="COLUMN",
-        help="parks' priority column for --overlap priority (default 'priority'; 1 = first)",
+        "to the park with the lowest 'priority' (a parks column; map yours with --columns: "
+        '[parks] priority = "..."), or is an error',
     )
 
 
@@ -217,7 +213,6 @@ def join_options(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "near_m": near_m,
         "overlap": getattr(args, "overlap", "smallest"),
-        "priority": getattr(args, "priority", None),
     }
 
 

@@ -96,10 +96,50 @@ def _write_maps(
     ``sample`` is :func:`parkgeo.datasets.load_tianjin`'s result, ``density`` the
     :func:`parkgeo.metrics.park_metrics` table; ``analysis`` holds what the demo already
     computed (``assigned``, ``summary`` and, when available, ``clusters`` and ``gaps``) so the
-    maps need not recompute it. Until the maps land this writes nothing.
+    maps need not recompute it. Writes the planner's map in English and Chinese and the
+    density, cluster and gap maps (offline HTML files), for the year the clusters and gaps
+    were computed for (the latest).
     """
-    log.info("maps are not part of this build yet: no map written")
-    return []
+    from parkgeo import maps
+
+    analysis = analysis or {}
+    assigned = analysis.get("assigned", sample.enterprises)
+    clusters = analysis.get("clusters")
+    gaps = analysis.get("gaps")
+    year = int(density["year"].max())
+    if clusters is not None and clusters.params.get("year") is not None:
+        year = int(clusters.params["year"])
+    common = {"districts": sample.districts, "year": year}
+    planner = {
+        "enterprises": assigned,
+        "clusters": clusters,
+        "gaps": gaps,
+        **common,
+    }
+    built = [
+        ("tianjin_planner_en.html", maps.planner_map(sample.parks, density, lang="en", **planner)),
+        ("tianjin_planner_zh.html", maps.planner_map(sample.parks, density, lang="zh", **planner)),
+        ("tianjin_density_map.html", maps.density_map(sample.parks, density, **common)),
+    ]
+    if clusters is not None:
+        built.append(
+            (
+                "tianjin_clusters_map.html",
+                maps.cluster_map(clusters, enterprises=assigned, parks=sample.parks, **common),
+            )
+        )
+    if gaps is not None:
+        built.append(
+            (
+                "tianjin_gaps_map.html",
+                maps.gap_map(sample.parks, gaps, metrics=density, clusters=clusters, **common),
+            )
+        )
+    written = [maps.save_map(m, outdir / name) for name, m in built]
+    log.info(
+        "%d maps written to %s: open them in a browser, no network needed", len(written), outdir
+    )
+    return written
 
 
 def _summary_year(density: Any, requested: int | None) -> int:
@@ -174,8 +214,8 @@ def _print_summary(
     ranked = ranked.sort_values(["tax_per_ha", "park_id"], ascending=[False, True])
     if len(ranked):
         lines.append(f"Tax per hectare in {year} (10,000 CNY/ha):")
-        shown = min(3, len(ranked))
-        for title, part in (("highest", ranked.head(shown)), ("lowest", ranked.tail(shown))):
+        n_shown = min(3, len(ranked))
+        for title, part in (("highest", ranked.head(n_shown)), ("lowest", ranked.tail(n_shown))):
             lines.append(f"  {title}:")
             for _, park in part.iterrows():
                 lines.append(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from typing import Any
 
 from parkgeo._commands._common import (
@@ -12,9 +13,9 @@ from parkgeo._commands._common import (
     add_output_options,
     emit_table,
     join_options,
-    log_match_summary,
     load_enterprises,
     load_parks,
+    log_match_summary,
     output_format,
 )
 
@@ -68,13 +69,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from parkgeo._errors import ParkgeoError
+    from parkgeo.cli import EXIT_USAGE
     from parkgeo.join import assign_parks
     from parkgeo.metrics import Targets, park_metrics, read_targets
 
     if args.min_enterprises is not None and args.min_enterprises < 1:
         raise ParkgeoError(f"--min-enterprises must be 1 or more, got {args.min_enterprises}")
-    targets = read_targets(args.targets) if args.targets else Targets()
     fmt = output_format(args)
+    if fmt not in ("csv", "json") and not args.output:
+        print(
+            f"parkgeo density: error: --format {fmt} needs a file: add -o OUT.{fmt}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    targets = read_targets(args.targets) if args.targets else Targets()
     parks = load_parks(args)
     loaded = load_enterprises(args)
     options = join_options(args)

@@ -77,6 +77,16 @@ def with_park_geometry(frame: Any, parks: Any, args: argparse.Namespace) -> Any:
     )
 
 
+def add_relatedness_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--relatedness",
+        choices=("proximity", "colocation"),
+        default="proximity",
+        help="industry relatedness from co-occurrence in parks (default) or from co-location "
+        "of firms (better with few parks)",
+    )
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from parkgeo.gaps import GAP_WEIGHTS
 
@@ -104,6 +114,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="parks",
         help="reference of the location quotients: all parks (default) or the whole city",
     )
+    add_relatedness_option(parser)
     parser.add_argument(
         "--peer-k", type=int, metavar="K", help="number of peer groups (default by silhouette)"
     )
@@ -137,6 +148,7 @@ def run(args: argparse.Namespace) -> int:
         year=args.year,
         weights=weights,
         city_totals=args.city_totals,
+        relatedness=args.relatedness,
         peer_k=args.peer_k,
         clusters=clusters,
     )

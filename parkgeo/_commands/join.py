@@ -9,9 +9,9 @@ from parkgeo._commands._common import (
     add_input_options,
     add_join_options,
     join_options,
-    log_match_summary,
     load_enterprises,
     load_parks,
+    log_match_summary,
 )
 
 log = logging.getLogger("parkgeo")

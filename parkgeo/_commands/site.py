@@ -19,6 +19,7 @@ from parkgeo._commands._common import (
 from parkgeo._commands.clusters import GEO_FORMATS, add_cluster_options
 from parkgeo._commands.gaps import (
     add_join_options,
+    add_relatedness_option,
     assigned_enterprises,
     parse_weights,
     with_park_geometry,
@@ -47,6 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_join_options(parser)
     add_cluster_options(parser)
+    add_relatedness_option(parser)
     defaults = ",".join(f"{k}={v:g}" for k, v in POINT_WEIGHTS.items())
     parser.add_argument(
         "--weights",
@@ -122,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
         "year": args.year,
         "level": args.level,
         "distance_scale_km": args.distance_scale_km,
+        "relatedness": args.relatedness,
     }
     if points is None:
         if weights is not None and weights.pop("park_distance", None) is not None:
