@@ -47,16 +47,15 @@ __all__ = [
     "render_html",
 ]
 
-_JS_ESCAPES = str.maketrans(
-    {
-        "<": "\\u003c",
-        ">": "\\u003e",
-        "&": "\\u0026",
-        "`": "\\u0060",
-        "$": "\\u0024",
-        "\u2028": "\\u2028",
-        "\u2029": "\\u2029",
-    }
+# (character, JSON escape); str.replace per character is ~10x faster than str.translate
+_JS_ESCAPES = (
+    ("<", "\\u003c"),
+    (">", "\\u003e"),
+    ("&", "\\u0026"),
+    ("`", "\\u0060"),
+    ("$", "\\u0024"),
+    ("\u2028", "\\u2028"),
+    ("\u2029", "\\u2029"),
 )
 
 
@@ -72,7 +71,10 @@ def js_json(obj: Any) -> str:
     {"name":"\\u003c/script\\u003e\\u003cimg src=x onerror=alert(1)\\u003e\\u0060\\u0024{x}\\u0060"}
     """
     text = json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    return text.translate(_JS_ESCAPES)
+    for char, escaped in _JS_ESCAPES:
+        if char in text:
+            text = text.replace(char, escaped)
+    return text
 
 
 PAGE_CSS = """

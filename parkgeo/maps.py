@@ -932,9 +932,9 @@ def _enterprise_snapshot(
         {
             "lon": np.asarray(lon, dtype=float),
             "lat": np.asarray(lat, dtype=float),
-            "industry": frame["industry"].astype(str).to_numpy()
+            "industry": frame["industry"].to_numpy(dtype=object)
             if "industry" in frame.columns
-            else "",
+            else None,
             "name": frame["name"].to_numpy(dtype=object) if "name" in frame.columns else None,
             "park_id": frame["park_id"].to_numpy(dtype=object)
             if "park_id" in frame.columns
@@ -968,36 +968,29 @@ def _add_enterprises(
     if n_invalid:
         b.notes.append(label("points_omitted", b.lang, n=f"{n_invalid:,}"))
     lon, lat = _display_points(snap["lon"].to_numpy(), snap["lat"].to_numpy(), b.tiles)
-    codes = snap["industry"].astype(str).to_numpy()
-    section = np.array([c[:1] if c[:1] in SECTION_COLORS else "?" for c in codes], dtype=object)
-    sections = sorted(set(section) - {"?"}) + (["?"] if "?" in set(section) else [])
-    sec_index = {s: i for i, s in enumerate(sections)}
+    codes = pd.Series(snap["industry"].to_numpy(dtype=object), dtype="string")
+    letter = codes.str[:1]
+    section = letter.where(letter.isin(list(SECTION_COLORS)), "?").fillna("?")
+    present = set(section.unique())
+    sections = sorted(present - {"?"}) + (["?"] if "?" in present else [])
     colors = [SECTION_COLORS.get(s, "#555555") for s in sections]
     lon0 = float(np.floor(lon.min() * 100) / 100) if len(lon) else 0.0
     lat0 = float(np.floor(lat.min() * 100) / 100) if len(lat) else 0.0
     x = np.round((lon - lon0) * COORD_SCALE).astype(np.int64)
     y = np.round((lat - lat0) * COORD_SCALE).astype(np.int64)
-    code_list = sorted(set(codes))
-    code_index = {c: i for i, c in enumerate(code_list)}
-    code_labels = _industry_labels(code_list, b.lang)
+    code_index, code_list = pd.factorize(codes, sort=True)  # -1 where missing
+    code_labels = _industry_labels([str(c) for c in code_list], b.lang)
     fields: list[dict[str, Any]] = []
     if names and snap["name"].notna().any():
+        raw = pd.Series(snap["name"].to_numpy(dtype=object), dtype="string")
         fields.append(
-            {
-                "values": [
-                    None
-                    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
-                    else str(v)
-                    for v in snap["name"]
-                ],
-                "bold": True,
-            }
+            {"values": raw.astype(object).where(raw.notna(), None).tolist(), "bold": True}
         )
     fields.append(
         {
             "label": label("industry", b.lang),
-            "values": [code_index[c] for c in codes],
-            "lookup": [code_labels.get(c, c) for c in code_list],
+            "values": code_index.tolist(),
+            "lookup": [code_labels.get(str(c), str(c)) for c in code_list],
             "missing": "",
         }
     )
@@ -1005,17 +998,13 @@ def _add_enterprises(
         park_names = (
             dict(zip(parks["_id"], parks["_label"], strict=True)) if parks is not None else {}
         )
-        pids = [
-            None if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else str(v)
-            for v in snap["park_id"]
-        ]
-        park_list = sorted({p for p in pids if p is not None})
-        park_index = {p: i for i, p in enumerate(park_list)}
+        pids = pd.Series(snap["park_id"].to_numpy(dtype=object), dtype="string")
+        park_index, park_list = pd.factorize(pids, sort=True)
         fields.append(
             {
                 "label": label("park", b.lang),
-                "values": [park_index[p] if p is not None else -1 for p in pids],
-                "lookup": [park_names.get(p, p) for p in park_list],
+                "values": park_index.tolist(),
+                "lookup": [park_names.get(str(p), str(p)) for p in park_list],
                 "missing": label("outside_parks", b.lang),
             }
         )
@@ -1025,11 +1014,11 @@ def _add_enterprises(
         "scale": COORD_SCALE,
         "x": x.tolist(),
         "y": y.tolist(),
-        "c": [sec_index[s] for s in section],
+        "c": pd.Categorical(section, categories=sections).codes.tolist(),
         "colors": colors,
         "fields": fields,
     }
-    counts = pd.Series(section).value_counts()
+    counts = section.value_counts()
     legend_sections = [s for s in sections if s != "?"]
     legend = _section_legend(
         b.lang,
