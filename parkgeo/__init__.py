@@ -63,7 +63,9 @@ from parkgeo.metrics import ALL, ALL_PARKS, STATUSES, Targets, park_metrics, rea
 from parkgeo.siting import rank_parks, score_sites
 from parkgeo.structure import (
     PeerGroups,
+    colocation_proximity,
     colocation_quotients,
+    industry_totals,
     location_quotients,
     park_industry_matrix,
     peer_groups,
@@ -101,6 +103,7 @@ __all__ = [
     "bd09_to_gcj02",
     "bd09_to_wgs84",
     "cluster_map",
+    "colocation_proximity",
     "colocation_quotients",
     "convert_coords",
     "convert_geometry",
@@ -113,6 +116,7 @@ __all__ = [
     "geodesic_area_ha",
     "industry_clusters",
     "industry_name",
+    "industry_totals",
     "is_valid_code",
     "load_classification",
     "load_strategic_mapping",

@@ -50,11 +50,13 @@ __all__ = [
     "DEFAULT_BATCH_ROWS",
     "BatchedResult",
     "Partials",
+    "Partition",
     "finish",
     "iter_enterprise_batches",
     "park_metrics_batched",
     "park_metrics_file",
     "partials_of",
+    "partitions_of",
 ]
 
 log = logging.getLogger("parkgeo")
@@ -549,6 +551,49 @@ def _scales(match: Any, source: str) -> dict[str, float]:
     return scales
 
 
+@dataclass(frozen=True)
+class Partition:
+    """Consecutive row groups of one Parquet file, and the global number of their first row."""
+
+    file: str
+    row_groups: tuple[int, ...]
+    first_row: int
+    n_rows: int
+
+
+def partitions_of(files: Sequence[str], *, partition_rows: int) -> list[Partition]:
+    """Cut Parquet files into partitions of whole row groups, about ``partition_rows`` each.
+
+    Examples
+    --------
+    >>> from parkgeo.datasets import sample_path
+    >>> parts = partitions_of([str(sample_path("tianjin_enterprises.parquet"))],
+    ...                       partition_rows=10)
+    >>> sum(p.n_rows for p in parts) == parts[-1].first_row + parts[-1].n_rows
+    True
+    """
+    import pyarrow.parquet as pq
+
+    out: list[Partition] = []
+    offset = 0
+    for name in files:
+        meta = pq.ParquetFile(name).metadata
+        groups: list[int] = []
+        rows = 0
+        for g in range(meta.num_row_groups):
+            n = meta.row_group(g).num_rows
+            if groups and rows + n > partition_rows:
+                out.append(Partition(name, tuple(groups), offset, rows))
+                offset += rows
+                groups, rows = [], 0
+            groups.append(g)
+            rows += n
+        if groups:
+            out.append(Partition(name, tuple(groups), offset, rows))
+            offset += rows
+    return out
+
+
 def _skipping(match: Any, skip: Sequence[str]) -> Any:
     """``match`` without the optional columns in ``skip`` (never a required one)."""
     from dataclasses import replace
@@ -618,11 +663,16 @@ def _parquet_frame(table: Any, plan: _Plan) -> pd.DataFrame:
     )
 
     renamed = table.rename_columns([_canonical_of(plan.match, h) for h in table.column_names])
+    del table
     geometry = None
     if plan.geometry_column is not None:
         geometry = renamed.column(plan.geometry_column)
         renamed = renamed.drop_columns([plan.geometry_column])
-    frame = _decode_dictionaries(renamed.to_pandas(types_mapper=_string_mapper))
+    # Release each Arrow column as it is converted: the batch is not held twice.
+    frame = _decode_dictionaries(
+        renamed.to_pandas(types_mapper=_string_mapper, split_blocks=True, self_destruct=True)
+    )
+    del renamed
     if geometry is not None:
         meta = plan.geometry_meta
         lon, lat = _points_from_arrow(geometry, meta.get("encoding", "WKB"), plan.source)
@@ -739,21 +789,37 @@ def _plan_for(
     )
 
 
-def _arrow_batches(plan: _Plan, batch_rows: int) -> Iterator[Any]:
-    """Arrow tables of about ``batch_rows`` rows each, in file order."""
+def _arrow_batches(plan: _Plan, batch_rows: int) -> Iterator[list[Any]]:
+    """Arrow tables of about ``batch_rows`` rows each, in file order, each in a one-item list
+    the caller empties, so that this generator holds no reference while the batch is used."""
     import pyarrow as pa
 
     if plan.kind == "parquet":
         import pyarrow.parquet as pq
 
-        for name in plan.files:
+        # Whole row groups read by a reader opened for the batch alone: a long-lived reader
+        # keeps about a batch of decoded buffers alive besides the batch in use.
+        for part in partitions_of(plan.files, partition_rows=batch_rows):
             try:
-                reader = pq.ParquetFile(name)
-                batches = reader.iter_batches(batch_size=batch_rows, columns=plan.wanted)
-                for batch in batches:
-                    yield pa.Table.from_batches([batch])
+                if part.n_rows > batch_rows:  # one row group larger than a batch
+                    batches = pq.ParquetFile(part.file).iter_batches(
+                        batch_size=batch_rows, row_groups=list(part.row_groups), columns=plan.wanted
+                    )
+                    for batch in batches:
+                        box = [pa.Table.from_batches([batch])]
+                        del batch
+                        yield box
+                    continue
+                box = [
+                    pq.ParquetFile(part.file).read_row_groups(
+                        list(part.row_groups), columns=plan.wanted
+                    )
+                ]
             except (pa.ArrowInvalid, OSError) as exc:
-                raise InputFormatError(f"{name}: not a readable Parquet file ({exc})") from None
+                raise InputFormatError(
+                    f"{part.file}: not a readable Parquet file ({exc})"
+                ) from None
+            yield box
         return
 
     import pyarrow.csv as pacsv
@@ -780,12 +846,12 @@ def _arrow_batches(plan: _Plan, batch_rows: int) -> Iterator[Any]:
             n_pending += batch.num_rows
             while n_pending >= batch_rows:
                 table = pa.Table.from_batches(pending)
-                yield table.slice(0, batch_rows)
+                yield [table.slice(0, batch_rows)]
                 rest = table.slice(batch_rows)
                 pending = rest.to_batches()
                 n_pending = rest.num_rows
         if n_pending:
-            yield pa.Table.from_batches(pending, schema=reader.schema)
+            yield [pa.Table.from_batches(pending, schema=reader.schema)]
     except pa.ArrowInvalid as exc:
         message = str(exc).strip()
         if "UTF8" in message or "utf8" in message.lower():
@@ -803,22 +869,28 @@ def _arrow_batches(plan: _Plan, batch_rows: int) -> Iterator[Any]:
         stream.close()
 
 
-def _raw_batches(plan: _Plan, batch_rows: int) -> Iterator[pd.DataFrame]:
-    """Raw cells under canonical names, indexed by the global 0-based data row."""
+def _raw_batches(plan: _Plan, batch_rows: int) -> Iterator[list[pd.DataFrame]]:
+    """Raw cells under canonical names, indexed by the global 0-based data row (each frame
+    in a one-item list for the caller to empty, see :func:`_arrow_batches`)."""
     from parkgeo.io import _canonical_of, _string_mapper
 
     offset = 0
-    for table in _arrow_batches(plan, batch_rows):
+    for box in _arrow_batches(plan, batch_rows):
         if plan.kind == "parquet":
-            frame = _parquet_frame(table, plan)
+            frame = _parquet_frame(box.pop(), plan)
         else:
+            table = box.pop()
             renamed = table.rename_columns(
                 [_canonical_of(plan.match, h) for h in table.column_names]
             )
+            del table
             frame = renamed.to_pandas(types_mapper=_string_mapper)
+            del renamed
         frame.index = pd.RangeIndex(offset, offset + len(frame))
         offset += len(frame)
-        yield frame
+        box = [frame]
+        del frame
+        yield box
 
 
 # --------------------------------------------------------------------------------------------
@@ -1054,7 +1126,8 @@ def iter_enterprise_batches(
     plan = _plan_for(path, dict(columns or {}), encoding, skip_columns)
     seen = SeenKeys()
     with Progress("read and validate", total=plan.total_rows, enabled=progress) as bar:
-        for raw in _raw_batches(plan, batch_rows):
+        for box, is_first, is_last in _marked(_raw_batches(plan, batch_rows), plan.total_rows):
+            raw = box.pop()
             first_row = int(raw.index[0]) if len(raw) else 0
             kept, ledger = validate_batch(
                 raw,
@@ -1063,22 +1136,27 @@ def iter_enterprise_batches(
                 accept_years=accept_years,
                 scales=plan.scales,
             )
-            h1, h2 = key_hashes(kept["enterprise_id"], kept["year"].to_numpy())
-            earlier = seen.lookup(h1, h2)
-            if (earlier >= 0).any():
-                first_rows = np.full(len(raw), -1, dtype=np.int64)
-                position = raw.index.get_indexer(kept.index[earlier >= 0])
-                first_rows[position] = earlier[earlier >= 0]
-                kept, ledger = validate_batch(
-                    raw,
-                    source=plan.source,
-                    strict=strict,
-                    accept_years=accept_years,
-                    scales=plan.scales,
-                    first_rows=first_rows,
-                )
+            # The first batch has nothing to look up, the last nothing to leave for later:
+            # a file read in one batch is never hashed.
+            if not (is_first and is_last):
                 h1, h2 = key_hashes(kept["enterprise_id"], kept["year"].to_numpy())
-            seen.add(h1, h2, kept.index.to_numpy(dtype=np.int64))
+                earlier = seen.lookup(h1, h2)
+                if (earlier >= 0).any():
+                    first_rows = np.full(len(raw), -1, dtype=np.int64)
+                    position = raw.index.get_indexer(kept.index[earlier >= 0])
+                    first_rows[position] = earlier[earlier >= 0]
+                    kept, ledger = validate_batch(
+                        raw,
+                        source=plan.source,
+                        strict=strict,
+                        accept_years=accept_years,
+                        scales=plan.scales,
+                        first_rows=first_rows,
+                    )
+                    h1, h2 = key_hashes(kept["enterprise_id"], kept["year"].to_numpy())
+                if not is_last:
+                    seen.add(h1, h2, kept.index.to_numpy(dtype=np.int64))
+            del raw
             if system in ("gcj02", "bd09") and len(kept):
                 lon, lat = coords.convert_coords(
                     kept["lon"].to_numpy(), kept["lat"].to_numpy(), system, "wgs84"
@@ -1088,9 +1166,30 @@ def iter_enterprise_batches(
                 {"source": plan.source, "encoding": plan.encoding, "coord_system": system}
             )
             kept.attrs["crs"] = "EPSG:4326"
-            bar.update(len(raw))
-            yield Batch(data=kept, rejects=ledger, n_read=len(raw), first_row=first_row)
+            n_read = len(kept) + len(ledger)
+            bar.update(n_read)
+            yield Batch(data=kept, rejects=ledger, n_read=n_read, first_row=first_row)
     log.debug("duplicate check held %d keys in %.0f MB", len(seen), seen.nbytes / 1e6)
+
+
+def _marked(
+    batches: Iterator[list[pd.DataFrame]], total_rows: int | None
+) -> Iterator[tuple[list[pd.DataFrame], bool, bool]]:
+    """(boxed batch, is_first, is_last); the last is known from the row count, else by
+    looking one batch ahead."""
+    is_first = True
+    if total_rows is not None:
+        for box in batches:
+            end = int(box[0].index[-1]) + 1 if len(box[0]) else 0
+            yield box, is_first, end >= total_rows
+            is_first = False
+        return
+    current = next(batches, None)
+    while current is not None:
+        following = next(batches, None)
+        yield current, is_first, following is None
+        is_first = False
+        current = following
 
 
 @dataclass(frozen=True)

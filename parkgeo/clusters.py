@@ -31,6 +31,8 @@ _IN_PARK_MATCHES = ("inside", "boundary", "near", "ambiguous")
 # Radius-neighbour pairs above which DBSCAN switches to the chunked, memory-bounded variant:
 # scikit-learn's DBSCAN holds every pair at once (8+ bytes each plus per-point arrays).
 DBSCAN_MAX_PAIRS = 20_000_000
+# Neighbour pairs linked at a time by the chunked DBSCAN.
+CHUNK_PAIRS = 4_000_000
 DEFAULT_MIN_SIZE = 10
 DEFAULT_EPS_M = 500.0
 # A hull of a cluster whose firms are collinear or share one address is a line or a point; it is
@@ -307,7 +309,8 @@ def _dbscan_chunked(
     core_tree = cKDTree(core_xy)
     m = len(core_idx)
     comp = np.arange(m)
-    budget = max(int(max_pairs), 1)
+    # about 70 bytes a pair while a chunk is linked: 4 million pairs stay under 300 MB
+    budget = max(min(int(max_pairs), CHUNK_PAIRS), 1)
     cum = np.cumsum(counts[core_idx])
     start = 0
     while start < m:
@@ -317,10 +320,11 @@ def _dbscan_chunked(
         found = cKDTree(core_xy[start:stop]).sparse_distance_matrix(
             core_tree, eps_m, output_type="ndarray"
         )
-        rows = found["i"] + start
-        cols = found["j"]
+        a = comp[found["i"] + start].astype(np.int32)
+        b = comp[found["j"]].astype(np.int32)
         del found
-        graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (comp[rows], comp[cols])), (m, m))
+        graph = coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), (m, m))
+        del a, b
         _, merged = connected_components(graph, directed=False)
         comp = merged[comp]
         start = stop

@@ -25,7 +25,6 @@ import math
 import operator
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from parkgeo._errors import InputFormatError, ParkgeoError
+from parkgeo._stream import Partition, partitions_of
 
 __all__ = ["DEFAULT_PARTITION_ROWS", "Partition", "park_metrics_dask", "partitions_of"]
 
@@ -44,49 +44,6 @@ DEFAULT_PARTITION_ROWS = 2_000_000
 
 _KEYS_PER_BUCKET = 4_000_000
 _TREE_FAN_IN = 8
-
-
-@dataclass(frozen=True)
-class Partition:
-    """Consecutive row groups of one Parquet file, and the global number of their first row."""
-
-    file: str
-    row_groups: tuple[int, ...]
-    first_row: int
-    n_rows: int
-
-
-def partitions_of(files: Sequence[str], *, partition_rows: int) -> list[Partition]:
-    """Cut Parquet files into partitions of whole row groups, about ``partition_rows`` each.
-
-    Examples
-    --------
-    >>> from parkgeo.datasets import sample_path
-    >>> parts = partitions_of([str(sample_path("tianjin_enterprises.parquet"))],
-    ...                       partition_rows=10)
-    >>> sum(p.n_rows for p in parts) == parts[-1].first_row + parts[-1].n_rows
-    True
-    """
-    import pyarrow.parquet as pq
-
-    out: list[Partition] = []
-    offset = 0
-    for name in files:
-        meta = pq.ParquetFile(name).metadata
-        groups: list[int] = []
-        rows = 0
-        for g in range(meta.num_row_groups):
-            n = meta.row_group(g).num_rows
-            if groups and rows + n > partition_rows:
-                out.append(Partition(name, tuple(groups), offset, rows))
-                offset += rows
-                groups, rows = [], 0
-            groups.append(g)
-            rows += n
-        if groups:
-            out.append(Partition(name, tuple(groups), offset, rows))
-            offset += rows
-    return out
 
 
 # --------------------------------------------------------------------------------------------

@@ -945,8 +945,9 @@ def _read_vector_points(path: Path, mapping: dict[str, str]) -> _Raw:
 
     source = str(path)
     layer = _pick_layer(path, polygons=False)
+    encoding = _shapefile_encoding(path) if path.suffix.lower() == ".shp" else None
     try:
-        info = pyogrio.read_info(path, layer=layer)
+        info = pyogrio.read_info(path, layer=layer, encoding=encoding)
     except Exception as exc:  # pyogrio raises its own DataSourceError family
         raise InputFormatError(f"{source}: cannot read the layer ({exc})") from None
     fields = [str(f) for f in info["fields"]]
@@ -963,7 +964,9 @@ def _read_vector_points(path: Path, mapping: dict[str, str]) -> _Raw:
     )
     wanted = list(dict.fromkeys(match.columns.values()))
     try:
-        gdf = pyogrio.read_dataframe(path, layer=layer, columns=wanted, read_geometry=use_geometry)
+        gdf = pyogrio.read_dataframe(
+            path, layer=layer, columns=wanted, read_geometry=use_geometry, encoding=encoding
+        )
     except Exception as exc:
         raise InputFormatError(f"{source}: cannot read the layer ({exc})") from None
     frame = pd.DataFrame({_canonical_of(match, h): gdf[h] for h in wanted})

@@ -113,6 +113,7 @@ def browser_times(path: Path, runs: int) -> dict[str, float]:
     from playwright.sync_api import sync_playwright
 
     ready, switch, click, requests = [], [], [], []
+    page_errors: list[str] = []
     with sync_playwright() as api:
         for _ in range(runs):
             with tempfile.TemporaryDirectory() as profile:
@@ -124,6 +125,7 @@ def browser_times(path: Path, runs: int) -> dict[str, float]:
                     viewport={"width": 1280, "height": 860},
                 )
                 blocked: list[str] = []
+                errors: list[str] = []
 
                 def route(r: Any, blocked: list[str] = blocked) -> None:
                     if r.request.url.startswith("file://"):
@@ -134,6 +136,11 @@ def browser_times(path: Path, runs: int) -> dict[str, float]:
 
                 context.route("**/*", route)
                 page = context.new_page()
+                page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
+                page.on(
+                    "console",
+                    lambda m, errors=errors: errors.append(m.text) if m.type == "error" else None,
+                )
                 page.goto(path.as_uri(), timeout=120_000)
                 page.wait_for_function("window.parkgeoReady === true", timeout=120_000)
                 ready.append(page.evaluate("window.parkgeoReadyAt") / 1000)
@@ -160,13 +167,20 @@ def browser_times(path: Path, runs: int) -> dict[str, float]:
                 page.mouse.click(x, y)
                 page.locator(".leaflet-popup-content").wait_for(state="visible")
                 click.append(time.perf_counter() - start)
+                page.evaluate(
+                    "new Promise(r => { window.parkgeoMap.once('zoomend', () => r()); "
+                    "window.parkgeoMap.zoomIn(1, {animate: false}); })"
+                )
                 requests.append(len(blocked))
+                page_errors.extend(errors)
                 context.close()
     return {
         "ready_s": statistics.median(ready),
         "switch_s": statistics.median(switch),
         "click_s": statistics.median(click),
         "requests": max(requests),
+        "errors": len(page_errors),
+        "first_error": page_errors[0] if page_errors else "",
     }
 
 
@@ -197,16 +211,18 @@ def main(argv: list[str] | None = None) -> int:
     print(
         "| enterprises | drawn (2015) | overlays at open | HTML size | within 15 MB | "
         "build + save (Python) | time to interactive | within 5 s | switch layer | "
-        "click -> popup | network requests |"
+        "click -> popup | network requests | page errors |"
     )
-    print("|---:|---:|---|---:|:---:|---:|---:|:---:|---:|---:|---:|")
+    print("|---:|---:|---|---:|:---:|---:|---:|:---:|---:|---:|---:|---:|")
     for n, firms, variant, info, t in rows:
         print(
             f"| {n:,} | {firms:,} | {variant} | {info['mb']:.1f} MB | "
             f"{'yes' if info['mb'] <= BUDGET_MB else 'NO'} | {info['python_s']:.1f} s | "
             f"{t['ready_s']:.2f} s | {'yes' if t['ready_s'] < GOAL_S else 'NO'} | "
-            f"{t['switch_s']:.2f} s | {t['click_s']:.2f} s | {t['requests']} |"
+            f"{t['switch_s']:.2f} s | {t['click_s']:.2f} s | {t['requests']} | {t['errors']} |"
         )
+        if t["errors"]:
+            print(f"<!-- first page error: {t['first_error']} -->")
     print(f"\nmedian of {args.runs} browser runs; {_chromium_version()}; files in {workdir}")
     return 0
 

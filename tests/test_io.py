@@ -852,3 +852,14 @@ def test_write_gpkg_attribute_table(tmp_path: Path) -> None:
     back = pyogrio.read_dataframe(path)
     assert back["park_id"].tolist() == ["a", "b"]
     assert back["tax_per_ha"].iloc[0] == 1.5
+
+
+def test_gbk_point_shapefile_without_cpg(tmp_path: Path) -> None:
+    path = tmp_path / "firms.shp"
+    points = _points().rename(columns={"统一社会信用代码": "信用代码", "纳税总额(万元)": "税收"})
+    points = points.drop(columns=["工业增加值", "从业人员"])
+    points.to_file(path, encoding="GBK")
+    path.with_suffix(".cpg").unlink(missing_ok=True)
+    loaded = read_enterprises(path)
+    assert loaded.data["name"].tolist() == ["天津甲制药有限公司", "乙钢铁"]
+    assert loaded.data["tax"].tolist() == [1234.5, 12.0]

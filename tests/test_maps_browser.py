@@ -199,6 +199,32 @@ def test_planner_map_offline_layers_popup_and_hostile_names(
     assert view.changed("before", "again") < 1e-5  # and came back, in the same order
     assert page.locator(".pg-legend-title", has_text="Industry clusters").count() == 1
 
+    # the enterprises (one canvas layer) go and come back too
+    firms_box = page.get_by_label("Enterprises 2015, by industry section")
+    firms_box.uncheck()
+    view.next_frame()
+    view.snapshot("no_firms")
+    assert view.changed("before", "no_firms") > 1e-4
+    firms_box.check()
+    view.next_frame()
+    view.snapshot("firms_again")
+    assert view.changed("before", "firms_again") < 1e-5
+
+    # zooming in and out redraws without error
+    page.evaluate(
+        """() => new Promise(r => {
+            const map = window.parkgeoMap;
+            map.once('zoomend', () => {
+                map.once('zoomend', () => r());
+                map.setZoom(map.getZoom() - 2, {animate: false});
+            });
+            map.setZoom(map.getZoom() + 2, {animate: false});
+        })"""
+    )
+    view.next_frame()
+    view.snapshot("zoomed_back")
+    assert view.changed("before", "zoomed_back") < 1e-5
+
     # switching the choropleth swaps its legend
     page.get_by_label("Energy per hectare (tce/ha)").check()
     view.next_frame()

@@ -505,3 +505,19 @@ def test_kept_rows_are_writable_and_do_not_alias_the_input() -> None:
     kept["tax"] *= 2
     assert raw["lon"].tolist() == [117.2, 117.3] and raw["tax"].tolist() == [1.0, 2.0]
     assert kept["tax"].tolist() == [2.0, 4.0]
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=st.lists(
+        st.fixed_dictionaries(
+            {c: st.one_of(st.none(), st.text(max_size=12)) for c in _COLUMN_VALUES}
+        ),
+        max_size=15,
+    )
+)
+def test_arbitrary_text_never_crashes(rows: list[dict[str, str | None]]) -> None:
+    raw = pd.DataFrame(rows, columns=list(_COLUMN_VALUES), dtype="str")
+    kept, ledger = validate_enterprises(raw)
+    check_invariant(raw, kept, ledger)
+    assert ledger["message"].str.len().gt(0).all()

@@ -276,11 +276,13 @@ def run(args: argparse.Namespace) -> int:
         )
     out = maps.save_map(m, args.output)
     size_mb = out.stat().st_size / 1e6
+    offline = str(args.tiles).strip().lower() in ("", "none", "off")
     log.info(
-        "wrote the %s map (%s, %.1f MB); open it in a browser, no network needed",
+        "wrote the %s map (%s, %.1f MB); open it in a browser: %s",
         args.kind,
         out,
         size_mb,
+        "no network needed" if offline else f"the {args.tiles} basemap needs network",
     )
     if not args.quiet:
         print(out)
