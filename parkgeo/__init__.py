@@ -58,7 +58,7 @@ from parkgeo.io import (
     write_table,
 )
 from parkgeo.join import MATCH_KINDS, JoinResult, assign_parks
-from parkgeo.maps import cluster_map, density_map, gap_map, planner_map, save_map
+from parkgeo.maps import cluster_map, density_map, gap_map, map_html, planner_map, save_map
 from parkgeo.metrics import ALL, ALL_PARKS, STATUSES, Targets, park_metrics, read_targets
 from parkgeo.siting import rank_parks, score_sites
 from parkgeo.structure import (
@@ -124,6 +124,7 @@ __all__ = [
     "local_metric_crs",
     "location_quotients",
     "lonlat_of",
+    "map_html",
     "missing_clusters",
     "normalize_code",
     "normalize_codes",

@@ -67,6 +67,7 @@ DEFAULT_BATCH_ROWS = 1_000_000
 _SNIFF_BYTES = 4 * 1024 * 1024
 # Density does not read firm names: they are a third of the bytes of a typical file.
 _UNUSED_BY_DENSITY = ("name",)
+_WHOLE_FILE = 1 << 62
 _CSV_BLOCK_BYTES = 16 << 20
 
 
@@ -1068,7 +1069,7 @@ class Batch:
 def iter_enterprise_batches(
     path: str | Path,
     *,
-    batch_rows: int = DEFAULT_BATCH_ROWS,
+    batch_rows: int | None = DEFAULT_BATCH_ROWS,
     columns: Mapping[str, str] | None = None,
     coord_system: str = "wgs84",
     encoding: str | None = None,
@@ -1088,8 +1089,9 @@ def iter_enterprise_batches(
     path : str or path-like
         CSV (optionally compressed) or Parquet/GeoParquet: a file, a directory of Parquet files
         or a glob pattern (``"data/part-*.parquet"``).
-    batch_rows : int
-        Rows per batch (the last may be smaller).
+    batch_rows : int or None
+        Rows per batch (about: Parquet batches are whole row groups unless a row group is
+        larger); ``None`` reads the whole file as one batch (no duplicate hashing then).
     columns, coord_system, encoding, strict
         As for :func:`parkgeo.io.read_enterprises`.
     accept_years : (int, int) or range, optional
@@ -1120,6 +1122,8 @@ def iter_enterprise_batches(
     from parkgeo import coords
     from parkgeo._progress import Progress
 
+    if batch_rows is None:
+        batch_rows = _WHOLE_FILE
     if isinstance(batch_rows, bool) or not isinstance(batch_rows, int) or batch_rows < 1:
         raise ParkgeoError(f"batch_rows must be a whole number >= 1, got {batch_rows!r}")
     system = coords.normalize_coord_system(coord_system)
@@ -1208,6 +1212,8 @@ class BatchedResult:
         Data rows read; ``n_read == summary["n"].sum() + len(rejects)``.
     n_batches : int
         Batches (or Dask partitions) processed.
+    encoding : str or None
+        Text encoding of a CSV input, ``None`` for binary formats.
     """
 
     table: pd.DataFrame
@@ -1215,13 +1221,14 @@ class BatchedResult:
     summary: pd.DataFrame
     n_read: int
     n_batches: int
+    encoding: str | None = None
 
 
 def park_metrics_batched(
     path: str | Path,
     parks: Any,
     *,
-    batch_rows: int = DEFAULT_BATCH_ROWS,
+    batch_rows: int | None = DEFAULT_BATCH_ROWS,
     columns: Mapping[str, str] | None = None,
     coord_system: str = "wgs84",
     encoding: str | None = None,
@@ -1252,8 +1259,9 @@ def park_metrics_batched(
         CSV or Parquet file, directory of Parquet files, or glob pattern.
     parks : geopandas.GeoDataFrame
         Parks (as :func:`parkgeo.io.read_parks` returns them).
-    batch_rows : int
-        Rows per batch (default one million: about 0.5 GB of working memory).
+    batch_rows : int or None
+        Rows per batch (default one million: about 0.5 GB of working memory); ``None``: the
+        whole file in one batch (the fastest while it fits in memory).
     columns, coord_system, encoding, strict, accept_years
         How to read the file (see :func:`iter_enterprise_batches`).
     near_m, overlap, priority
@@ -1288,6 +1296,7 @@ def park_metrics_batched(
     ledgers: list[pd.DataFrame] = []
     n_read = 0
     n_batches = 0
+    encoding_used = None
     for batch in iter_enterprise_batches(
         path,
         batch_rows=batch_rows,
@@ -1301,6 +1310,7 @@ def park_metrics_batched(
     ):
         n_batches += 1
         n_read += batch.n_read
+        encoding_used = batch.data.attrs.get("encoding")
         if len(batch.rejects):
             ledgers.append(batch.rejects)
         if len(batch.data):
@@ -1319,6 +1329,7 @@ def park_metrics_batched(
         ledgers,
         n_read,
         n_batches,
+        encoding=encoding_used,
         source=str(path),
         years=years,
         baseline_year=baseline_year,
@@ -1349,6 +1360,7 @@ def _result(
     n_batches: int,
     *,
     source: str,
+    encoding: str | None = None,
     **report: Any,
 ) -> BatchedResult:
     from parkgeo._validate import empty_ledger
@@ -1373,6 +1385,7 @@ def _result(
         summary=join_summary(total),
         n_read=n_read,
         n_batches=n_batches,
+        encoding=encoding,
     )
 
 
@@ -1385,7 +1398,7 @@ def park_metrics_file(
     parks: Any,
     *,
     backend: str = "memory",
-    batch_rows: int | None = None,
+    batch_rows: int | None = DEFAULT_BATCH_ROWS,
     scheduler: Any = None,
     workers: int | None = None,
     partition_rows: int | None = None,
@@ -1422,8 +1435,9 @@ def park_metrics_file(
         ``"memory"``: read the whole file (fastest while it fits in memory). ``"batched"``:
         ``batch_rows`` rows at a time, memory bounded by the batch. ``"dask"``: partitions on
         a Dask cluster (:func:`parkgeo.distributed.park_metrics_dask`).
-    batch_rows : int, optional
-        Rows per batch (``"batched"``; default :data:`DEFAULT_BATCH_ROWS`).
+    batch_rows : int or None
+        Rows per batch (``"batched"``; default :data:`DEFAULT_BATCH_ROWS`; ``None``: one
+        batch).
     scheduler, workers, partition_rows
         Dask options (see :func:`parkgeo.distributed.park_metrics_dask`).
     columns, coord_system, encoding, strict, accept_years
@@ -1468,7 +1482,7 @@ def park_metrics_file(
         return park_metrics_batched(
             path,
             parks,
-            batch_rows=batch_rows if batch_rows is not None else DEFAULT_BATCH_ROWS,
+            batch_rows=batch_rows,
             encoding=encoding,
             accept_years=accept_years,
             progress=progress,

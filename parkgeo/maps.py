@@ -18,6 +18,7 @@ with ``html.escape`` before they become HTML, and data reach JavaScript only as 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -55,6 +56,7 @@ __all__ = [
     "DEFAULT_MAX_POINTS",
     "PLANNER_MEASURES",
     "PROGRESS_MEASURES",
+    "SIZE_BUDGET_MB",
     "cluster_map",
     "density_map",
     "gap_map",
@@ -77,6 +79,11 @@ POPUP_MEASURES: tuple[str, ...] = (
     "labour_productivity",
     "profit",
 )
+
+log = logging.getLogger("parkgeo")
+
+SIZE_BUDGET_MB = 15.0
+"""Largest map file planners should be sent; :func:`save_map` warns above it."""
 
 DEFAULT_MAX_POINTS = 150_000
 """Enterprises drawn individually; above it a deterministic, evenly spread subset is drawn and
@@ -1585,7 +1592,8 @@ def save_map(m: folium.Map, path: str | os.PathLike[str]) -> Path:
     """Write the map as one self-contained HTML file, atomically; return its path.
 
     The file opens from a disk or a share with no network and no Python: Leaflet is
-    inlined, there are no CDN links, and the bytes are identical for identical input.
+    inlined, there are no CDN links, and the bytes are identical for identical input. A file
+    above :data:`SIZE_BUDGET_MB` is written but logged as a warning.
 
     Examples
     --------
@@ -1605,4 +1613,14 @@ def save_map(m: folium.Map, path: str | os.PathLike[str]) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(target, "wb") as fh:
         fh.write(data)
+    size_mb = len(data) / 1e6
+    if size_mb > SIZE_BUDGET_MB:
+        log.warning(
+            "%s is %.1f MB, above the %.0f MB budget of a map planners can open comfortably: "
+            "draw fewer enterprises (max_points=, --max-points) or leave their names out "
+            "(enterprise_names=False, --no-names)",
+            target,
+            size_mb,
+            SIZE_BUDGET_MB,
+        )
     return target

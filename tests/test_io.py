@@ -863,3 +863,18 @@ def test_gbk_point_shapefile_without_cpg(tmp_path: Path) -> None:
     loaded = read_enterprises(path)
     assert loaded.data["name"].tolist() == ["天津甲制药有限公司", "乙钢铁"]
     assert loaded.data["tax"].tolist() == [1234.5, 12.0]
+
+
+def test_crlf_line_ends(tmp_path: Path) -> None:
+    path = tmp_path / "firms.csv"
+    path.write_bytes(csv_text().replace("\n", "\r\n").encode("utf-8-sig"))
+    check_sample(read_enterprises(path))
+
+
+def test_utf8_file_with_one_gbk_row_is_not_read_as_mojibake(tmp_path: Path) -> None:
+    good = csv_text().encode("utf-8")
+    bad_row = "戊公司,A9,C27,117.2,39.1,2015,1,1,1,1,1\n".encode("gbk")
+    path = tmp_path / "firms.csv"
+    path.write_bytes(good + bad_row)
+    with pytest.raises(InputFormatError, match=r"line 6\).*UTF-8"):
+        read_enterprises(path)

@@ -840,3 +840,43 @@ def test_demo_writes_the_full_set_of_maps(sample_analysis: dict[str, Any], tmp_p
         assert "window.parkgeoReady = true" in html
     zh = written[1].read_text(encoding="utf-8")
     assert layer_control(zh)[0][0] == "地均税收 (万元/公顷)"
+
+
+def test_save_map_warns_above_the_size_budget(
+    fx: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    import parkgeo.maps
+
+    monkeypatch.setattr(parkgeo.maps, "SIZE_BUDGET_MB", 0.01)
+    with caplog.at_level("WARNING", logger="parkgeo"):
+        save_map(fixture_planner(fx), tmp_path / "big.html")
+    assert "above the 0 MB budget" in caplog.text and "--max-points" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("kind", "first_base_layer"),
+    [
+        ("density", "Energy per hectare (tce/ha)"),
+        ("clusters", None),
+        ("gaps", "Missing clusters"),
+    ],
+)
+def test_cli_single_purpose_maps(
+    fx: dict[str, Any], tmp_path: Path, kind: str, first_base_layer: str | None
+) -> None:
+    from parkgeo.cli import main
+
+    parks_path, firms_path = _cli_inputs(tmp_path, fx)
+    out = tmp_path / f"{kind}.html"
+    args = ["map", "--parks", str(parks_path), "--enterprises", str(firms_path)]
+    args += ["--kind", kind, "--measure", "energy_per_ha", "--min-size", "3", "-q", "-o", str(out)]
+    assert main(args) == 0
+    base, overlays = layer_control(out.read_text(encoding="utf-8"))
+    if first_base_layer is None:
+        assert (
+            base == []
+            and "Parks" in overlays
+            and "Enterprises 2015, by industry section" in overlays
+        )
+    else:
+        assert base[0] == first_base_layer

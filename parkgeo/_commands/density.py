@@ -64,7 +64,43 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="add per-mu figures (1 ha = 15 mu): area_mu, tax_per_mu, energy_per_mu",
     )
+    add_scale_options(parser)
     add_output_options(parser)
+
+
+def add_scale_options(parser: argparse.ArgumentParser) -> None:
+    """--batch-rows/--workers/--scheduler/--partition-rows: inputs of any size."""
+    group = parser.add_argument_group(
+        "large inputs",
+        "CSV and Parquet are read with column projection (firm names are skipped) and give the "
+        "same figures and reject ledger whichever way they are processed; see docs/scale.md",
+    )
+    group.add_argument(
+        "--batch-rows",
+        type=int,
+        metavar="N",
+        help="read, validate, join and aggregate N rows at a time, so that memory stays "
+        "bounded by N whatever the file size (e.g. 2000000: about 1.5 GB)",
+    )
+    group.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="run on a local Dask cluster of N worker processes (Parquet file, directory or "
+        "glob; needs the parkgeo[distributed] extra)",
+    )
+    group.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on a running Dask cluster, e.g. tcp://10.0.0.5:8786; every worker must read "
+        "the Parquet files at the same path",
+    )
+    group.add_argument(
+        "--partition-rows",
+        type=int,
+        metavar="N",
+        help="rows per Dask task, in whole Parquet row groups (default 2000000)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -82,27 +118,123 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
+    backend = scale_backend(args)
     targets = read_targets(args.targets) if args.targets else Targets()
     parks = load_parks(args)
-    loaded = load_enterprises(args)
     options = join_options(args)
-    # The unmatched ledger's nearest-park search is not needed for per-park figures.
-    result = assign_parks(loaded.data, parks, nearest=False, **options)
-    log_match_summary(result.summary)
-    table = park_metrics(
-        result.assigned,
-        parks,
-        years=args.year,
-        baseline_year=args.baseline_year,
-        target_year=args.target_year,
-        targets=targets,
-        min_enterprises=args.min_enterprises,
-        per_mu=args.per_mu,
-    )
+    report: dict[str, Any] = {
+        "years": args.year,
+        "baseline_year": args.baseline_year,
+        "target_year": args.target_year,
+        "targets": targets,
+        "min_enterprises": args.min_enterprises,
+        "per_mu": args.per_mu,
+    }
+    if backend is None:
+        loaded = load_enterprises(args)
+        # The unmatched ledger's nearest-park search is not needed for per-park figures.
+        result = assign_parks(loaded.data, parks, nearest=False, **options)
+        log_match_summary(result.summary)
+        table = park_metrics(result.assigned, parks, **report)
+    else:
+        table = run_scaled(args, parks, backend, options, report)
     if fmt in GEO_FORMATS:
         table = with_park_geometry(table, parks)
     emit_table(table, args)
     return 0
+
+
+def scale_backend(args: argparse.Namespace) -> str | None:
+    """How to process the enterprises: "batched" (CSV and Parquet, one batch unless
+    --batch-rows), "dask" (--workers/--scheduler), or None (other formats: read whole)."""
+    from parkgeo._errors import ParkgeoError
+
+    for option in ("batch_rows", "workers", "partition_rows"):
+        value = getattr(args, option, None)
+        if value is not None and value < 1:
+            flag = "--" + option.replace("_", "-")
+            raise ParkgeoError(f"{flag} must be 1 or more, got {value}")
+    dask = args.workers is not None or args.scheduler is not None
+    if dask and args.batch_rows is not None:
+        raise ParkgeoError(
+            "--batch-rows is for one machine and --workers/--scheduler for Dask; choose one "
+            "(Dask tasks take --partition-rows)"
+        )
+    if args.partition_rows is not None and not dask:
+        raise ParkgeoError("--partition-rows applies to Dask: add --workers N or --scheduler")
+    if dask:
+        return "dask"
+    if args.batch_rows is not None:
+        return "batched"
+    from pathlib import Path
+
+    from parkgeo.io import _kind_of
+
+    path = Path(args.enterprises)
+    if any(ch in args.enterprises for ch in "*?["):
+        return "batched"
+    if path.is_dir() or (
+        path.is_file() and path.stat().st_size and _kind_of(path) in ("csv", "parquet")
+    ):
+        return "batched"
+    return None
+
+
+def run_scaled(
+    args: argparse.Namespace,
+    parks: Any,
+    backend: str,
+    join: dict[str, Any],
+    report: dict[str, Any],
+) -> Any:
+    """The density table through :func:`parkgeo._stream.park_metrics_file`, with the same
+    log lines and reject ledger as the whole-file path."""
+    from parkgeo._commands._common import read_mapping
+    from parkgeo._stream import park_metrics_file
+    from parkgeo.io import write_table
+
+    result = park_metrics_file(
+        args.enterprises,
+        parks,
+        backend=backend,
+        batch_rows=args.batch_rows,
+        scheduler=args.scheduler,
+        workers=args.workers,
+        partition_rows=args.partition_rows,
+        columns=read_mapping(args, "enterprises"),
+        coord_system=args.coord_system,
+        encoding=args.encoding,
+        strict=args.strict,
+        **join,
+        **report,
+    )
+    kept = int(result.summary["n"].sum())
+    how = f" in {result.n_batches} batches" if result.n_batches > 1 else ""
+    if backend == "dask":
+        how = f" in {result.n_batches} Dask partitions"
+    enc = f", encoding {result.encoding}" if result.encoding else ""
+    log.info(
+        "read %d rows from %s%s%s: %d kept, %d rejected",
+        result.n_read,
+        args.enterprises,
+        enc,
+        how,
+        kept,
+        len(result.rejects),
+    )
+    if len(result.rejects) and not args.rejects:
+        top = result.rejects["reason"].value_counts().head(3)
+        reasons = ", ".join(f"{k} ({v})" for k, v in top.items())
+        log.warning(
+            "%d rows rejected (%s); pass --rejects PATH to write the ledger",
+            len(result.rejects),
+            reasons,
+        )
+    if args.rejects:
+        write_table(result.rejects, args.rejects)
+        log.info("reject ledger written to %s", args.rejects)
+    log_match_summary(result.summary)
+    return result.table
 
 
 def with_park_geometry(table: Any, parks: Any) -> Any:
