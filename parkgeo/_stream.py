@@ -44,6 +44,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from parkgeo._errors import InputFormatError, ParkgeoError
+from parkgeo.metrics import Partials, _check_min_enterprises, finish, partials_of
 
 __all__ = [
     "BACKENDS",
@@ -57,6 +58,7 @@ __all__ = [
     "park_metrics_file",
     "partials_of",
     "partitions_of",
+    "repeated_keys",
 ]
 
 log = logging.getLogger("parkgeo")
@@ -69,412 +71,6 @@ _SNIFF_BYTES = 4 * 1024 * 1024
 _UNUSED_BY_DENSITY = ("name",)
 _WHOLE_FILE = 1 << 62
 _CSV_BLOCK_BYTES = 16 << 20
-
-
-# --------------------------------------------------------------------------------------------
-# partial sums per (park, year)
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Partials:
-    """Additive sums of enterprise rows per (park, year); merge them, then :func:`finish`.
-
-    Attributes
-    ----------
-    n_parks : int
-        Number of parks; row ``n_parks`` of every array holds the rows outside every park.
-    years : numpy.ndarray
-        Sorted distinct years (int64).
-    sums : dict of str to numpy.ndarray
-        ``(n_parks + 1, n_years)`` float64 arrays: ``n`` (rows), ``n_present_<m>`` and
-        ``sum_<m>`` for each measure, the pairwise-complete sums of the two ratios
-        (``pair_energy``, ``pair_va_energy``, ``pair_va_emp``, ``pair_emp``) and the industry
-        mix sums ``n_strategic`` and ``va_strategic``.
-    divisions : numpy.ndarray
-        Sorted GB/T 4754 division codes seen (object array of str).
-    division_counts : numpy.ndarray
-        ``(n_parks + 1, n_years, n_divisions)`` int64 row counts.
-    match_counts : numpy.ndarray
-        ``(5, n_years)`` int64 rows per join outcome (:data:`parkgeo.join.MATCH_KINDS`).
-    has_industry : bool
-        Whether the rows had an ``industry`` column (else the industry mix is NaN).
-    """
-
-    n_parks: int
-    years: NDArray[np.int64]
-    sums: dict[str, NDArray[np.float64]]
-    divisions: NDArray[np.object_]
-    division_counts: NDArray[np.int64]
-    match_counts: NDArray[np.int64]
-    has_industry: bool = True
-
-    @classmethod
-    def empty(cls, n_parks: int, *, has_industry: bool = True) -> Partials:
-        """Partials of no rows."""
-        from parkgeo.join import MATCH_KINDS
-
-        return cls(
-            n_parks=n_parks,
-            years=np.empty(0, dtype=np.int64),
-            sums={key: np.zeros((n_parks + 1, 0)) for key in _sum_keys()},
-            divisions=np.empty(0, dtype=object),
-            division_counts=np.zeros((n_parks + 1, 0, 0), dtype=np.int64),
-            match_counts=np.zeros((len(MATCH_KINDS), 0), dtype=np.int64),
-            has_industry=has_industry,
-        )
-
-    @property
-    def n_rows(self) -> int:
-        """Enterprise rows summed."""
-        return int(self.sums["n"].sum()) if self.sums["n"].size else 0
-
-    def merge(self, other: Partials) -> Partials:
-        """The partials of both sets of rows (neither input is modified)."""
-        if other.n_parks != self.n_parks:
-            raise ParkgeoError(
-                f"cannot merge partial sums over {self.n_parks} and {other.n_parks} parks"
-            )
-        years = np.union1d(self.years, other.years).astype(np.int64)
-        divisions = np.array(
-            sorted(set(self.divisions.tolist()) | set(other.divisions.tolist())), dtype=object
-        )
-        sums = {
-            key: _aligned(self.sums[key], self.years, years)
-            + _aligned(other.sums[key], other.years, years)
-            for key in self.sums
-        }
-        counts = _aligned_divisions(self, years, divisions) + _aligned_divisions(
-            other, years, divisions
-        )
-        matches = _aligned(self.match_counts, self.years, years) + _aligned(
-            other.match_counts, other.years, years
-        )
-        return Partials(
-            n_parks=self.n_parks,
-            years=years,
-            sums=sums,
-            divisions=divisions,
-            division_counts=counts,
-            match_counts=matches,
-            has_industry=self.has_industry and other.has_industry,
-        )
-
-
-def _sum_keys() -> tuple[str, ...]:
-    from parkgeo.metrics import MEASURES
-
-    keys = ["n"]
-    for name in MEASURES:
-        keys += [f"n_present_{name}", f"sum_{name}"]
-    return (
-        *keys,
-        "pair_energy",
-        "pair_va_energy",
-        "pair_va_emp",
-        "pair_emp",
-        "n_strategic",
-        "va_strategic",
-    )
-
-
-def _aligned(values: NDArray[Any], years: NDArray[np.int64], to: NDArray[np.int64]) -> NDArray[Any]:
-    """``values`` (..., len(years)) placed in the columns of ``to`` (zeros elsewhere)."""
-    if len(years) == len(to) and np.array_equal(years, to):
-        return values
-    out = np.zeros((*values.shape[:-1], len(to)), dtype=values.dtype)
-    out[..., np.searchsorted(to, years)] = values
-    return out
-
-
-def _aligned_divisions(
-    part: Partials, years: NDArray[np.int64], divisions: NDArray[np.object_]
-) -> NDArray[np.int64]:
-    out = np.zeros((part.n_parks + 1, len(years), len(divisions)), dtype=np.int64)
-    if part.division_counts.size:
-        yi = np.searchsorted(years, part.years)
-        di = np.searchsorted(divisions.astype(str), part.divisions.astype(str))
-        out[:, yi[:, None], di[None, :]] = part.division_counts
-    return out
-
-
-def partials_of(assigned: pd.DataFrame, parks: Any) -> Partials:
-    """Partial sums of joined enterprise rows (the output of :func:`parkgeo.join.assign_parks`).
-
-    Parameters
-    ----------
-    assigned : pandas.DataFrame
-        Enterprises with ``park_id``, ``year``, the measures and optionally ``industry`` and
-        ``match``.
-    parks : geopandas.GeoDataFrame
-        The parks they were joined to.
-
-    Returns
-    -------
-    Partials
-
-    Examples
-    --------
-    >>> from parkgeo.datasets import load_tianjin
-    >>> from parkgeo.join import assign_parks
-    >>> sample = load_tianjin()
-    >>> assigned = assign_parks(sample.enterprises, sample.parks, nearest=False).assigned
-    >>> half = len(assigned) // 2
-    >>> total = partials_of(assigned.iloc[:half], sample.parks).merge(
-    ...     partials_of(assigned.iloc[half:], sample.parks))
-    >>> total.n_rows == len(assigned)
-    True
-    """
-    from parkgeo.metrics import _codes, _group_sums, _Grouping, _measure_arrays, _park_table
-
-    park_ids, _, _ = _park_table(parks)
-    n_parks = len(park_ids)
-    has_industry = "industry" in assigned.columns
-    if len(assigned) == 0:
-        return Partials.empty(n_parks, has_industry=has_industry)
-    park_code, years, year_code = _codes(assigned, park_ids)
-    n_years = len(years)
-    key = np.where(park_code >= 0, park_code, n_parks).astype(np.int64) * n_years + year_code
-    n_groups = (n_parks + 1) * n_years
-    frame = _measure_arrays(assigned)
-    sums = _group_sums(frame, _Grouping(key, n_parks, n_years))
-
-    divisions = np.empty(0, dtype=object)
-    division_counts = np.zeros((n_parks + 1, n_years, 0), dtype=np.int64)
-    n_strategic = np.zeros(n_groups)
-    va_strategic = np.zeros(n_groups)
-    if has_industry:
-        strategic, division, divisions = _industry_codes(assigned["industry"])
-        va = frame["value_added"]
-        n_strategic = np.bincount(key, weights=strategic, minlength=n_groups).astype(np.float64)
-        va_strategic = np.bincount(
-            key, weights=np.where(strategic & ~np.isnan(va), va, 0.0), minlength=n_groups
-        ).astype(np.float64)
-        n_div = len(divisions)
-        ok = division >= 0
-        division_counts = (
-            np.bincount(key[ok] * n_div + division[ok], minlength=n_groups * n_div)
-            .astype(np.int64)
-            .reshape(n_parks + 1, n_years, n_div)
-        )
-    sums["n_strategic"] = n_strategic
-    sums["va_strategic"] = va_strategic
-    shaped = {
-        k: np.asarray(v, dtype=np.float64).reshape(n_parks + 1, n_years) for k, v in sums.items()
-    }
-    return Partials(
-        n_parks=n_parks,
-        years=years.astype(np.int64),
-        sums=shaped,
-        divisions=divisions,
-        division_counts=division_counts,
-        match_counts=_match_counts(assigned, year_code, n_years),
-        has_industry=has_industry,
-    )
-
-
-_INDUSTRY_CACHE: dict[str, tuple[bool, str | None]] = {}
-
-
-def _industry_codes(
-    industry: pd.Series,
-) -> tuple[NDArray[np.bool_], NDArray[np.int64], NDArray[np.object_]]:
-    """Per row: strategic or not, and the index of its division in sorted division codes."""
-    from parkgeo.industry import rollup, strategic_category
-
-    # Classify each distinct code once: millions of rows carry a few hundred codes.
-    codes, uniques = pd.factorize(industry, use_na_sentinel=True)
-    unique_codes = pd.Series(np.asarray(uniques, dtype=object))
-    if len(unique_codes) == 0:
-        return (
-            np.zeros(len(industry), dtype=bool),
-            np.full(len(industry), -1, dtype=np.int64),
-            np.empty(0, dtype=object),
-        )
-    # Batches repeat the same few hundred codes: classify each code once per process.
-    fresh = [c for c in unique_codes.tolist() if c not in _INDUSTRY_CACHE]
-    if fresh:
-        fresh_codes = pd.Series(fresh, dtype=object)
-        strategic_fresh = strategic_category(fresh_codes).notna().to_numpy()
-        division_fresh = pd.Series(rollup(fresh_codes, level="division"), dtype=object)
-        for code, is_strategic, div in zip(
-            fresh, strategic_fresh, division_fresh.tolist(), strict=True
-        ):
-            _INDUSTRY_CACHE[code] = (bool(is_strategic), None if pd.isna(div) else str(div))
-    known = [_INDUSTRY_CACHE[c] for c in unique_codes.tolist()]
-    is_strategic_u = np.array([k[0] for k in known], dtype=bool)
-    division_u = pd.Series([k[1] for k in known], dtype="str")
-    present = division_u.notna().to_numpy()
-    divisions = np.array(sorted(set(division_u[present].tolist())), dtype=object)
-    division_index_u = np.full(len(division_u), -1, dtype=np.int64)
-    division_index_u[present] = np.searchsorted(
-        divisions.astype(str), division_u[present].to_numpy(dtype=str)
-    )
-    strategic = np.r_[is_strategic_u, False][codes]
-    division = np.r_[division_index_u, -1][codes]
-    return strategic.astype(bool), division, divisions
-
-
-def _match_counts(
-    assigned: pd.DataFrame, year_code: NDArray[np.int64], n_years: int
-) -> NDArray[np.int64]:
-    from parkgeo.join import MATCH_KINDS
-
-    n_kinds = len(MATCH_KINDS)
-    if "match" not in assigned.columns:
-        return np.zeros((n_kinds, n_years), dtype=np.int64)
-    match = assigned["match"]
-    if isinstance(match.dtype, pd.CategoricalDtype) and list(match.cat.categories) == list(
-        MATCH_KINDS
-    ):
-        kind = match.cat.codes.to_numpy().astype(np.int64)
-    else:
-        kind = pd.Categorical(match.astype(object), categories=list(MATCH_KINDS)).codes.astype(
-            np.int64
-        )
-    ok = kind >= 0
-    counts = np.bincount(kind[ok] * n_years + year_code[ok], minlength=n_kinds * n_years)
-    return counts.astype(np.int64).reshape(n_kinds, n_years)
-
-
-def finish(
-    partials: Partials,
-    parks: Any,
-    *,
-    years: Iterable[int] | None = None,
-    baseline_year: int | None = None,
-    target_year: int | None = None,
-    targets: Any = None,
-    min_enterprises: int | None = None,
-    per_mu: bool = False,
-    industry_mix: bool = True,
-) -> pd.DataFrame:
-    """The density table of :func:`parkgeo.metrics.park_metrics` from partial sums.
-
-    Parameters are those of :func:`parkgeo.metrics.park_metrics` (``assigned`` replaced by
-    ``partials``).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Same rows, columns and dtypes as :func:`parkgeo.metrics.park_metrics`.
-
-    Examples
-    --------
-    >>> from parkgeo.datasets import load_tianjin
-    >>> from parkgeo.join import assign_parks
-    >>> sample = load_tianjin()
-    >>> assigned = assign_parks(sample.enterprises, sample.parks, nearest=False).assigned
-    >>> table = finish(partials_of(assigned, sample.parks), sample.parks, years=[2015])
-    >>> round(float(table.set_index("park_id").loc["ALL", "profit_change"]), 3)
-    0.45
-    """
-    from parkgeo.metrics import (
-        ALL,
-        ALL_PARKS,
-        _changes,
-        _figures,
-        _park_table,
-        _plan,
-        _report_years,
-        _suppress,
-    )
-
-    plan = _plan(targets, baseline_year, target_year)
-    _check_min_enterprises(min_enterprises)
-    park_ids, names, area_ha = _park_table(parks)
-    n_parks = len(park_ids)
-    if partials.n_parks != n_parks:
-        raise ParkgeoError(
-            f"the partial sums are over {partials.n_parks} parks but {n_parks} parks were given; "
-            "finish with the parks the enterprises were joined to"
-        )
-    year_values = partials.years
-    if len(year_values) == 0:
-        raise ParkgeoError("no enterprise rows: there is nothing to measure")
-    report_years = _report_years(years, year_values)
-    n_years = len(year_values)
-
-    def rows(values: NDArray[np.float64]) -> NDArray[np.float64]:
-        in_parks = values[:n_parks]
-        return np.concatenate([in_parks.ravel(), in_parks.sum(axis=0), values.sum(axis=0)])
-
-    sums = {key: rows(values) for key, values in partials.sums.items()}
-    row_park = np.r_[
-        np.repeat(np.arange(n_parks), n_years), [n_parks] * n_years, [n_parks + 1] * n_years
-    ]
-    row_year = np.r_[np.tile(year_values, n_parks + 2)]
-    ids = np.r_[park_ids, [ALL_PARKS, ALL]][row_park]
-    label = np.r_[names, ["all parks", "all enterprises"]][row_park]
-    area = np.r_[area_ha, [area_ha.sum(), area_ha.sum()]][row_park]
-
-    table = _figures(
-        sums, ids, label, row_year, area, is_all=row_park == n_parks + 1, per_mu=per_mu
-    )
-    suppressed = _suppress(table, sums, min_enterprises)
-    table = _changes(table, suppressed, plan, row_park)
-    if industry_mix:
-        table = _industry_mix_from_partials(table, partials, sums, n_parks)
-    keep = np.isin(row_year, report_years)
-    return table.loc[keep].reset_index(drop=True)
-
-
-def _check_min_enterprises(min_enterprises: int | None) -> None:
-    if min_enterprises is not None and (
-        isinstance(min_enterprises, bool)
-        or not isinstance(min_enterprises, int)
-        or min_enterprises < 1
-    ):
-        raise ParkgeoError(f"min_enterprises must be a whole number >= 1, got {min_enterprises!r}")
-
-
-def _industry_mix_from_partials(
-    table: pd.DataFrame,
-    partials: Partials,
-    sums: Mapping[str, NDArray[np.float64]],
-    n_parks: int,
-) -> pd.DataFrame:
-    from parkgeo.metrics import _safe_ratio
-
-    n_rows = len(table)
-    if not partials.has_industry:
-        table["strategic_share"] = np.nan
-        table["strategic_value_added_share"] = np.nan
-        table["top_industries"] = pd.array([pd.NA] * n_rows, dtype="str")
-        return table
-    table["strategic_share"] = _safe_ratio(sums["n_strategic"], sums["n"])
-    va_share = _safe_ratio(sums["va_strategic"], sums["sum_value_added"])
-    va_share[sums["n_present_value_added"] == 0] = np.nan
-    table["strategic_value_added_share"] = va_share
-    counts = partials.division_counts
-    n_div = counts.shape[-1]
-    matrix = np.concatenate(
-        [
-            counts[:n_parks].reshape(-1, n_div),
-            counts[:n_parks].sum(axis=0),
-            counts.sum(axis=0),
-        ]
-    )
-    table["top_industries"] = _top_industries(matrix, partials.divisions)
-    return table
-
-
-def _top_industries(matrix: NDArray[np.int64], labels: NDArray[np.object_]) -> pd.Series:
-    """The three most common divisions of each row, "C27 (12); ...": most firms first, ties by
-    code (``labels`` are sorted), as :mod:`parkgeo.metrics` writes them."""
-    from parkgeo.metrics import _TOP_INDUSTRIES
-
-    n_rows = matrix.shape[0]
-    if len(labels) == 0:
-        return pd.Series(pd.array([pd.NA] * n_rows, dtype="str"))
-    top = np.argsort(-matrix, axis=1, kind="stable")[:, :_TOP_INDUSTRIES]
-    out = np.full(n_rows, "", dtype=object)
-    for row in range(n_rows):
-        out[row] = "; ".join(
-            f"{labels[j]} ({matrix[row, j]})" for j in top[row] if matrix[row, j] > 0
-        )
-    result = pd.Series(out, dtype="str")
-    return result.where(result != "", pd.NA)
 
 
 def join_summary(partials: Partials) -> pd.DataFrame:
@@ -802,7 +398,7 @@ def _arrow_batches(plan: _Plan, batch_rows: int) -> Iterator[list[Any]]:
         # keeps about a batch of decoded buffers alive besides the batch in use.
         for part in partitions_of(plan.files, partition_rows=batch_rows):
             try:
-                if part.n_rows > batch_rows:  # one row group larger than a batch
+                if part.n_rows > 2 * batch_rows:  # a row group much larger than a batch
                     batches = pq.ParquetFile(part.file).iter_batches(
                         batch_size=batch_rows, row_groups=list(part.row_groups), columns=plan.wanted
                     )
@@ -921,10 +517,15 @@ def key_hashes(ids: pd.Series, years: NDArray[np.int64]) -> tuple[NDArray[np.uin
     n_words = max(1, -(-int(lengths.max()) // 8)) if n else 1
     body = data[int(offsets[0]) : int(offsets[-1])] if n else data[:0]
     padded = np.zeros((n, n_words * 8), dtype=np.uint8)
-    row_start = np.arange(n, dtype=np.int64) * (n_words * 8)
-    # Byte j of row i goes to padded[i, j]: its flat position minus the string's start offset.
-    shift = np.repeat(row_start - (offsets[:-1] - offsets[0]), lengths)
-    padded.ravel()[np.arange(len(body), dtype=np.int64) + shift] = body
+    if n and int(lengths.min()) == int(lengths.max()):
+        # Ids of one length (credit codes: 18 characters): the bytes are already a matrix.
+        width = int(lengths[0])
+        padded[:, :width] = body.reshape(n, width)
+    elif n:
+        row_start = np.arange(n, dtype=np.int64) * (n_words * 8)
+        # Byte j of row i goes to padded[i, j]: its flat position minus its string's start.
+        shift = np.repeat(row_start - (offsets[:-1] - offsets[0]), lengths)
+        padded.ravel()[np.arange(len(body), dtype=np.int64) + shift] = body
     words = padded.view("<u8")
     tail = lengths.astype(np.uint64) | (years.astype(np.uint64) << np.uint64(32))
     out = []
@@ -1122,10 +723,7 @@ def iter_enterprise_batches(
     from parkgeo import coords
     from parkgeo._progress import Progress
 
-    if batch_rows is None:
-        batch_rows = _WHOLE_FILE
-    if isinstance(batch_rows, bool) or not isinstance(batch_rows, int) or batch_rows < 1:
-        raise ParkgeoError(f"batch_rows must be a whole number >= 1, got {batch_rows!r}")
+    batch_rows = _batch_rows(batch_rows)
     system = coords.normalize_coord_system(coord_system)
     plan = _plan_for(path, dict(columns or {}), encoding, skip_columns)
     seen = SeenKeys()
@@ -1133,13 +731,7 @@ def iter_enterprise_batches(
         for box, is_first, is_last in _marked(_raw_batches(plan, batch_rows), plan.total_rows):
             raw = box.pop()
             first_row = int(raw.index[0]) if len(raw) else 0
-            kept, ledger = validate_batch(
-                raw,
-                source=plan.source,
-                strict=strict,
-                accept_years=accept_years,
-                scales=plan.scales,
-            )
+            kept, ledger = _validated(raw, plan, system, strict=strict, accept_years=accept_years)
             # The first batch has nothing to look up, the last nothing to leave for later:
             # a file read in one batch is never hashed.
             if not (is_first and is_last):
@@ -1149,31 +741,87 @@ def iter_enterprise_batches(
                     first_rows = np.full(len(raw), -1, dtype=np.int64)
                     position = raw.index.get_indexer(kept.index[earlier >= 0])
                     first_rows[position] = earlier[earlier >= 0]
-                    kept, ledger = validate_batch(
+                    kept, ledger = _validated(
                         raw,
-                        source=plan.source,
+                        plan,
+                        system,
                         strict=strict,
                         accept_years=accept_years,
-                        scales=plan.scales,
                         first_rows=first_rows,
                     )
                     h1, h2 = key_hashes(kept["enterprise_id"], kept["year"].to_numpy())
                 if not is_last:
                     seen.add(h1, h2, kept.index.to_numpy(dtype=np.int64))
             del raw
-            if system in ("gcj02", "bd09") and len(kept):
-                lon, lat = coords.convert_coords(
-                    kept["lon"].to_numpy(), kept["lat"].to_numpy(), system, "wgs84"
-                )
-                kept = kept.assign(lon=lon, lat=lat)
-            kept.attrs.update(
-                {"source": plan.source, "encoding": plan.encoding, "coord_system": system}
-            )
-            kept.attrs["crs"] = "EPSG:4326"
             n_read = len(kept) + len(ledger)
             bar.update(n_read)
             yield Batch(data=kept, rejects=ledger, n_read=n_read, first_row=first_row)
     log.debug("duplicate check held %d keys in %.0f MB", len(seen), seen.nbytes / 1e6)
+
+
+def _validated(
+    raw: pd.DataFrame,
+    plan: _Plan,
+    system: str,
+    *,
+    strict: bool,
+    accept_years: Any,
+    first_rows: NDArray[np.int64] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Validate a raw batch and convert its coordinates to WGS-84, as ``read_enterprises``."""
+    from parkgeo import coords
+
+    kept, ledger = validate_batch(
+        raw,
+        source=plan.source,
+        strict=strict,
+        accept_years=accept_years,
+        scales=plan.scales,
+        first_rows=first_rows,
+    )
+    if system in ("gcj02", "bd09") and len(kept):
+        lon, lat = coords.convert_coords(
+            kept["lon"].to_numpy(), kept["lat"].to_numpy(), system, "wgs84"
+        )
+        kept = kept.assign(lon=lon, lat=lat)
+    kept.attrs.update(
+        {
+            "source": plan.source,
+            "encoding": plan.encoding,
+            "coord_system": system,
+            "crs": "EPSG:4326",
+        }
+    )
+    return kept, ledger
+
+
+def repeated_keys(
+    keys: Sequence[tuple[NDArray[np.uint64], NDArray[np.uint64], NDArray[np.int64]]],
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Rows whose (enterprise_id, year) key was kept at an earlier row of another part, and
+    that earlier row. ``keys`` holds each part's (h1, h2, source rows) of its kept rows."""
+    empty = np.empty(0, np.int64), np.empty(0, np.int64)
+    keys = [k for k in keys if len(k[0])]
+    if len(keys) < 2:
+        return empty
+    h1 = np.concatenate([k[0] for k in keys])
+    sorted_h1 = np.sort(h1)
+    shared = np.unique(sorted_h1[1:][sorted_h1[1:] == sorted_h1[:-1]])
+    del sorted_h1
+    if shared.size == 0:  # the usual case: one sort and done
+        return empty
+    pick = np.isin(h1, shared)
+    h2 = np.concatenate([k[1] for k in keys])[pick]
+    rows = np.concatenate([k[2] for k in keys])[pick]
+    h1 = h1[pick]
+    order = np.lexsort((rows, h2, h1))
+    h1, h2, rows = h1[order], h2[order], rows[order]
+    new_key = np.r_[True, (h1[1:] != h1[:-1]) | (h2[1:] != h2[:-1])]
+    group_first = np.maximum.accumulate(np.where(new_key, np.arange(len(rows)), 0))
+    repeat = ~new_key
+    found, firsts = rows[repeat], rows[group_first[repeat]]
+    order = np.argsort(found, kind="stable")
+    return found[order], firsts[order]
 
 
 def _marked(
@@ -1285,51 +933,79 @@ def park_metrics_batched(
     >>> round(float(city["profit_change"]), 3), result.n_batches
     (0.45, 3)
     """
+    from parkgeo import coords
+    from parkgeo._progress import Progress
     from parkgeo.join import assign_parks
     from parkgeo.metrics import _plan
 
-    # Check the reporting options before reading gigabytes.
+    # Check every option before reading gigabytes.
     _plan(targets, baseline_year, target_year)
     _check_min_enterprises(min_enterprises)
-    n_parks = len(parks)
-    total = Partials.empty(n_parks)
+    rows_per_batch = _batch_rows(batch_rows)
+    system = coords.normalize_coord_system(coord_system)
+    skip = _UNUSED_BY_DENSITY if industry_mix else (*_UNUSED_BY_DENSITY, "industry")
+    plan = _plan_for(path, dict(columns or {}), encoding, skip)
+    join = {"near_m": near_m, "overlap": overlap, "priority": priority}
+    check = {"strict": strict, "accept_years": accept_years}
+
+    def step(
+        raw: pd.DataFrame, first_rows: NDArray[np.int64] | None = None
+    ) -> tuple[pd.DataFrame, pd.DataFrame, Partials]:
+        kept, ledger = _validated(raw, plan, system, first_rows=first_rows, **check)
+        if not len(kept):
+            return kept, ledger, Partials.empty(len(parks), has_industry=industry_mix)
+        assigned = _quiet_join(assign_parks, kept, parks, **join)
+        return kept, ledger, partials_of(assigned, parks)
+
+    # Duplicate enterprise-years across batches are rare: collect the hashed keys of the kept
+    # rows (24 bytes a row), find repeats once at the end with one sort, and redo only the
+    # batches that hold a repeat (their first occurrence named, as in one pass).
+    total = Partials.empty(len(parks), has_industry=industry_mix)
     ledgers: list[pd.DataFrame] = []
+    keys: list[tuple[NDArray[np.uint64], NDArray[np.uint64], NDArray[np.int64]]] = []
+    starts: list[int] = []
     n_read = 0
-    n_batches = 0
-    encoding_used = None
-    for batch in iter_enterprise_batches(
-        path,
-        batch_rows=batch_rows,
-        columns=columns,
-        coord_system=coord_system,
-        encoding=encoding,
-        strict=strict,
-        accept_years=accept_years,
-        skip_columns=_UNUSED_BY_DENSITY if industry_mix else (*_UNUSED_BY_DENSITY, "industry"),
-        progress=progress,
-    ):
-        n_batches += 1
-        n_read += batch.n_read
-        encoding_used = batch.data.attrs.get("encoding")
-        if len(batch.rejects):
-            ledgers.append(batch.rejects)
-        if len(batch.data):
-            assigned = _quiet_join(
-                assign_parks,
-                batch.data,
-                parks,
-                near_m=near_m,
-                overlap=overlap,
-                priority=priority,
-            )
-            total = total.merge(partials_of(assigned, parks))
+    with Progress("density", total=plan.total_rows, enabled=progress) as bar:
+        for box, is_first, is_last in _marked(_raw_batches(plan, rows_per_batch), plan.total_rows):
+            raw = box.pop()
+            starts.append(int(raw.index[0]) if len(raw) else n_read)
+            n_read += len(raw)
+            kept, ledger, partial = step(raw)
+            del raw
+            if not (is_first and is_last):
+                h1, h2 = key_hashes(kept["enterprise_id"], kept["year"].to_numpy())
+                keys.append((h1, h2, kept.index.to_numpy(dtype=np.int64)))
+            del kept
+            ledgers.append(ledger)
+            total = total.merge(partial)
+            bar.update(partial.n_rows + len(ledger))
+    repeats, firsts = repeated_keys(keys)
+    del keys
+    if len(repeats):
+        log.info(
+            "%d enterprise-year rows repeat a row kept in an earlier batch; redoing the "
+            "batches that hold them",
+            len(repeats),
+        )
+        owner = np.searchsorted(np.asarray(starts), repeats, side="right") - 1
+        redo = set(np.unique(owner).tolist())
+        for i, box in enumerate(_raw_batches(plan, rows_per_batch)):
+            if i not in redo:
+                continue
+            raw = box.pop()
+            first_rows = np.full(len(raw), -1, dtype=np.int64)
+            mine = owner == i
+            first_rows[repeats[mine] - starts[i]] = firsts[mine]
+            _, _, before = step(raw)
+            _, ledgers[i], after = step(raw, first_rows)
+            total = total.minus(before).merge(after)
     return _result(
         total,
         parks,
-        ledgers,
+        [ledger for ledger in ledgers if len(ledger)],
         n_read,
-        n_batches,
-        encoding=encoding_used,
+        len(starts),
+        encoding=plan.encoding,
         source=str(path),
         years=years,
         baseline_year=baseline_year,
@@ -1341,10 +1017,19 @@ def park_metrics_batched(
     )
 
 
+def _batch_rows(batch_rows: int | None) -> int:
+    if batch_rows is None:
+        return _WHOLE_FILE
+    if isinstance(batch_rows, bool) or not isinstance(batch_rows, int) or batch_rows < 1:
+        raise ParkgeoError(f"batch_rows must be a whole number >= 1, got {batch_rows!r}")
+    return batch_rows
+
+
 def _quiet_join(assign: Any, data: pd.DataFrame, parks: Any, **options: Any) -> pd.DataFrame:
-    """assign_parks on one batch, its per-call INFO line kept out of the progress display."""
+    """assign_parks on one batch, quietly: its per-call log lines would interleave with the
+    progress display, and "nothing matched" is judged over all batches (:func:`_result`)."""
     level = log.level
-    log.setLevel(max(logging.WARNING, log.getEffectiveLevel()))
+    log.setLevel(max(logging.ERROR, log.getEffectiveLevel()))
     try:
         result = assign(data, parks, nearest=options.get("near_m") is not None, **options)
     finally:
@@ -1378,11 +1063,20 @@ def _result(
             f"{source}: no enterprise rows were kept ({n_read} read, {len(rejects)} rejected); "
             "there is nothing to measure. Look at the reject ledger (--rejects PATH)"
         )
+    summary = join_summary(total)
+    matched = int(summary.loc[summary["match"] != "unmatched", "n"].sum())
+    if matched == 0:
+        log.warning(
+            "0 of %d enterprises are in any park (0 matched). Check that both files cover the "
+            "same area and that the coordinate systems are right (--coord-system / "
+            "--parks-coord-system gcj02 or bd09 for Gaode/Baidu coordinates)",
+            total.n_rows,
+        )
     table = finish(total, parks, **report)
     return BatchedResult(
         table=table,
         rejects=rejects,
-        summary=join_summary(total),
+        summary=summary,
         n_read=n_read,
         n_batches=n_batches,
         encoding=encoding,

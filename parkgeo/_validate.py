@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -229,11 +229,15 @@ class ParsedNumbers:
         The cell was empty or a missing-value token (``-``, ``NA``, ``无`` ...).
     invalid : numpy.ndarray of bool
         The cell held text that is not a number parkgeo can read.
+    converted : numpy.ndarray of int
+        Positions of the cells that were not plain numbers but were understood (``1,234.5``,
+        ``123万元``, ``１２３``, ``2015年``): reported so that no conversion is silent.
     """
 
     values: NDArray[np.float64]
     missing: NDArray[np.bool_]
     invalid: NDArray[np.bool_]
+    converted: NDArray[np.intp] = field(default_factory=lambda: np.zeros(0, dtype=np.intp))
 
 
 def _as_arrow_strings(series: pd.Series) -> pa.Array:
@@ -354,6 +358,8 @@ def parse_numbers(
         values[rest] = sub_values
         missing[rest] = sub_missing
         invalid[rest] = sub_invalid
+        understood = ~sub_missing & ~sub_invalid & np.isfinite(sub_values)
+        return ParsedNumbers(values, missing, invalid, rest[understood])
     return ParsedNumbers(values, missing, invalid)
 
 
@@ -693,6 +699,10 @@ def validate_enterprises(
     # -- coordinates
     lon_p = parse_numbers(df["lon"], kind="degrees", comma_decimal=True)
     lat_p = parse_numbers(df["lat"], kind="degrees", comma_decimal=True)
+    converted: dict[str, tuple[NDArray[np.intp], NDArray[np.float64]]] = {
+        "lon": (lon_p.converted, lon_p.values),
+        "lat": (lat_p.converted, lat_p.values),
+    }
     lon, lat = lon_p.values, lat_p.values
 
     def pair(r: NDArray[np.intp]) -> pd.Series:
@@ -794,6 +804,7 @@ def validate_enterprises(
 
     # -- year
     year_p = parse_numbers(df["year"], kind="year")
+    converted["year"] = (year_p.converted, year_p.values)
     year_values = year_p.values
     with np.errstate(invalid="ignore"):
         not_whole = (
@@ -877,53 +888,11 @@ def validate_enterprises(
             measure_values[col] = np.full(n, np.nan)
             continue
         parsed = parse_numbers(df[col], kind=_MEASURE_KIND[col])
+        converted[col] = (parsed.converted, parsed.values)
         scale = float(scales.get(col, 1.0))
         values = parsed.values * scale if scale != 1.0 else parsed.values
         measure_values[col] = values
-        with np.errstate(invalid="ignore"):
-            infinite = np.isinf(values)
-            negative = (values < 0) & ~infinite if col in NEVER_NEGATIVE else np.zeros(n, bool)
-        problems.append(
-            _Problem.of(
-                "non_numeric_measure",
-                col,
-                parsed.invalid,
-                lambda r, c=col: (  # type: ignore[misc]
-                    raw(c, r),
-                    f"{c} "
-                    + raw(c, r).str.slice(0, 40).map(repr)
-                    + " is not a number; write a number (units such as 万元 or 吨标准煤 "
-                    "are understood) or leave the cell empty for missing",
-                ),
-            )
-        )
-        problems.append(
-            _Problem.of(
-                "non_finite_measure",
-                col,
-                infinite,
-                lambda r, c=col: (  # type: ignore[misc]
-                    raw(c, r),
-                    f"{c} is infinite ("
-                    + raw(c, r)
-                    + "); write a finite number or leave the cell empty",
-                ),
-            )
-        )
-        problems.append(
-            _Problem.of(
-                "negative_measure",
-                col,
-                negative,
-                lambda r, c=col: (  # type: ignore[misc]
-                    raw(c, r),
-                    f"{c} = "
-                    + raw(c, r)
-                    + f" is negative, which is impossible for {c}; fix the value or "
-                    "leave the cell empty for missing",
-                ),
-            )
-        )
+        problems.extend(_measure_problems(col, values, parsed.invalid, raw))
 
     # -- duplicates among the rows that pass every other check
     bad = np.zeros(n, dtype=bool)
@@ -988,7 +957,84 @@ def validate_enterprises(
         data[col] = numbers(values, col)
     kept = pd.DataFrame({c: data[c] for c in ENTERPRISE_COLUMNS}, index=index, copy=False)
     kept.attrs["source"] = source
+    conversions = _conversions(converted, rejected, df, source)
+    if conversions:
+        kept.attrs["conversions"] = conversions
     return kept, ledger
+
+
+def _conversions(
+    converted: Mapping[str, tuple[NDArray[np.intp], NDArray[np.float64]]],
+    rejected: NDArray[np.bool_],
+    df: pd.DataFrame,
+    source: str,
+) -> dict[str, dict[str, Any]]:
+    """Per column, the kept cells that were converted (count and up to three examples), and a
+    log line for each: a conversion is never silent."""
+    out: dict[str, dict[str, Any]] = {}
+    for col, (positions, values) in converted.items():
+        kept_positions = positions[~rejected[positions]]
+        if len(kept_positions) == 0:
+            continue
+        shown = kept_positions[:3]
+        texts = _text_at(df[col], shown).tolist()
+        examples = [
+            {"value": text, "read_as": float(values[p])}
+            for text, p in zip(texts, shown, strict=True)
+        ]
+        out[col] = {"n": len(kept_positions), "examples": examples}
+        log.info(
+            "%s: %s: %d cell(s) were not plain numbers and were converted, e.g. %s",
+            source,
+            col,
+            len(kept_positions),
+            "; ".join(f"{e['value']!r} -> {e['read_as']:g}" for e in examples),
+        )
+    return out
+
+
+def _measure_problems(
+    col: str,
+    values: NDArray[np.float64],
+    invalid: NDArray[np.bool_],
+    raw: Callable[[str, NDArray[np.intp]], pd.Series],
+) -> list[_Problem]:
+    """non_numeric_measure, non_finite_measure and negative_measure for one measure column."""
+    n = len(values)
+    with np.errstate(invalid="ignore"):
+        infinite = np.isinf(values)
+        negative = (values < 0) & ~infinite if col in NEVER_NEGATIVE else np.zeros(n, bool)
+
+    def not_a_number(r: NDArray[np.intp]) -> tuple[pd.Series, pd.Series]:
+        text = raw(col, r)
+        return text, (
+            f"{col} "
+            + text.str.slice(0, 40).map(repr)
+            + " is not a number; write a number (units such as 万元 or 吨标准煤 are understood) "
+            "or leave the cell empty for missing"
+        )
+
+    def not_finite(r: NDArray[np.intp]) -> tuple[pd.Series, pd.Series]:
+        text = raw(col, r)
+        return (
+            text,
+            f"{col} is infinite (" + text + "); write a finite number or leave the cell empty",
+        )
+
+    def below_zero(r: NDArray[np.intp]) -> tuple[pd.Series, pd.Series]:
+        text = raw(col, r)
+        return text, (
+            f"{col} = "
+            + text
+            + f" is negative, which is impossible for {col}; fix the value or leave the cell "
+            "empty for missing"
+        )
+
+    return [
+        _Problem.of("non_numeric_measure", col, invalid, not_a_number),
+        _Problem.of("non_finite_measure", col, infinite, not_finite),
+        _Problem.of("negative_measure", col, negative, below_zero),
+    ]
 
 
 def _duplicates(
@@ -1082,20 +1128,19 @@ def _ledger(
 
 
 def _strict_message(ledger: pd.DataFrame, n: int, source: str) -> str:
+    """One line (the command line prints errors as one line): counts, then the first problems."""
     counts = ledger["reason"].value_counts()
     summary = ", ".join(f"{reason} {count}" for reason, count in counts.items())
-    lines = [
+    problems = " | ".join(
+        f"source row {row.source_row} [{row.reason}] {row.column}: {row.message}"
+        for row in ledger.head(_STRICT_SHOWN).itertuples(index=False)
+    )
+    more = f" | ... and {len(ledger) - _STRICT_SHOWN} more" if len(ledger) > _STRICT_SHOWN else ""
+    return (
         f"{source}: {len(ledger)} of {n} rows fail validation ({summary}); strict mode stops "
-        "here. First problems:"
-    ]
-    for row in ledger.head(_STRICT_SHOWN).itertuples(index=False):
-        lines.append(f"  source row {row.source_row} [{row.reason}] {row.column}: {row.message}")
-    if len(ledger) > _STRICT_SHOWN:
-        lines.append(
-            f"  ... and {len(ledger) - _STRICT_SHOWN} more (the full ledger is attached "
-            "as .rejects; without strict mode the rows go to the reject ledger)"
-        )
-    return "\n".join(lines)
+        f"here (without it these rows go to the reject ledger). First problems: "
+        f"{problems}{more}"
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -1267,11 +1312,14 @@ def validate_parks(gdf: Any, *, source: str = "input") -> tuple[Any, list[dict[s
                 "unique: renumber them or merge the features"
             )
     if errors:
-        shown = "\n  ".join(errors[:_STRICT_SHOWN])
+        # one line, as the command line prints it
+        if len(errors) == 1:
+            raise GeometryError(f"{source}: {errors[0]}")
+        shown = "; ".join(errors[:_STRICT_SHOWN])
         more = (
-            f"\n  ... and {len(errors) - _STRICT_SHOWN} more" if len(errors) > _STRICT_SHOWN else ""
+            f"; ... and {len(errors) - _STRICT_SHOWN} more" if len(errors) > _STRICT_SHOWN else ""
         )
-        raise GeometryError(f"{source}: {len(errors)} park feature problem(s):\n  {shown}{more}")
+        raise GeometryError(f"{source}: {len(errors)} park feature problems: {shown}{more}")
 
     data: dict[str, Any] = {"park_id": ids}
     name = _clean_text(gdf["name"]) if "name" in gdf.columns else ids.copy()

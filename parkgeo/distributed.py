@@ -129,20 +129,12 @@ def _bucket(
 
 
 def _repeats(
-    *buckets: tuple[NDArray[np.uint64], ...],
+    *buckets: tuple[NDArray[np.uint64], NDArray[np.uint64], NDArray[np.int64]],
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Rows whose key was kept in another partition at an earlier row, and that row."""
-    h1 = np.concatenate([b[0] for b in buckets]) if buckets else np.empty(0, np.uint64)
-    h2 = np.concatenate([b[1] for b in buckets]) if buckets else np.empty(0, np.uint64)
-    rows = np.concatenate([b[2] for b in buckets]) if buckets else np.empty(0, np.int64)
-    if len(rows) < 2:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    order = np.lexsort((rows, h2, h1))
-    h1, h2, rows = h1[order], h2[order], rows[order]
-    new_key = np.r_[True, (h1[1:] != h1[:-1]) | (h2[1:] != h2[:-1])]
-    group_first = np.maximum.accumulate(np.where(new_key, np.arange(len(rows)), 0))
-    repeat = ~new_key
-    return rows[repeat], rows[group_first[repeat]]
+    from parkgeo._stream import repeated_keys
+
+    return repeated_keys(buckets)
 
 
 # --------------------------------------------------------------------------------------------

@@ -281,13 +281,29 @@ def read_enterprises(
             ", ".join(f"{c} x{s:g}" for c, s in scales.items()),
         )
     n_read = len(raw.frame)
+    if n_read == 0:
+        raise InputFormatError(
+            f"{source}: no data rows (0 read): the file has a header "
+            f"({', '.join(raw.match.columns)}) but nothing under it; check that it is the right "
+            "file (or the right sheet)"
+        )
     kept, ledger = validate_enterprises(
         raw.frame, source=source, strict=strict, years=years, scales=scales
     )
-    if coords.normalize_coord_system(system) in ("gcj02", "bd09") and len(kept):
-        lon, lat = coords.convert_coords(
-            kept["lon"].to_numpy(), kept["lat"].to_numpy(), system, "wgs84"
-        )
+    outside_china = None
+    if system in ("gcj02", "bd09") and len(kept):
+        lon_in, lat_in = kept["lon"].to_numpy(), kept["lat"].to_numpy()
+        # GCJ-02/BD-09 exist only inside China: points outside pass through unconverted
+        outside_china = int((~coords.in_china(lon_in, lat_in)).sum())
+        if outside_china:
+            log.warning(
+                "%s: %d point(s) lie outside China, where %s is not defined; they were left "
+                "unconverted (check those rows: a geocoder returning them is suspicious)",
+                source,
+                outside_china,
+                system.upper(),
+            )
+        lon, lat = coords.convert_coords(lon_in, lat_in, system, "wgs84")
         kept = kept.assign(lon=lon, lat=lat)
     kept.attrs.update(
         {
@@ -301,6 +317,8 @@ def read_enterprises(
     )
     if scales:
         kept.attrs["scales"] = scales
+    if outside_china is not None:
+        kept.attrs["outside_china"] = outside_china
     ledger.attrs.update({"source": source, "n_read": n_read})
     return Loaded(
         data=kept,
@@ -523,8 +541,10 @@ def _split_line(line: str, delimiter: str) -> list[str]:
 def _find_header(
     lines: list[str], mapping: dict[str, str], source: str
 ) -> tuple[int, str, ColumnMatch]:
-    """Pick the header line and delimiter that map the most canonical columns."""
-    best: tuple[int, int, int, str, ColumnMatch] | None = None
+    """Pick the header line and delimiter that map the most canonical columns (ties: more
+    fields, then the usual delimiter order)."""
+    best_key: tuple[int, int, int] | None = None
+    best: tuple[int, str, ColumnMatch] | None = None
     for row, line in enumerate(lines[:_HEADER_SEARCH_ROWS]):
         for rank, delimiter in enumerate(_DELIMITERS):
             fields = _split_line(line, delimiter)
@@ -532,12 +552,11 @@ def _find_header(
                 continue
             match = _probe(fields, mapping, source)
             key = (match.score, len(fields), -rank)
-            if best is None or key > best[:3]:
-                best = (*key, row, delimiter, match)  # type: ignore[assignment]
+            if best_key is None or key > best_key:
+                best_key, best = key, (row, delimiter, match)
     if best is None:
         raise InputFormatError(f"{source}: no header line found")
-    _, _, _, row, delimiter, _ = best  # type: ignore[misc]
-    return row, delimiter, best[5]  # type: ignore[misc]
+    return best
 
 
 def _read_csv(path: Path, mapping: dict[str, str], encoding: str | None) -> _Raw:
@@ -584,7 +603,9 @@ def _read_csv(path: Path, mapping: dict[str, str], encoding: str | None) -> _Raw
         sample_text = sample_text.lstrip("\ufeff")
         lines = sample_text.splitlines()
         if not lines or not any(line.strip() for line in lines):
-            raise InputFormatError(f"{source}: the file has no header line")
+            raise InputFormatError(
+                f"{source}: the file is empty (only blank lines, no header line and no rows)"
+            )
         header_row, delimiter, probe = _find_header(lines, mapping, source)
         fields = _split_line(lines[header_row], delimiter)
         if len(fields) < 2:
@@ -622,10 +643,11 @@ def _read_csv(path: Path, mapping: dict[str, str], encoding: str | None) -> _Raw
             message = str(exc)
             if "invalid UTF8" in message or "UTF8" in message and "invalid" in message:
                 raise UnicodeError(message) from None
+            where = _line_of_row(message, payload, path)
             raise InputFormatError(
-                f"{source}: malformed CSV ({message.strip()}); each row must have as many "
-                f"fields as the header (detected delimiter: {_DELIMITER_NAMES[delimiter]}); "
-                "quote fields that contain the delimiter"
+                f"{source}: malformed CSV{where} ({message.strip()[:300]}); each row must have "
+                f"as many fields as the header (detected delimiter: "
+                f"{_DELIMITER_NAMES[delimiter]}); quote fields that contain the delimiter"
             ) from None
         frame = table.rename_columns(
             [_canonical_of(match, h) for h in table.column_names]
@@ -654,6 +676,21 @@ def _read_csv(path: Path, mapping: dict[str, str], encoding: str | None) -> _Raw
     used_label, text = _detect_encoding(path, data)
     log.info("%s: not UTF-8; read as %s", source, used_label)
     return attempt(text.encode("utf-8"), used_label)
+
+
+def _line_of_row(message: str, payload: bytes | None, path: Path) -> str:
+    """' at line N' for Arrow's "Expected 11 columns, got 12: <row>" error, if found."""
+    found = re.search(r"Expected \d+ columns, got \d+: (.+)", message)
+    if not found:
+        return ""
+    row = found.group(1).strip()[:200].encode("utf-8")
+    if payload is None:
+        with _open_binary(path) as fh:
+            payload = fh.read()
+    offset = payload.find(row)
+    if offset < 0 or not row:
+        return ""
+    return f" at line {_line_of(payload, offset)}"
 
 
 def _string_mapper(arrow_type: Any) -> Any:
@@ -728,7 +765,7 @@ def _read_xlsx(path: Path, mapping: dict[str, str]) -> _Raw:
     source = str(path)
     from openpyxl.utils.exceptions import InvalidFileException
 
-    best: tuple[int, str, list[tuple[Any, ...]], int, int, list[str], ColumnMatch] | None = None
+    best: tuple[int, int, int, int, list[str], ColumnMatch] | None = None
     # a file object: openpyxl refuses a workbook whose name does not end in .xlsx
     with open(path, "rb") as handle:
         try:
@@ -736,18 +773,23 @@ def _read_xlsx(path: Path, mapping: dict[str, str]) -> _Raw:
         except (zipfile.BadZipFile, KeyError, OSError, ValueError, InvalidFileException) as exc:
             raise InputFormatError(f"{source}: not a readable .xlsx workbook ({exc})") from None
         try:
-            for sheet in book.worksheets:
-                rows = list(sheet.iter_rows(values_only=True))
-                if not rows:
+            # only the first rows of each sheet to choose the sheet and its header ...
+            for number, sheet in enumerate(book.worksheets):
+                head = list(sheet.iter_rows(max_row=_HEADER_SEARCH_ROWS + 1, values_only=True))
+                if not head:
                     continue
-                start, height, headers, probe = _xlsx_header(rows, mapping, source)
+                start, height, headers, probe = _xlsx_header(head, mapping, source)
                 if best is None or probe.score > best[0]:
-                    best = (probe.score, sheet.title, rows, start, height, headers, probe)
+                    best = (probe.score, number, start, height, headers, probe)
+            if best is None:
+                raise InputFormatError(f"{source}: the workbook has no data")
+            _, number, start, height, headers, _ = best
+            chosen = book.worksheets[number]
+            # ... and all rows of the chosen sheet only
+            rows = list(chosen.iter_rows(values_only=True))
+            sheet_name = chosen.title
         finally:
             book.close()
-    if best is None:
-        raise InputFormatError(f"{source}: the workbook has no data")
-    _, sheet_name, rows, start, height, headers, _ = best
     try:
         match = match_columns(headers, kind="enterprises", mapping=mapping, source=source)
     except SchemaError as exc:
@@ -945,7 +987,7 @@ def _read_vector_points(path: Path, mapping: dict[str, str]) -> _Raw:
 
     source = str(path)
     layer = _pick_layer(path, polygons=False)
-    encoding = _shapefile_encoding(path) if path.suffix.lower() == ".shp" else None
+    encoding = _shapefile_encoding(path) if path.suffix.lower() in (".shp", ".zip") else None
     try:
         info = pyogrio.read_info(path, layer=layer, encoding=encoding)
     except Exception as exc:  # pyogrio raises its own DataSourceError family
@@ -1095,7 +1137,7 @@ def read_parks(
         except (ValueError, OSError) as exc:
             raise InputFormatError(f"{source}: not a readable GeoParquet file ({exc})") from None
     else:
-        if suffix == ".shp" and encoding is None:
+        if suffix in (".shp", ".zip") and encoding is None:
             used_encoding = _shapefile_encoding(path)
         layer = _pick_layer(path, polygons=True)
         gdf = _read_vector(path, layer=layer, encoding=used_encoding)
@@ -1161,34 +1203,56 @@ def _read_vector(path: Path, *, layer: str | None, encoding: str | None) -> Any:
 
 
 def _shapefile_encoding(path: Path) -> str | None:
-    """The attribute encoding of a Shapefile without ``.cpg``: UTF-8 if its text decodes as
-    UTF-8, else GB18030 (GBK) if it decodes as that; None lets GDAL decide."""
+    """The attribute encoding of a Shapefile (``.shp``, or a ``.zip`` holding one) without a
+    ``.cpg``: UTF-8 if its text decodes as UTF-8, else GB18030 (GBK) if it decodes as that;
+    None lets GDAL decide (``.cpg`` present, or plain ASCII)."""
+    if path.suffix.lower() == ".zip":
+        import zipfile
+
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+                lowered = {n.lower(): n for n in names}
+                shp = next((n for n in names if n.lower().endswith(".shp")), None)
+                if shp is None:
+                    return None
+                stem = shp[:-4].lower()
+                if stem + ".cpg" in lowered or stem + ".dbf" not in lowered:
+                    return None
+                data = archive.read(lowered[stem + ".dbf"])
+        except (zipfile.BadZipFile, OSError):
+            return None
+        return _dbf_encoding(data)
     for suffix in (".cpg", ".CPG"):
         if path.with_suffix(suffix).exists():
             return None
     dbf = next(
         (p for p in (path.with_suffix(".dbf"), path.with_suffix(".DBF")) if p.exists()), None
     )
-    if dbf is None:
-        return None
-    data = dbf.read_bytes()
+    return None if dbf is None else _dbf_encoding(dbf.read_bytes())
+
+
+def _dbf_encoding(data: bytes) -> str | None:
     if len(data) < 32:
         return None
     header_length = int.from_bytes(data[8:10], "little")
-    # field names (32-byte descriptors from byte 32) and the records
-    text = data[32:header_length] + data[header_length:]
-    if not any(b >= 0x80 for b in text):
+    # the text of a .dbf: field names (the first 11 bytes of each 32-byte descriptor) and the
+    # records (numbers and dates are ASCII there; only strings carry an encoding)
+    names = b"".join(
+        data[i : i + 11].split(b"\0", 1)[0]
+        for i in range(32, max(32, header_length - 1), 32)
+        if data[i : i + 1] != b"\r"
+    )
+    text = names + data[header_length:].rstrip(b"\x1a")
+    if text.isascii():
         return None
-    try:
-        text.decode("utf-8")
-        return "UTF-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        text.decode("gb18030")
-        return "GB18030"
-    except UnicodeDecodeError:
-        return None
+    for encoding in ("UTF-8", "GB18030"):
+        try:
+            text.decode(encoding)
+            return encoding
+        except UnicodeDecodeError:
+            continue
+    return None
 
 
 def _check_crs(gdf: Any, crs: Any, source: str) -> Any:

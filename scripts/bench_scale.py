@@ -8,7 +8,10 @@ largest pieces), so that the join faces the park count of a national catalogue's
 Then, each measurement in its own process (wall time from process start to exit, peak memory
 = the child's maximum resident set from ``os.wait4``, as in ``scripts/bench.py``):
 
-* ``parkgeo density``: the command, end to end, in memory;
+* ``parkgeo density``: the command, end to end (CSV and Parquet are read in one batch with
+  column projection);
+* ``whole-file reader``: ``read_enterprises`` + ``assign_parks`` + ``park_metrics`` (every
+  column read; the path for Excel and GeoPackage inputs);
 * ``parkgeo density --batch-rows 1000000``: the batched path (memory bounded by the batch);
 * ``parkgeo density --workers 2`` (Dask, LocalCluster of 2 processes, cluster start included);
 * ``geopandas script``: the hand-written equivalent (read, ``points_from_xy``, ``sjoin``,
@@ -55,7 +58,7 @@ DEFAULT_CACHE = Path(
 N_PARKS = 500
 BATCH_ROWS = 1_000_000
 DASK_WORKERS = 2
-STEPS = ("density", "batched", "dask", "geopandas", "shapely")
+STEPS = ("density", "memory", "batched", "dask", "geopandas", "shapely")
 
 
 @dataclass(frozen=True)
@@ -187,6 +190,9 @@ API_SCRIPT = textwrap.dedent(
         if backend == "batched":
             from parkgeo._stream import park_metrics_batched
             result = park_metrics_batched(firms, parks, batch_rows=int(amount), progress=False)
+        elif backend == "memory":
+            from parkgeo._stream import park_metrics_file
+            result = park_metrics_file(firms, parks, backend="memory")
         else:
             from parkgeo.distributed import park_metrics_dask
             result = park_metrics_dask(firms, parks, workers=int(amount), progress=False)
@@ -334,6 +340,16 @@ def run_size(data: Dataset, steps: list[str]) -> list[Row]:
     for step in steps:
         if step == "density":
             rows.append(measure_density(data, [], "parkgeo density"))
+        elif step == "memory":
+            rows.append(
+                measure_api(
+                    data,
+                    "memory",
+                    0,
+                    "whole-file reader",
+                    "read_enterprises + assign_parks + park_metrics (all columns)",
+                )
+            )
         elif step == "batched":
             if "--batch-rows" in help_text:
                 row = measure_density(

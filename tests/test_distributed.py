@@ -136,3 +136,19 @@ def test_csv_and_bad_options_are_refused(client, sample, tmp_path):
         park_metrics_dask(path, sample.parks, scheduler=client, partition_rows=0)
     with pytest.raises(ParkgeoError, match="overlap"):
         park_metrics_dask(path, sample.parks, scheduler=client, overlap="largest")
+
+
+def test_cli_scheduler_option(client, sample, messy_parts, tmp_path):
+    from parkgeo.cli import main
+
+    parks = str(sample_path("tianjin_parks.parquet"))
+    args = ["density", "--parks", parks, "--enterprises", str(messy_parts), "-q"]
+    one, on_dask = tmp_path / "one.csv", tmp_path / "dask.csv"
+    assert main([*args, "-o", str(one)]) == 0
+    address = client.scheduler.address
+    assert (
+        main([*args, "-o", str(on_dask), "--scheduler", address, "--partition-rows", "9000"]) == 0
+    )
+    pd.testing.assert_frame_equal(
+        pd.read_csv(one), pd.read_csv(on_dask), check_exact=False, rtol=1e-11
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from pathlib import Path
 
 import geopandas as gpd
@@ -178,7 +179,7 @@ def test_blank_lines_and_quoted_newlines(tmp_path: Path) -> None:
 def test_ragged_row_is_an_input_error(tmp_path: Path) -> None:
     path = tmp_path / "firms.csv"
     path.write_text(csv_text() + "戊,A5,C27,117.2,39.1,2015,1,1,1,1,1,extra\n", encoding="utf-8")
-    with pytest.raises(InputFormatError, match="malformed CSV.*quote fields"):
+    with pytest.raises(InputFormatError, match="malformed CSV at line 6 .*quote fields"):
         read_enterprises(path)
 
 
@@ -187,10 +188,14 @@ def test_empty_and_header_only_files(tmp_path: Path) -> None:
     empty.write_bytes(b"")
     with pytest.raises(InputFormatError, match="empty"):
         read_enterprises(empty)
+    blank = tmp_path / "blank.csv"
+    blank.write_bytes(b"  \n\n \n")
+    with pytest.raises(InputFormatError, match="blank.csv: the file is empty"):
+        read_enterprises(blank)
     header_only = tmp_path / "header.csv"
     header_only.write_text(",".join(HEADER) + "\n", encoding="utf-8")
-    loaded = read_enterprises(header_only)
-    assert loaded.n_read == 0 and loaded.data.empty and loaded.rejects.empty
+    with pytest.raises(InputFormatError, match=r"header.csv: no data rows \(0 read\)"):
+        read_enterprises(header_only)
     with pytest.raises(InputFormatError, match="no such file"):
         read_enterprises(tmp_path / "nope.csv")
 
@@ -878,3 +883,65 @@ def test_utf8_file_with_one_gbk_row_is_not_read_as_mojibake(tmp_path: Path) -> N
     path.write_bytes(good + bad_row)
     with pytest.raises(InputFormatError, match=r"line 6\).*UTF-8"):
         read_enterprises(path)
+
+
+def test_read_parks_zipped_gbk_shapefile(tmp_path: Path) -> None:
+    import zipfile
+
+    folder = tmp_path / "shp"
+    folder.mkdir()
+    path = _shapefile(folder / "parks.shp", "GBK")
+    path.with_suffix(".cpg").unlink(missing_ok=True)
+    archive = tmp_path / "parks.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for member in folder.iterdir():
+            zf.write(member, member.name)
+    parks = read_parks(archive, columns=SHP_MAPPING)
+    check_parks(parks)
+    assert parks.attrs["encoding"] == "GB18030"
+
+
+def test_xlsx_data_on_second_sheet(tmp_path: Path) -> None:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    notes = book.active
+    notes.title = "说明"
+    notes.append(["本表为2015年企业数据"])
+    data = book.create_sheet("数据")
+    for row in [HEADER, *ROWS]:
+        data.append(row)
+    path = tmp_path / "firms.xlsx"
+    book.save(path)
+    loaded = read_enterprises(path)
+    check_sample(loaded)
+    assert loaded.data.attrs["sheet"] == "数据"
+
+
+def test_conversions_are_counted_and_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "firms.csv"
+    path.write_text(csv_text(), encoding="utf-8")
+    with caplog.at_level(logging.INFO, logger="parkgeo"):
+        loaded = read_enterprises(path)
+    conversions = loaded.data.attrs["conversions"]
+    # "1,234.5" (tax) and "2015年" (year) in the kept rows; the swapped row's cells don't count
+    assert conversions["tax"]["n"] == 1
+    assert conversions["tax"]["examples"] == [{"value": "1,234.5", "read_as": 1234.5}]
+    assert conversions["year"]["n"] == 1
+    assert set(conversions) == {"tax", "year"}
+    assert "'1,234.5' -> 1234.5" in caplog.text
+
+
+def test_gcj02_points_outside_china_are_reported(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    rows = [*ROWS[:2], ["巴黎", "F1", "C2710", "2.35", "48.85", "2015", "1", "1", "1", "1", "1"]]
+    path = tmp_path / "firms.csv"
+    path.write_text(csv_text(rows=rows), encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="parkgeo"):
+        loaded = read_enterprises(path, coord_system="gcj02")
+    assert loaded.data.attrs["outside_china"] == 1
+    assert loaded.data.loc[2, ["lon", "lat"]].tolist() == [2.35, 48.85]
+    assert "1 point(s) lie outside China" in caplog.text

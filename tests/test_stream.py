@@ -317,3 +317,40 @@ def test_progress_quiet_shows_nothing(caplog):
     ):
         bar.update(10)
     assert out.getvalue() == "" and not caplog.records
+
+
+# -- command line ----------------------------------------------------------------------------
+
+
+def test_cli_batch_rows_gives_the_same_table_and_ledger(tmp_path, messy_csv, caplog):
+    from parkgeo.cli import main
+
+    parks = str(sample_path("tianjin_parks.parquet"))
+    outputs = {}
+    for name, extra in (("one", []), ("batched", ["--batch-rows", "7000"])):
+        out, rejects = tmp_path / f"{name}.csv", tmp_path / f"{name}_rejects.csv"
+        args = ["density", "--parks", parks, "--enterprises", str(messy_csv), "-o", str(out)]
+        with caplog.at_level(logging.INFO, logger="parkgeo"):
+            assert main([*args, "--rejects", str(rejects), *extra]) == 0
+        outputs[name] = (pd.read_csv(out), rejects.read_bytes())
+    err = caplog.text
+    assert "in 3 batches: 19997 kept, 8 rejected" in err
+    assert "density: 20.0k rows" in err  # progress as log lines (stderr is not a terminal)
+    one, batched = outputs["one"], outputs["batched"]
+    assert one[1] == batched[1]  # the reject ledger, byte for byte
+    pd.testing.assert_frame_equal(one[0], batched[0], check_exact=False, rtol=1e-11)
+    loaded, _, table = in_memory(messy_csv, load_tianjin().parks)
+    assert one[0]["n_enterprises"].tolist() == table["n_enterprises"].tolist()
+
+
+def test_cli_scale_options_are_checked(capsys):
+    from parkgeo.cli import main
+
+    args = ["density", "--parks", str(sample_path("tianjin_parks.parquet")), "--enterprises"]
+    firms = str(sample_path("tianjin_enterprises.parquet"))
+    assert main([*args, firms, "--batch-rows", "0", "-q"]) == 3
+    assert main([*args, firms, "--batch-rows", "10", "--workers", "2", "-q"]) == 3
+    assert main([*args, firms, "--partition-rows", "10", "-q"]) == 3
+    err = capsys.readouterr().err
+    assert "--batch-rows must be 1 or more" in err and "choose one" in err
+    assert "--partition-rows applies to Dask" in err
