@@ -240,12 +240,12 @@ class ParsedNumbers:
     converted: NDArray[np.intp] = field(default_factory=lambda: np.zeros(0, dtype=np.intp))
 
 
-def _as_arrow_strings(series: pd.Series) -> pa.Array:
+def _as_arrow_strings(series: pd.Series) -> pa.Array | pa.ChunkedArray:
+    """The column as Arrow strings, without a copy when it already is (chunks are kept:
+    combining the chunks of a 12-million-row column would copy it)."""
     arr = pa.array(series.array) if not isinstance(series.dtype, np.dtype) else None
     if arr is None or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
         arr = pa.array(series.astype("str").array)
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
     return arr
 
 
@@ -337,9 +337,12 @@ def parse_numbers(
     arr = _as_arrow_strings(series)
     trimmed = pc.utf8_trim_whitespace(arr)
     empty = pc.fill_null(_is_empty(trimmed), True)
+    blanked = pc.if_else(empty, pa.scalar(None, trimmed.type), trimmed)
     try:
-        # The common case: every cell a plain number or empty. One cast, no regex.
-        fast = pc.cast(pc.if_else(empty, pa.scalar(None, trimmed.type), trimmed), pa.float64())
+        # The common case: every cell a plain number or empty. One cast, no regex. A failing
+        # cast is slow (~0.6 s per million cells), so a sample is tried first.
+        pc.cast(blanked.slice(0, 2000), pa.float64())
+        fast = pc.cast(blanked, pa.float64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         fast = None
     if fast is not None:
@@ -353,14 +356,35 @@ def parse_numbers(
     invalid = np.zeros(n, dtype=bool)
     rest = np.flatnonzero(~plain.to_numpy(zero_copy_only=False))
     if len(rest):
-        sub = _str_series(trimmed.take(pa.array(rest)))
-        sub_values, sub_missing, sub_invalid = _parse_careful(sub, kind, comma_decimal)
+        sub_values, sub_missing, sub_invalid = _parse_distinct(
+            trimmed.take(pa.array(rest)), kind, comma_decimal
+        )
         values[rest] = sub_values
         missing[rest] = sub_missing
         invalid[rest] = sub_invalid
         understood = ~sub_missing & ~sub_invalid & np.isfinite(sub_values)
         return ParsedNumbers(values, missing, invalid, rest[understood])
     return ParsedNumbers(values, missing, invalid)
+
+
+def _parse_distinct(
+    cells: pa.Array | pa.ChunkedArray, kind: str, comma_decimal: bool
+) -> tuple[NDArray[np.float64], NDArray[np.bool_], NDArray[np.bool_]]:
+    """The careful parse, run once per distinct cell text: a column of "2015年" or "万元"
+    amounts repeats the same few texts millions of times."""
+    if len(cells) < 1000:
+        return _parse_careful(cells, kind, comma_decimal)
+    encoded = pc.dictionary_encode(cells)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    dictionary = encoded.dictionary
+    values_u, missing_u, invalid_u = _parse_careful(dictionary, kind, comma_decimal)
+    # null cells index one past the dictionary: missing
+    positions = pc.fill_null(encoded.indices, len(dictionary)).to_numpy(zero_copy_only=False)
+    values_u = np.append(values_u, np.nan)
+    missing_u = np.append(missing_u, True)
+    invalid_u = np.append(invalid_u, False)
+    return values_u[positions], missing_u[positions], invalid_u[positions]
 
 
 def _object_to_text(series: pd.Series) -> pd.Series:
@@ -375,68 +399,108 @@ def _object_to_text(series: pd.Series) -> pd.Series:
     return pd.Series([text(v) for v in series.to_numpy()], index=series.index, dtype="str")
 
 
-def _parse_careful(
-    sub: pd.Series, kind: str, comma_decimal: bool
-) -> tuple[NDArray[np.float64], NDArray[np.bool_], NDArray[np.bool_]]:
-    n = len(sub)
-    values = np.full(n, np.nan)
-    folded = (
-        sub.str.normalize("NFKC")
-        .str.replace("\u2212", "-", regex=False)  # the minus sign U+2212
-        .str.replace("\u3002", ".", regex=False)  # the ideographic full stop
-        .str.replace("\u3001", ",", regex=False)
-        .str.replace(r"\s+", "", regex=True)
-        .str.lower()
+def _np_bool(values: pa.Array | pa.ChunkedArray, fill: bool = False) -> NDArray[np.bool_]:
+    return np.asarray(pc.fill_null(values, fill).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _np_float(values: pa.Array | pa.ChunkedArray) -> NDArray[np.float64]:
+    return np.asarray(
+        pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64
     )
-    missing = (sub.isna() | folded.isin(MISSING_TOKENS)).to_numpy()
+
+
+def _parse_careful(
+    cells: pa.Array | pa.ChunkedArray | pd.Series, kind: str, comma_decimal: bool
+) -> tuple[NDArray[np.float64], NDArray[np.bool_], NDArray[np.bool_]]:
+    """Parse text that is not a plain number, in Arrow (no Python loop over cells)."""
+    if isinstance(cells, pd.Series):
+        cells = _as_arrow_strings(cells)
+    if isinstance(cells, pa.ChunkedArray):
+        cells = cells.combine_chunks()
+    n = len(cells)
+    values = np.full(n, np.nan)
+    folded = pc.utf8_normalize(cells, "NFKC")
+    folded = pc.replace_substring(folded, "\u2212", "-")  # the minus sign U+2212
+    folded = pc.replace_substring(folded, "\u3002", ".")  # the ideographic full stop
+    folded = pc.replace_substring(folded, "\u3001", ",")  # the enumeration comma
+    folded = pc.utf8_lower(pc.replace_substring_regex(folded, r"\s+", ""))
+    missing = _np_bool(pc.is_in(folded, value_set=_TOKEN_SET), fill=True) | _np_bool(
+        pc.is_null(folded)
+    )
     todo = ~missing
-    lowered = folded.where(todo, "")
-    infinite = lowered.str.fullmatch(r"[+-]?(inf|infinity|∞)").fillna(False).to_numpy(dtype=bool)
+    infinite = todo & _np_bool(pc.match_substring_regex(folded, r"^[+-]?(inf|infinity|∞)$"))
     if infinite.any():
-        values[infinite] = np.where(lowered[infinite].str.startswith("-"), -np.inf, np.inf)
+        negative = _np_bool(pc.starts_with(folded, "-"))
+        values[infinite] = np.where(negative[infinite], -np.inf, np.inf)
     todo &= ~infinite
 
     units = UNITS.get(kind, _PLAIN_ONLY)
-    parts = lowered.str.extract(_NUMBER_UNIT)
-    matched = parts["num"].notna().to_numpy() & todo
+    parts = pc.extract_regex(folded, _NUMBER_UNIT)
+    matched = todo & _np_bool(parts.is_valid())
     if matched.any():
-        num = parts["num"].where(matched, "")
-        has_comma = num.str.contains(",", regex=False)
-        thousands = num.str.fullmatch(_THOUSANDS).fillna(False)
+        num = pc.fill_null(pc.struct_field(parts, "num"), "")
+        unit = pc.fill_null(pc.struct_field(parts, "unit"), "")
+        sign = pc.fill_null(pc.struct_field(parts, "sign"), "")
+        has_comma = _np_bool(pc.match_substring(num, ","))
+        has_dot = _np_bool(pc.match_substring(num, "."))
+        commas = np.asarray(pc.count_substring(num, ",").to_numpy(zero_copy_only=False))
         if comma_decimal:
-            as_decimal = has_comma & num.str.count(",").eq(1) & ~num.str.contains(".", regex=False)
-            cleaned = num.where(~as_decimal, num.str.replace(",", ".", regex=False))
+            # a single comma without a point is a decimal mark in a coordinate: 39，1
+            as_decimal = has_comma & (commas == 1) & ~has_dot
+            cleaned = pc.if_else(pa.array(as_decimal), pc.replace_substring(num, ",", "."), num)
             bad_comma = has_comma & ~as_decimal
         else:
             # Only well-formed grouping (1,234,567.8): "12,5" is ambiguous, so it is not a number.
-            cleaned = num.where(~thousands, num.str.replace(",", "", regex=False))
+            thousands = _np_bool(pc.match_substring_regex(num, _THOUSANDS))
+            cleaned = pc.if_else(pa.array(thousands), pc.replace_substring(num, ",", ""), num)
             bad_comma = has_comma & ~thousands
-        scale = parts["unit"].map(units)
-        ok = matched & ~bad_comma.to_numpy() & scale.notna().to_numpy()
-        number = pd.to_numeric(cleaned.where(ok, None), errors="coerce").to_numpy(dtype=np.float64)
-        sign = np.where(parts["sign"].to_numpy(dtype=object) == "-", -1.0, 1.0)
-        scaled = sign * number * scale.to_numpy(dtype=np.float64, na_value=np.nan)
+        unit_index = pc.index_in(unit, value_set=pa.array(list(units)))
+        known = _np_bool(pc.is_valid(unit_index))
+        factors = np.append(np.fromiter(units.values(), dtype=np.float64), np.nan)
+        scale = factors[pc.fill_null(unit_index, len(units)).to_numpy(zero_copy_only=False)]
+        ok = matched & ~bad_comma & known
+        ok &= _np_bool(pc.match_substring_regex(cleaned, _PLAIN))
+        number = np.full(n, np.nan)
+        if ok.any():
+            number[ok] = _np_float(cleaned.filter(pa.array(ok)))
+        signs = np.where(_np_bool(pc.equal(sign, "-")), -1.0, 1.0)
         good = ok & np.isfinite(number)
-        values[good] = scaled[good]
+        values[good] = (signs * number * scale)[good]
         todo &= ~good
     if kind == "degrees" and todo.any():
-        dms = lowered.where(todo, "").str.extract(_DMS)
-        hit = dms["deg"].notna().to_numpy() & todo
+        dms = pc.extract_regex(folded, _DMS)
+        hit = todo & _np_bool(dms.is_valid())
         if hit.any():
-            deg = pd.to_numeric(dms["deg"], errors="coerce").to_numpy(dtype=np.float64)
-            mins = pd.to_numeric(dms["min"], errors="coerce").fillna(0).to_numpy(dtype=np.float64)
-            secs = pd.to_numeric(dms["sec"], errors="coerce").fillna(0).to_numpy(dtype=np.float64)
-            sign = np.where(dms["hemi"].isin(["w", "s", "西", "南"]).to_numpy(), -1.0, 1.0)
-            dec = sign * (deg + mins / 60 + secs / 3600)
-            ok = hit & (mins < 60) & (secs < 60)
+            deg = _np_float(pc.struct_field(dms, "deg"))
+            mins = np.nan_to_num(
+                _np_float(
+                    pc.if_else(
+                        pc.equal(pc.struct_field(dms, "min"), ""), None, pc.struct_field(dms, "min")
+                    )
+                )
+            )
+            secs = np.nan_to_num(
+                _np_float(
+                    pc.if_else(
+                        pc.equal(pc.struct_field(dms, "sec"), ""), None, pc.struct_field(dms, "sec")
+                    )
+                )
+            )
+            west_south = _np_bool(
+                pc.is_in(pc.struct_field(dms, "hemi"), value_set=pa.array(["w", "s", "西", "南"]))
+            )
+            dec = np.where(west_south, -1.0, 1.0) * (deg + mins / 60 + secs / 3600)
+            ok = hit & (mins < 60) & (secs < 60) & np.isfinite(dec)
             values[ok] = dec[ok]
             todo &= ~ok
     if kind == "year" and todo.any():
         # dates written where a year belongs: 2015-12-31, 2015/12, 2015.12, 2015年12月
-        date = lowered.where(todo, "").str.extract(r"^(\d{4})[-/.年]\d{1,2}(?:[-/.月]\d{1,2}日?)?")
-        hit = date[0].notna().to_numpy() & todo
-        values[hit] = pd.to_numeric(date[0][hit]).to_numpy(dtype=np.float64)
-        todo &= ~hit
+        date = pc.extract_regex(folded, r"^(?P<year>\d{4})[-/.年]\d{1,2}(?:[-/.月]\d{1,2}日?)?")
+        hit = todo & _np_bool(date.is_valid())
+        if hit.any():
+            years = _np_float(pc.struct_field(date, "year"))
+            values[hit] = years[hit]
+            todo &= ~hit
     return values, missing, todo
 
 

@@ -238,11 +238,20 @@ def read_enterprises(
         ``data`` (kept rows, indexed by source row), ``rejects`` (the ledger), ``n_read``,
         ``source``, ``encoding``, ``coord_system``.
 
+    Notes
+    -----
+    ``data.attrs`` records how the file was read: ``source``, ``encoding``, ``coord_system``,
+    ``crs`` (``"EPSG:4326"``), ``columns`` (canonical name -> your header), ``delimiter`` and
+    ``header_row`` (CSV), ``sheet`` (Excel), ``scales`` (units found in headers, e.g. tax x1e-4
+    for ``纳税总额(元)``), ``conversions`` (per column, how many kept cells were not plain
+    numbers but were understood, with examples; also logged) and ``outside_china`` (GCJ-02/BD-09
+    input: points left unconverted because the systems are undefined there; also logged).
+
     Raises
     ------
     InputFormatError
         Unreadable file: unknown format, undecodable bytes (the byte offset and line are
-        named), malformed CSV.
+        named), malformed CSV, no data rows.
     SchemaError
         Required columns missing or ambiguous (the headers found are listed).
     CRSError

@@ -21,7 +21,12 @@ resident set (``wait4``), the largest over the runs. It prints a Markdown table,
 Usage::
 
     python scripts/bench.py                       # 480k rows (the 120,000-enterprise city) and 1.2M
-    python scripts/bench.py --sizes 480k,1.2M,12M --repeat 3 --out docs/benchmarks.md
+    python scripts/bench.py --sizes 480k,1.2M,12M --repeat 3
+    python scripts/bench.py scale --sizes 120k,1.2M,12M --out docs/benchmarks.md
+
+``scale`` runs ``scripts/bench_scale.py`` (500 parks, Parquet input, the batched and Dask
+paths, the raw shapely queries, and clustering, gap analysis and the planner's map on the
+120,000-enterprise city; see ``docs/scale.md``).
 
 New measurements are functions ``measure_<name>(data: Dataset) -> Measured`` registered in
 :data:`MEASUREMENTS`; ratios to print are listed in :data:`RATIOS`.
@@ -294,6 +299,13 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["_inner"]:
         _inner_main(*argv[1:4])
         return 0
+    if argv[:1] == ["scale"]:
+        # The scale benchmark (500 parks, Parquet, 120k..12M rows, batched and Dask paths,
+        # clusters, gaps and the map): scripts/bench_scale.py, reachable from this one command.
+        sys.path.insert(0, str(REPO / "scripts"))
+        import bench_scale
+
+        return int(bench_scale.main(argv[1:]))
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--sizes",

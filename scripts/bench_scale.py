@@ -8,8 +8,8 @@ largest pieces), so that the join faces the park count of a national catalogue's
 Then, each measurement in its own process (wall time from process start to exit, peak memory
 = the child's maximum resident set from ``os.wait4``, as in ``scripts/bench.py``):
 
-* ``parkgeo density``: the command, end to end (CSV and Parquet are read in one batch with
-  column projection);
+* ``parkgeo density``: the command, end to end (CSV and Parquet are read with column
+  projection in batches of 2 million rows);
 * ``whole-file reader``: ``read_enterprises`` + ``assign_parks`` + ``park_metrics`` (every
   column read; the path for Excel and GeoPackage inputs);
 * ``parkgeo density --batch-rows 1000000``: the batched path (memory bounded by the batch);
@@ -448,7 +448,7 @@ def markdown(rows: list[Row], *, load: str) -> str:
         f"Python {platform.python_version()}; {N_PARKS} parks; load average at start {load}.",
         "Wall = process start to exit (end to end, interpreter and imports included), except "
         "the rows marked *inside*, timed inside one process; peak = maximum resident set of "
-        "that process (Dask: the client process only; workers add their own).",
+        "that process (for Dask, the largest single process: client, nanny or worker; `os.wait4` reports the maximum over a process and its reaped children).",
         "",
         "| rows | step | wall s | peak MB | note |",
         "| --- | --- | ---: | ---: | --- |",

@@ -152,3 +152,20 @@ def test_cli_scheduler_option(client, sample, messy_parts, tmp_path):
     pd.testing.assert_frame_equal(
         pd.read_csv(one), pd.read_csv(on_dask), check_exact=False, rtol=1e-11
     )
+
+
+def test_cli_workers_starts_and_closes_a_local_cluster(sample, messy_parts, tmp_path):
+    import multiprocessing
+
+    from parkgeo.cli import main
+
+    before = len(multiprocessing.active_children())
+    out = tmp_path / "dask.csv"
+    args = ["density", "--parks", str(sample_path("tianjin_parks.parquet"))]
+    args += ["--enterprises", str(messy_parts), "--workers", "1", "-q", "-o", str(out)]
+    assert main(args) == 0
+    table = pd.read_csv(out)
+    expected = in_memory(messy_parts, sample.parks)[2]
+    assert table["n_enterprises"].tolist() == expected["n_enterprises"].tolist()
+    assert table["n_enterprises"].iloc[-4:].sum() == 48_003 - 5  # ALL rows: read - rejected
+    assert len(multiprocessing.active_children()) == before

@@ -521,3 +521,29 @@ def test_arbitrary_text_never_crashes(rows: list[dict[str, str | None]]) -> None
     kept, ledger = validate_enterprises(raw)
     check_invariant(raw, kept, ledger)
     assert ledger["message"].str.len().gt(0).all()
+
+
+def test_chunked_arrow_columns() -> None:
+    import pyarrow as pa
+
+    def chunked(*parts: list[str | None]) -> pd.Series:
+        return pd.Series(pd.array(pa.chunked_array([pa.array(p) for p in parts]), dtype="str"))
+
+    raw = pd.DataFrame(
+        {
+            "enterprise_id": chunked(["A", " B "], ["A", "", "C"]),
+            "industry": chunked(["C27", "2710"], ["c27", None, "9999"]),
+            "lon": chunked(["117.2", "117.3"], ["117.2", "117.4", "117.5"]),
+            "lat": chunked(["39.1", "39.2"], ["39.1", "39.3", "39.4"]),
+            "year": chunked(["2015", "2015"], ["2015", "2015", "2015年"]),
+            "tax": chunked(["1", "1,000"], [None, "2", "-"]),
+        }
+    )
+    kept, ledger = validate_enterprises(raw)
+    check_invariant(raw, kept, ledger)
+    assert kept["enterprise_id"].tolist() == ["A", "B"]
+    assert kept["industry"].tolist() == ["C27", "C2710"]
+    assert kept["tax"].tolist() == [1.0, 1000.0]
+    assert ledger["reason"].tolist() == [
+        "duplicate_enterprise_year", "missing_enterprise_id", "unknown_industry_code",
+    ]  # fmt: skip
