@@ -8,7 +8,6 @@ planner can read.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import logging
 import sys
 from collections.abc import Mapping
@@ -51,54 +50,47 @@ def run(args: argparse.Namespace) -> int:
     density = park_metrics(result.assigned, sample.parks, per_mu=True)
     written = [write_table(density, outdir / DENSITY_FILE)]
     analysis: dict[str, Any] = {"assigned": result.assigned, "summary": result.summary}
-    written += _write_clusters_and_gaps(result.assigned, sample.parks, outdir, analysis)
-    written += _write_maps(sample, density, outdir, analysis=analysis)
+    # One year for everything the demo shows, so the maps, tables and summary agree.
     year = _summary_year(density, args.year)
+    written += _write_clusters_and_gaps(result.assigned, sample.parks, outdir, analysis, year=year)
+    written += _write_maps(sample, density, outdir, analysis=analysis, year=year)
     _print_summary(sys.stdout, sample, result.summary, density, year, written, analysis)
     return 0
 
 
-def _available(module: str) -> bool:
-    return importlib.util.find_spec(module) is not None
-
-
 def _write_clusters_and_gaps(
-    assigned: Any, parks: Any, outdir: Path, analysis: dict[str, Any]
+    assigned: Any, parks: Any, outdir: Path, analysis: dict[str, Any], *, year: int
 ) -> list[Path]:
-    """Industry clusters and each park's missing clusters, when those modules exist."""
+    """Industry clusters and each park's missing clusters for ``year``."""
+    from parkgeo.clusters import industry_clusters
+    from parkgeo.gaps import missing_clusters
     from parkgeo.io import write_table
 
-    written: list[Path] = []
-    if not _available("parkgeo.clusters"):
-        log.info("parkgeo.clusters is not installed yet: skipping industry clusters")
-        return written
-    from parkgeo.clusters import industry_clusters
-
-    clusters = industry_clusters(assigned, parks=parks, random_state=0)
+    clusters = industry_clusters(assigned, parks=parks, year=year, random_state=0)
+    gaps = missing_clusters(assigned, parks, clusters=clusters, year=year, random_state=0)
     analysis["clusters"] = clusters
-    written.append(write_table(clusters.clusters, outdir / CLUSTERS_FILE))
-    if not _available("parkgeo.gaps"):
-        log.info("parkgeo.gaps is not installed yet: skipping missing clusters")
-        return written
-    from parkgeo.gaps import missing_clusters
-
-    gaps = missing_clusters(assigned, parks, clusters=clusters, random_state=0)
     analysis["gaps"] = gaps
-    written.append(write_table(gaps, outdir / GAPS_FILE))
-    return written
+    return [
+        write_table(clusters.clusters, outdir / CLUSTERS_FILE),
+        write_table(gaps, outdir / GAPS_FILE),
+    ]
 
 
 def _write_maps(
-    sample: Any, density: Any, outdir: Path, *, analysis: Mapping[str, Any] | None = None
+    sample: Any,
+    density: Any,
+    outdir: Path,
+    *,
+    year: int,
+    analysis: Mapping[str, Any] | None = None,
 ) -> list[Path]:
-    """HOOK for the maps work: write the sample's maps into ``outdir``; return their paths.
+    """Write the sample's maps for ``year`` into ``outdir``; return their paths.
 
     ``sample`` is :func:`parkgeo.datasets.load_tianjin`'s result, ``density`` the
     :func:`parkgeo.metrics.park_metrics` table; ``analysis`` holds what the demo already
     computed (``assigned``, ``summary`` and, when available, ``clusters`` and ``gaps``) so the
     maps need not recompute it. Writes the planner's map in English and Chinese and the
-    density, cluster and gap maps (offline HTML files), for the year the clusters and gaps
-    were computed for (the latest).
+    density, cluster and gap maps (offline HTML files).
     """
     from parkgeo import maps
 
@@ -106,9 +98,6 @@ def _write_maps(
     assigned = analysis.get("assigned", sample.enterprises)
     clusters = analysis.get("clusters")
     gaps = analysis.get("gaps")
-    year = int(density["year"].max())
-    if clusters is not None and clusters.params.get("year") is not None:
-        year = int(clusters.params["year"])
     common = {"districts": sample.districts, "year": year}
     planner = {
         "enterprises": assigned,
