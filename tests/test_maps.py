@@ -824,7 +824,7 @@ def test_demo_writes_the_full_set_of_maps(sample_analysis: dict[str, Any], tmp_p
 
     sa = sample_analysis
     analysis = {"assigned": sa["assigned"], "clusters": sa["clusters"], "gaps": sa["gaps"]}
-    written = _write_maps(sa["sample"], sa["metrics"], tmp_path, analysis=analysis)
+    written = _write_maps(sa["sample"], sa["metrics"], tmp_path, year=2016, analysis=analysis)
     assert [p.name for p in written] == [
         "tianjin_planner_en.html",
         "tianjin_planner_zh.html",
