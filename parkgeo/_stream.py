@@ -2,24 +2,26 @@
 
 The density figures are ratios of sums, so they can be built from **partial sums per (park,
 year)** that add up: each batch of rows is read, validated, joined and reduced to a
-:class:`Partials` (a few arrays of shape ``(n_parks + 1, n_years)``), partials are added
-(:meth:`Partials.merge`), and :func:`finish` turns the total into the same table
-:func:`parkgeo.metrics.park_metrics` returns. Memory is bounded by the batch size plus the
-global duplicate check (below), whatever the file size. The Dask backend
-(:mod:`parkgeo.distributed`) uses the same three steps with one partition per task.
+:class:`parkgeo.metrics.Partials` (a few arrays of shape ``(n_parks + 1, n_years)``), partials
+are added (:meth:`~parkgeo.metrics.Partials.merge`), and :func:`parkgeo.metrics.finish` turns
+the total into the table :func:`parkgeo.metrics.park_metrics` returns (which is itself
+``finish(partials_of(...))``: one implementation). Memory is bounded by the batch size plus 24
+bytes per kept row for the duplicate check, whatever the file size. The Dask backend
+(:mod:`parkgeo.distributed`) runs the same steps with one partition per task.
 
 Identical to the in-memory path
 -------------------------------
 * Rows are numbered globally (``source_row`` = 0-based data row of the whole file), so the
   reject ledger is the one :func:`parkgeo.io.read_enterprises` returns, row for row.
 * Duplicate enterprise-years across batches: the validator finds duplicates within a batch;
-  across batches a global set of the kept ``(enterprise_id, year)`` keys remembers the source
-  row of each first occurrence. A batch row whose key was seen is validated again together
-  with a copy of its first occurrence placed in front, so the validator itself writes the
-  ledger entry (same reason and message, naming the kept row). The set stores two
-  independent 64-bit tabulation hashes of the key and the source row: **24 bytes per kept
-  row** (290 MB for 12 million rows), exact up to a 2**-128 chance per pair of keys (about
-  1e-24 for 12 million rows).
+  across batches parkgeo keeps two independent 64-bit hashes of each kept ``(enterprise_id,
+  year)`` key and its source row (:func:`key_hashes`: **24 bytes per kept row**, 290 MB for 12
+  million rows; two keys are confused only with a 2**-128 chance per pair, about 1e-24 for 12
+  million rows). A row whose key was kept in an earlier batch is validated again behind a copy
+  of that first occurrence, so the validator itself writes the ledger entry (same reason and
+  message, naming the kept row). :func:`iter_enterprise_batches` checks as it goes
+  (:class:`SeenKeys`); :func:`park_metrics_batched` checks once at the end
+  (:func:`repeated_keys`) and redoes the rare batches that hold a repeat.
 * Counts are exact; sums of money and energy are added batch by batch in float64, so they
   agree with the in-memory sums to floating-point summation error (relative 1e-12 or so).
 

@@ -10,8 +10,10 @@ Numbers typed by people (``1,234.5``, ``１２３``, ``117．2``, ``123万元``,
 ``2015年``, ``39，1`` as a decimal comma in a coordinate) are parsed in two vectorised passes:
 Arrow compute reads plain numbers over the whole column; a careful pass (Unicode NFKC, thousands
 separators, unit suffixes scaled to parkgeo's units, degree-minute-second coordinates,
-missing-value tokens such as ``-``, ``NA``, ``无``) looks only at the cells the fast pass could
-not read. Everything is vectorised: 12 million rows are validated without a Python loop over rows.
+missing-value tokens such as ``-``, ``NA``, ``无``), also in Arrow, looks only at the distinct
+texts of the cells the fast pass could not read. Every cell that was converted is counted and
+logged (``attrs["conversions"]``). Nothing loops over rows in Python: 12 million rows are
+validated in seconds.
 
 Decisions
 ---------

@@ -164,14 +164,17 @@ def _client(scheduler: Any, workers: int | None) -> tuple[Any, list[Any]]:
             ) from None
         return client, [client]
     n_workers = workers if workers is not None else max(1, os.cpu_count() or 1)
+    # Loopback only; the dashboard on a free port (a fixed one clashes with any other cluster).
     cluster = LocalCluster(
         n_workers=n_workers,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        host="127.0.0.1",
+        dashboard_address=":0",
         silence_logs=logging.WARNING,
     )
     client = Client(cluster)
+    log.info("Dask: %d local workers, dashboard %s", n_workers, client.dashboard_link)
     return client, [client, cluster]
 
 
@@ -241,7 +244,7 @@ def park_metrics_dask(
     >>> from parkgeo.datasets import load_tianjin, sample_path
     >>> sample = load_tianjin()
     >>> with Client(processes=False, n_workers=1, threads_per_worker=2,
-    ...             dashboard_address=None) as client:
+    ...             dashboard_address=":0") as client:
     ...     result = park_metrics_dask(sample_path("tianjin_enterprises.parquet"),
     ...                                sample.parks, scheduler=client, years=[2015],
     ...                                partition_rows=20_000, progress=False)
