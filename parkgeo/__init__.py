@@ -16,6 +16,12 @@ from parkgeo._errors import (
     ParkgeoError,
     SchemaError,
 )
+from parkgeo._stream import (
+    BatchedResult,
+    iter_enterprise_batches,
+    park_metrics_batched,
+    park_metrics_file,
+)
 from parkgeo.clusters import ClusterResult, industry_clusters
 from parkgeo.coords import (
     COORD_SYSTEMS,
@@ -34,6 +40,7 @@ from parkgeo.coords import (
     wgs84_to_gcj02,
 )
 from parkgeo.datasets import TianjinSample, load_tianjin, planted_gaps, sample_path
+from parkgeo.distributed import park_metrics_dask
 from parkgeo.gaps import missing_clusters
 from parkgeo.industry import (
     STRATEGIC_CATEGORIES,
@@ -59,7 +66,17 @@ from parkgeo.io import (
 )
 from parkgeo.join import MATCH_KINDS, JoinResult, assign_parks
 from parkgeo.maps import cluster_map, density_map, gap_map, map_html, planner_map, save_map
-from parkgeo.metrics import ALL, ALL_PARKS, STATUSES, Targets, park_metrics, read_targets
+from parkgeo.metrics import (
+    ALL,
+    ALL_PARKS,
+    STATUSES,
+    Partials,
+    Targets,
+    finish,
+    park_metrics,
+    partials_of,
+    read_targets,
+)
 from parkgeo.siting import rank_parks, score_sites
 from parkgeo.structure import (
     PeerGroups,
@@ -83,6 +100,7 @@ __all__ = [
     "MATCH_KINDS",
     "STATUSES",
     "STRATEGIC_CATEGORIES",
+    "BatchedResult",
     "CRSError",
     "ClusterResult",
     "DataValidationError",
@@ -93,6 +111,7 @@ __all__ = [
     "Loaded",
     "MissingAssetError",
     "ParkgeoError",
+    "Partials",
     "PeerGroups",
     "SchemaError",
     "Targets",
@@ -108,6 +127,7 @@ __all__ = [
     "convert_coords",
     "convert_geometry",
     "density_map",
+    "finish",
     "format_csv",
     "format_json",
     "gap_map",
@@ -118,6 +138,7 @@ __all__ = [
     "industry_name",
     "industry_totals",
     "is_valid_code",
+    "iter_enterprise_batches",
     "load_classification",
     "load_strategic_mapping",
     "load_tianjin",
@@ -131,6 +152,10 @@ __all__ = [
     "normalize_coord_system",
     "park_industry_matrix",
     "park_metrics",
+    "park_metrics_batched",
+    "park_metrics_dask",
+    "park_metrics_file",
+    "partials_of",
     "peer_groups",
     "planner_map",
     "planted_gaps",

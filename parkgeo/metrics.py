@@ -487,9 +487,11 @@ def _group_sums(
 
 
 def _safe_ratio(num: NDArray[np.float64], den: NDArray[np.float64]) -> NDArray[np.float64]:
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # A denominator so small that the ratio overflows (a subnormal value added) is no more
+    # meaningful than zero: NaN, never inf.
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         out = num / den
-    out[~np.isfinite(den) | (den == 0)] = np.nan
+    out[~np.isfinite(den) | (den == 0) | np.isinf(out)] = np.nan
     return out
 
 
@@ -584,8 +586,9 @@ def _changes(
         base_value = np.where(has_base, value[np.maximum(base_row, 0)], np.nan)
         # A relative change from a loss or a zero baseline says nothing: NaN.
         usable = np.isfinite(base_value) & (base_value > 0)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             change = np.where(usable, value / base_value - 1.0, np.nan)
+        change[np.isinf(change)] = np.nan  # a subnormal baseline: no meaningful change
         is_money = name in MONEY_COLUMNS
         hidden = (
             suppressed | np.where(has_base, suppressed[np.maximum(base_row, 0)], False)

@@ -232,8 +232,7 @@ def test_atomic_write_and_atomic_path_clean_up_on_error(tmp_path):
 
 
 def test_cli_failure_keeps_the_previous_output(tmp_path, monkeypatch, capsys):
-    """`parkgeo density -o` over an existing file: a crash in the computation keeps it."""
-    import parkgeo.metrics
+    """`parkgeo density -o` over an existing file: a crash while writing keeps it."""
     from parkgeo.cli import main
 
     sys.path.insert(0, str(Path(__file__).parent))
@@ -243,10 +242,10 @@ def test_cli_failure_keeps_the_previous_output(tmp_path, monkeypatch, capsys):
     out = tmp_path / "density.csv"
     out.write_text("previous\n")
 
-    def crash(*args, **kwargs):
-        raise Injected("metrics crashed")
+    def crash(fd: int) -> None:
+        raise Injected("disk failed")
 
-    monkeypatch.setattr(parkgeo.metrics, "finish", crash)
+    monkeypatch.setattr(os, "fsync", crash)
     code = main(
         ["density", "-q", "--parks", str(parks), "--enterprises", str(firms), "-o", str(out)]
     )

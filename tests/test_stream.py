@@ -354,3 +354,36 @@ def test_cli_scale_options_are_checked(capsys):
     err = capsys.readouterr().err
     assert "--batch-rows must be 1 or more" in err and "choose one" in err
     assert "--partition-rows applies to Dask" in err
+
+
+# -- property: any batching gives the in-memory figures ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sample_reference(sample):
+    path = sample_path("tianjin_enterprises.parquet")
+    return in_memory(path, sample.parks)
+
+
+def test_any_batch_size_and_row_groups_give_the_same_table(sample, sample_reference, tmp_path):
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    frame = sample.enterprises
+
+    @settings(max_examples=8, deadline=None)
+    @given(
+        batch_rows=st.integers(min_value=700, max_value=60_000),
+        row_group=st.integers(min_value=500, max_value=50_000),
+    )
+    def check(batch_rows: int, row_group: int) -> None:
+        path = tmp_path / f"rg{row_group}.parquet"
+        if not path.exists():
+            pq.write_table(
+                pa.Table.from_pandas(frame, preserve_index=False), path, row_group_size=row_group
+            )
+        batched = park_metrics_batched(path, sample.parks, batch_rows=batch_rows, progress=False)
+        loaded, summary, table = sample_reference
+        assert_same(batched, loaded, summary, table)
+
+    check()
