@@ -582,6 +582,9 @@ def _clean_text(series: pd.Series, *, long_text: bool = False) -> pd.Series:
     trimmed = pc.utf8_trim_whitespace(arr)
     if pc.sum(pc.binary_length(trimmed)).as_py() == pc.sum(pc.binary_length(arr)).as_py():
         trimmed = arr  # nothing was trimmed: keep the original, drop the copy
+    if pc.any(pc.starts_with(trimmed, '="')).as_py():
+        # Excel exports write ="00123" to keep leading zeros: the text is what is quoted
+        trimmed = pc.replace_substring_regex(trimmed, r'^="(.*)"$', r"\1")
     if long_text:
         short = pc.fill_null(pc.less_equal(pc.utf8_length(trimmed), 5), True)
         positions = np.flatnonzero(short.to_numpy(zero_copy_only=False))

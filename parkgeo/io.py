@@ -60,6 +60,7 @@ __all__ = [
     "read_column_mapping",
     "read_enterprises",
     "read_parks",
+    "split_lonlat_column",
     "write_table",
 ]
 

@@ -547,3 +547,12 @@ def test_chunked_arrow_columns() -> None:
     assert ledger["reason"].tolist() == [
         "duplicate_enterprise_year", "missing_enterprise_id", "unknown_industry_code",
     ]  # fmt: skip
+
+
+def test_excel_protected_text_ids() -> None:
+    kept, ledger = validate_enterprises(
+        frame({"enterprise_id": '="0012345"'}, {"industry": '="0111"'})
+    )
+    assert ledger.empty
+    assert kept["enterprise_id"].tolist() == ["0012345", "E1"]
+    assert kept["industry"].tolist() == ["C2710", "A0111"]
