@@ -22,6 +22,8 @@ from parkgeo._stream import (
     park_metrics_batched,
     park_metrics_file,
 )
+from parkgeo._validate import REASONS as REJECT_REASONS
+from parkgeo._validate import validate_enterprises, validate_parks
 from parkgeo.clusters import ClusterResult, industry_clusters
 from parkgeo.coords import (
     COORD_SYSTEMS,
@@ -56,12 +58,14 @@ from parkgeo.industry import (
 )
 from parkgeo.io import (
     Loaded,
+    atomic_path,
     atomic_write,
     format_csv,
     format_json,
     read_column_mapping,
     read_enterprises,
     read_parks,
+    split_lonlat_column,
     write_table,
 )
 from parkgeo.join import MATCH_KINDS, JoinResult, assign_parks
@@ -98,6 +102,7 @@ __all__ = [
     "ALL_PARKS",
     "COORD_SYSTEMS",
     "MATCH_KINDS",
+    "REJECT_REASONS",
     "STATUSES",
     "STRATEGIC_CATEGORIES",
     "BatchedResult",
@@ -118,6 +123,7 @@ __all__ = [
     "TianjinSample",
     "__version__",
     "assign_parks",
+    "atomic_path",
     "atomic_write",
     "bd09_to_gcj02",
     "bd09_to_wgs84",
@@ -171,8 +177,11 @@ __all__ = [
     "sample_path",
     "save_map",
     "score_sites",
+    "split_lonlat_column",
     "strategic_category",
     "to_wgs84",
+    "validate_enterprises",
+    "validate_parks",
     "wgs84_to_bd09",
     "wgs84_to_gcj02",
     "write_table",
