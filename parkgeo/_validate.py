@@ -679,6 +679,7 @@ def validate_enterprises(
     strict: bool = False,
     years: Any = None,
     scales: Mapping[str, float] | None = None,
+    check_duplicates: bool = True,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Parse and check an enterprise table; return the kept rows and the reject ledger.
 
@@ -699,6 +700,11 @@ def validate_enterprises(
     scales : dict, optional
         Factor per measure column to parkgeo's units (from units in the headers, e.g. 1e-4 for
         a money column headed ``(元)``).
+    check_duplicates : bool
+        Reject a row repeating the (enterprise_id, year) of an earlier kept row (default).
+        ``False`` keeps such rows: the batched density path turns the check off and finds
+        the repeats of the whole file at once from hashed keys, then validates the few
+        batches that hold one again with the check on.
 
     Returns
     -------
@@ -968,6 +974,8 @@ def validate_enterprises(
     for problem in problems:
         bad[problem.rows] = True
     candidates = np.flatnonzero(~bad) if bad.any() else np.arange(n)
+    if not check_duplicates:
+        candidates = candidates[:0]
     duplicate, first_row_of = _duplicates(ids, year_values, candidates, source_rows, n)
     problems.append(
         _Problem.of(

@@ -780,7 +780,14 @@ def _read_xlsx(path: Path, mapping: dict[str, str]) -> _Raw:
     with open(path, "rb") as handle:
         try:
             book = openpyxl.load_workbook(handle, read_only=True, data_only=True)
-        except (zipfile.BadZipFile, KeyError, OSError, ValueError, InvalidFileException) as exc:
+        except (
+            zipfile.BadZipFile,
+            KeyError,
+            OSError,
+            ValueError,
+            InvalidFileException,
+            SyntaxError,  # XML ParseError: damaged XML, or entities the parser will not expand
+        ) as exc:
             raise InputFormatError(f"{source}: not a readable .xlsx workbook ({exc})") from None
         try:
             # only the first rows of each sheet to choose the sheet and its header ...
@@ -798,6 +805,14 @@ def _read_xlsx(path: Path, mapping: dict[str, str]) -> _Raw:
             # ... and all rows of the chosen sheet only
             rows = list(chosen.iter_rows(values_only=True))
             sheet_name = chosen.title
+        except SyntaxError as exc:
+            # ElementTree's (and lxml's) ParseError: malformed XML, or a DTD with entities,
+            # which the XML parser refuses to expand (external files, "billion laughs")
+            raise InputFormatError(
+                f"{source}: the workbook's XML cannot be read ({exc}); it is damaged or was not "
+                "written by a spreadsheet program: open it in Excel or LibreOffice and save "
+                "it again as .xlsx"
+            ) from None
         finally:
             book.close()
     try:

@@ -123,10 +123,40 @@ def ensure_data(rows: int, *, seed: int, cache: Path) -> Dataset:
 # --------------------------------------------------------------------------------------------
 
 
-def run_child(args: list[str]) -> tuple[float, float, str]:
-    """Run a command; return (wall seconds, peak RSS in MB, its stdout)."""
+PYCACHE = Path(tempfile.gettempdir()) / "parkgeo-bench-pycache"
+CPU_SECONDS: dict[str, float] = {"last": float("nan")}
+"""CPU time (user + system) of the last child :func:`run_child` ran: on a shared machine wall
+time depends on the load, CPU time much less."""
+
+
+def child_env() -> dict[str, str]:
+    """The children's environment: parkgeo importable from the checkout, and bytecode cached.
+
+    An installed package is imported from compiled ``.pyc`` files. Run from a source checkout
+    with ``PYTHONDONTWRITEBYTECODE=1`` set (as in some CI and container setups), parkgeo
+    recompiled its ~20,000 lines at every process start (about 0.15 to 0.2 s) while geopandas
+    loaded its installed bytecode; the children write and read bytecode in :data:`PYCACHE`
+    instead (``PYTHONPYCACHEPREFIX``), outside the checkout. :func:`warm_bytecode` fills it."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
+    return env
+
+
+def warm_bytecode() -> None:
+    """Compile what the measured children import, once, so no measured run pays for it."""
+    code = (
+        "import parkgeo.cli, parkgeo._commands.density, parkgeo._stream, geopandas, "
+        "pyarrow.csv, pyarrow.parquet, shapely, pyproj"
+    )
+    subprocess.run([sys.executable, "-c", code], env=child_env(), cwd=REPO, check=True)
+
+
+def run_child(args: list[str]) -> tuple[float, float, str]:
+    """Run a command; return (wall seconds, peak RSS in MB, its stdout). Its CPU time is left
+    in ``CPU_SECONDS["last"]``."""
+    env = child_env()
     start = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(args, stdout=out, stderr=err, env=env, cwd=REPO)
@@ -138,6 +168,7 @@ def run_child(args: list[str]) -> tuple[float, float, str]:
         stdout, stderr = out.read().decode(), err.read().decode()
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed ({proc.returncode}):\n{stderr[-2000:]}")
+    CPU_SECONDS["last"] = usage.ru_utime + usage.ru_stime
     # ru_maxrss is in kilobytes on Linux.
     return seconds, usage.ru_maxrss / 1024.0, stdout
 
@@ -172,7 +203,11 @@ def measure_density(data: Dataset) -> Measured:
             "-q",
         ]
     )
-    return Measured(seconds, peak, "end to end: validation, reject ledger, join, metrics")
+    return Measured(
+        seconds,
+        peak,
+        f"end to end: validation, reject ledger, join, metrics; CPU {CPU_SECONDS['last']:.2f} s",
+    )
 
 
 GEOPANDAS_SCRIPT = textwrap.dedent(
@@ -203,7 +238,11 @@ def measure_geopandas(data: Dataset) -> Measured:
     seconds, peak, _ = run_child(
         [sys.executable, str(script), str(data.parks), str(data.enterprises_csv), str(out)]
     )
-    return Measured(seconds, peak, "read CSV, points_from_xy, sjoin, groupby, to_csv")
+    return Measured(
+        seconds,
+        peak,
+        f"read CSV, points_from_xy, sjoin, groupby, to_csv; CPU {CPU_SECONDS['last']:.2f} s",
+    )
 
 
 def measure_join(data: Dataset) -> Measured:
@@ -272,7 +311,10 @@ def _inner_main(step: str, parks_path: str, csv_path: str) -> None:
 def markdown(results: dict[int, dict[str, Measured]], datasets: dict[int, Dataset]) -> str:
     lines = [
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-        f"`python scripts/bench.py` ({time.strftime('%Y-%m-%d')}).",
+        f"`python scripts/bench.py` ({time.strftime('%Y-%m-%d %H:%M')}); load average at start "
+        + ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        + ". Each step in its own process, bytecode cached as for an installed package; CPU ="
+        " user + system time of that process.",
         "",
         "| rows (enterprises x 4 years) | step | wall s | peak MB | what |",
         "| --- | --- | ---: | ---: | --- |",
@@ -328,6 +370,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="also write the Markdown table here")
     args = parser.parse_args(argv)
     chosen = args.only or list(MEASUREMENTS)
+    warm_bytecode()
     results: dict[int, dict[str, Measured]] = {}
     datasets: dict[int, Dataset] = {}
     for size in (parse_size(s) for s in args.sizes.split(",")):

@@ -48,7 +48,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 sys.path.insert(0, str(REPO))
 
-from bench import parse_size, run_child  # noqa: E402
+from bench import CPU_SECONDS, parse_size, run_child, warm_bytecode  # noqa: E402
 
 YEARS_PER_ENTERPRISE = 4
 DEFAULT_SIZES = "120k,1.2M,12M"
@@ -221,7 +221,7 @@ def measure_density(data: Dataset, extra: list[str], name: str) -> Row:
         *extra,
     ]
     seconds, peak, _ = run_child(command)
-    return Row(label(data.rows), name, seconds, peak)
+    return Row(label(data.rows), name, seconds, peak, f"CPU {CPU_SECONDS['last']:.2f} s")
 
 
 def measure_api(data: Dataset, backend: str, amount: int, name: str, note: str) -> Row:
@@ -275,7 +275,8 @@ def measure_geopandas(data: Dataset) -> Row:
             str(data.workdir / "by_hand.csv"),
         ]
     )
-    return Row(label(data.rows), "geopandas script", seconds, peak, "read, points, sjoin, groupby")
+    note = f"read, points, sjoin, groupby; CPU {CPU_SECONDS['last']:.2f} s"
+    return Row(label(data.rows), "geopandas script", seconds, peak, note)
 
 
 SHAPELY_SCRIPT = textwrap.dedent(
@@ -461,7 +462,9 @@ def markdown(rows: list[Row], *, load: str, repeat: int = 1) -> str:
         f"step; load average at start {load}.",
         "Wall = process start to exit (end to end, interpreter and imports included), except "
         "the rows marked *inside*, timed inside one process; peak = maximum resident set of "
-        "that process (for Dask, the largest single process: client, nanny or worker; `os.wait4` reports the maximum over a process and its reaped children).",
+        "that process (for Dask, the largest single process: client, nanny or worker; `os.wait4` reports the maximum over a process and its reaped children); CPU = user + system time of "
+        "the process and its reaped children (less sensitive to load than wall time); bytecode "
+        "cached, as for an installed package.",
         "",
         "| rows | step | wall s | peak MB | note |",
         "| --- | --- | ---: | ---: | --- |",
@@ -520,6 +523,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown step(s) {', '.join(unknown)}; choose from {', '.join(STEPS)}")
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    warm_bytecode()
     rows: list[Row] = []
     for size in (parse_size(s) for s in args.sizes.split(",") if s):
         data = ensure_data(size, seed=args.seed, cache=args.cache)

@@ -21,13 +21,9 @@ from parkgeo.io import read_enterprises, read_parks
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "bad-inputs.md"
 
-# Outcomes that differ on the command line because `parkgeo density` reads CSV through the
-# batched reader (parkgeo/_stream.py, another owner's file); fixes requested. strict: an
-# XPASS fails, so the mark goes as soon as the fix lands.
-CLI_PENDING: dict[str, str] = {
-    "unknown_delimiter": "_stream._plan_csv matches columns before the single-column check",
-    "utf16_with_bom": "_stream._plan_csv cuts UTF-16 text at a b'\\n' byte, mid-character",
-}
+# Kinds whose outcome is known to be wrong, with the fix needed (strict xfail: an XPASS
+# fails, so a mark goes as soon as its fix lands). Empty: every kind behaves as documented.
+CLI_PENDING: dict[str, str] = {}
 LIBRARY_PENDING: dict[str, str] = {}
 
 
@@ -204,3 +200,22 @@ def test_join_command_gives_the_same_one_line_errors(case: Case, tmp_path: Path,
     assert len(lines) == 1 and lines[0].startswith("parkgeo join: error: "), err
     _words_in(lines[0], case)
     assert not out.exists()
+
+
+def test_no_overlap_warning_reaches_stderr_even_with_quiet(tmp_path: Path):
+    """In a real process (no pytest log capture): the warning is on standard error."""
+    import subprocess
+    import sys
+
+    case = CASES[CASE_IDS.index("parks_and_enterprises_do_not_overlap")]
+    inputs = case.write(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "parkgeo.cli", *_density(inputs, tmp_path / "d.csv")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "0 of 2 enterprises are in any park" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -113,6 +113,24 @@ def test_messy_csv_ledger_and_figures_identical(sample, messy_csv):
     assert batched.n_read == batched.summary["n"].sum() + len(batched.rejects)
 
 
+@pytest.mark.parametrize("batch_rows", [7_000, 1_000_000])
+def test_duplicates_within_a_batch_found_by_the_whole_file_check(tmp_path, sample, batch_rows):
+    # The batched path finds repeats within a batch too from the hashed keys (the first pass
+    # skips the validator's own check): a key three times in one batch, and a key repeated
+    # both in its own batch and in a later one.
+    frame = sample.enterprises.iloc[:9_000]
+    rows = [*range(0, 101), 40, 40, *range(101, 7_500), 60, *range(7_500, 9_000), 60]
+    body = frame.iloc[rows].reset_index(drop=True)
+    path = tmp_path / "dups.csv"
+    body.to_csv(path, index=False)
+    loaded, summary, table = in_memory(path, sample.parks)
+    dup = loaded.rejects.query("reason == 'duplicate_enterprise_year'")
+    assert dup["source_row"].tolist() == [101, 102, 7_501, 9_003]
+    batched = park_metrics_batched(path, sample.parks, batch_rows=batch_rows, progress=False)
+    assert_same(batched, loaded, summary, table)
+    assert batched.rejects["message"].str.contains(r"\(source row 60, kept\)").sum() == 2
+
+
 def test_batches_carry_global_rows_and_their_ledger(messy_csv):
     batches = list(iter_enterprise_batches(messy_csv, batch_rows=7_000, progress=False))
     assert [b.first_row for b in batches] == [0, 7_000, 14_000]
