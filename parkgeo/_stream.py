@@ -20,8 +20,9 @@ Identical to the in-memory path
   million rows). A row whose key was kept in an earlier batch is validated again behind a copy
   of that first occurrence, so the validator itself writes the ledger entry (same reason and
   message, naming the kept row). :func:`iter_enterprise_batches` checks as it goes
-  (:class:`SeenKeys`); :func:`park_metrics_batched` checks once at the end
-  (:func:`repeated_keys`) and redoes the rare batches that hold a repeat.
+  (:class:`SeenKeys`); :func:`park_metrics_batched` skips the validator's own check in a
+  first pass, finds the repeats within and across batches once at the end
+  (:func:`repeated_keys`), and redoes the rare batches that hold one, with the check on.
 * Counts are exact; sums of money and energy are added batch by batch in float64, so they
   agree with the in-memory sums to floating-point summation error (relative 1e-12 or so).
 

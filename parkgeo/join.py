@@ -775,6 +775,19 @@ def _summary(assigned: pd.DataFrame) -> pd.DataFrame:
     )
     if "year" in assigned.columns:
         years = assigned["year"]
+        values = years.to_numpy()
+        if values.dtype.kind in "iu" and len(values):
+            # Whole-number years (validated tables): one bincount instead of a mask per year.
+            first = int(values.min())
+            span = int(values.max()) - first + 1
+            if span <= 10_000:
+                kinds = len(MATCH_KINDS)
+                counts = np.bincount(
+                    (values - first).astype(np.int64) * kinds + codes, minlength=span * kinds
+                ).reshape(span, kinds)
+                for k in np.flatnonzero(counts.sum(axis=1)):
+                    summary[str(first + int(k))] = counts[k].astype(np.int64)
+                return summary
         for year in sorted(years.dropna().unique()):
             in_year = (years == year).to_numpy()
             summary[str(_plain(year))] = np.bincount(
