@@ -989,6 +989,10 @@ def park_metrics_batched(
     # (about 10% of the time at 12 million rows); under ``strict`` it runs, so that the first
     # batch with a problem of any kind raises, as in one pass.
     first_pass_duplicates = strict
+    # Each batch's first-pass partial sums are kept (a few MB each, up to a bound), so that a
+    # batch that must be redone is processed once more, not twice.
+    first_partials: list[Partials | None] = []
+    kept_bytes = 0
     total = Partials.empty(len(parks), has_industry=industry_mix)
     ledgers: list[pd.DataFrame] = []
     keys: list[tuple[NDArray[np.uint64], NDArray[np.uint64], NDArray[np.int64]]] = []
@@ -1007,6 +1011,9 @@ def park_metrics_batched(
             del kept
             ledgers.append(ledger)
             total = total.merge(partial)
+            size = _partials_bytes(partial)
+            first_partials.append(partial if kept_bytes + size <= _KEPT_PARTIALS_BYTES else None)
+            kept_bytes += size if first_partials[-1] is not None else 0
             bar.update(partial.n_rows + len(ledger))
     repeats, firsts = repeated_keys(keys)
     del keys
@@ -1027,7 +1034,9 @@ def park_metrics_batched(
             mine = np.flatnonzero((owner == i) & (firsts < starts[i]))
             mine = mine[np.unique(firsts[mine], return_index=True)[1]]
             first_rows[repeats[mine] - starts[i]] = firsts[mine]
-            _, _, before = step(raw, check_duplicates=first_pass_duplicates)
+            before = first_partials[i]
+            if before is None:
+                _, _, before = step(raw, check_duplicates=first_pass_duplicates)
             _, ledgers[i], after = step(raw, first_rows)
             total = total.minus(before).merge(after)
     return _result(
@@ -1046,6 +1055,14 @@ def park_metrics_batched(
         per_mu=per_mu,
         industry_mix=industry_mix,
     )
+
+
+_KEPT_PARTIALS_BYTES = 256 << 20
+
+
+def _partials_bytes(partial: Partials) -> int:
+    arrays = [*partial.sums.values(), partial.division_counts, partial.match_counts]
+    return sum(int(a.nbytes) for a in arrays)
 
 
 def _batch_rows(batch_rows: int | None) -> int:

@@ -595,7 +595,9 @@ def _changes(
         ) & is_money
         change[hidden] = np.nan
         target = getattr(plan, name)
-        progress = change / target + 0.0 if target is not None else np.full(len(table), np.nan)
+        with np.errstate(over="ignore"):
+            progress = change / target + 0.0 if target is not None else np.full(len(table), np.nan)
+        progress[np.isinf(progress)] = np.nan  # a change too large to mean anything
         status = np.full(len(table), "behind", dtype=object)
         # Progress exactly on the line (or at the target) counts, whatever the rounding.
         status[progress >= expected - _PROGRESS_EPS] = "on track"

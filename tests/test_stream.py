@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from parkgeo import _stream
 from parkgeo._errors import DataValidationError, InputFormatError, ParkgeoError
 from parkgeo._progress import Progress
 from parkgeo._stream import (
@@ -129,6 +130,13 @@ def test_duplicates_within_a_batch_found_by_the_whole_file_check(tmp_path, sampl
     batched = park_metrics_batched(path, sample.parks, batch_rows=batch_rows, progress=False)
     assert_same(batched, loaded, summary, table)
     assert batched.rejects["message"].str.contains(r"\(source row 60, kept\)").sum() == 2
+
+
+def test_redone_batches_without_kept_partials(sample, messy_csv, monkeypatch):
+    # Over the bound for keeping first-pass partial sums, a redone batch is recomputed twice.
+    monkeypatch.setattr(_stream, "_KEPT_PARTIALS_BYTES", 0)
+    batched = park_metrics_batched(messy_csv, sample.parks, batch_rows=7_000, progress=False)
+    assert_same(batched, *in_memory(messy_csv, sample.parks))
 
 
 def test_batches_carry_global_rows_and_their_ledger(messy_csv):
