@@ -7,7 +7,9 @@ are added (:meth:`~parkgeo.metrics.Partials.merge`), and :func:`parkgeo.metrics.
 the total into the table :func:`parkgeo.metrics.park_metrics` returns (which is itself
 ``finish(partials_of(...))``: one implementation). Memory is bounded by the batch size plus 24
 bytes per kept row for the duplicate check, whatever the file size. The Dask backend
-(:mod:`parkgeo.distributed`) runs the same steps with one partition per task.
+(:mod:`parkgeo.distributed`) runs the same steps with one partition per task, and
+``jobs=N`` runs the first pass over a Parquet input's batches in N worker processes of this
+machine, which send back only partial sums, hashed keys and ledger rows.
 
 Identical to the in-memory path
 -------------------------------
@@ -37,6 +39,7 @@ from __future__ import annotations
 import codecs
 import glob as _glob
 import logging
+import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +53,7 @@ from parkgeo._errors import InputFormatError, ParkgeoError
 from parkgeo.metrics import Partials, _check_min_enterprises, finish, partials_of
 
 __all__ = [
+    "AUTO_JOBS_ROWS",
     "BACKENDS",
     "DEFAULT_BATCH_ROWS",
     "BatchedResult",
@@ -913,6 +917,7 @@ def park_metrics_batched(
     per_mu: bool = False,
     industry_mix: bool = True,
     progress: bool | None = None,
+    jobs: int | None = None,
 ) -> BatchedResult:
     """Density figures of an enterprise file of any size, read in batches of ``batch_rows``.
 
@@ -938,6 +943,11 @@ def park_metrics_batched(
         What to report (see :func:`parkgeo.metrics.park_metrics`).
     progress : bool, optional
         Show progress (default: when the ``parkgeo`` logger emits INFO).
+    jobs : int, optional
+        Worker processes for Parquet input (CSV is read by one): each reads and reduces its
+        own batches (whole row groups) and sends back partial sums, hashed keys and ledger
+        rows; the result is the same. Default: 1 up to :data:`AUTO_JOBS_ROWS` rows, else 2
+        (or the number of cores, if fewer).
 
     Returns
     -------
@@ -955,7 +965,6 @@ def park_metrics_batched(
     """
     from parkgeo import coords
     from parkgeo._progress import Progress
-    from parkgeo.join import assign_parks
     from parkgeo.metrics import _plan
 
     # Check every option before reading gigabytes.
@@ -965,8 +974,22 @@ def park_metrics_batched(
     system = coords.normalize_coord_system(coord_system)
     skip = _UNUSED_BY_DENSITY if industry_mix else (*_UNUSED_BY_DENSITY, "industry")
     plan = _plan_for(path, dict(columns or {}), encoding, skip)
-    join = {"near_m": near_m, "overlap": overlap, "priority": priority}
-    check = {"strict": strict, "accept_years": accept_years}
+    state: dict[str, Any] = {
+        "plan": plan,
+        "parks": parks,
+        "system": system,
+        "join": {"near_m": near_m, "overlap": overlap, "priority": priority},
+        "check": {"strict": strict, "accept_years": accept_years},
+        "industry_mix": industry_mix,
+        "first_pass_duplicates": strict,
+    }
+    n_jobs = _jobs_for(jobs, plan)
+    if n_jobs > 1:
+        # Workers read whole row groups: one partition, or a row group much larger than a
+        # batch (read in slices to bound memory), is read here.
+        parts = partitions_of(plan.files, partition_rows=rows_per_batch)
+        if len(parts) < 2 or max(part.n_rows for part in parts) > 2 * rows_per_batch:
+            n_jobs = 1
 
     def step(
         raw: pd.DataFrame,
@@ -974,13 +997,7 @@ def park_metrics_batched(
         *,
         check_duplicates: bool = True,
     ) -> tuple[pd.DataFrame, pd.DataFrame, Partials]:
-        kept, ledger = _validated(
-            raw, plan, system, first_rows=first_rows, check_duplicates=check_duplicates, **check
-        )
-        if not len(kept):
-            return kept, ledger, Partials.empty(len(parks), has_industry=industry_mix)
-        assigned = _quiet_join(assign_parks, kept, parks, **join)
-        return kept, ledger, partials_of(assigned, parks)
+        return _batch_step(raw, state, first_rows, check_duplicates=check_duplicates)
 
     # Duplicate enterprise-years are rare: collect the hashed keys of the kept rows (24 bytes a
     # row), find repeats, within and across batches, once at the end with one sort, and redo
@@ -998,6 +1015,30 @@ def park_metrics_batched(
     keys: list[tuple[NDArray[np.uint64], NDArray[np.uint64], NDArray[np.int64]]] = []
     starts: list[int] = []
     n_read = 0
+    report: dict[str, Any] = {
+        "years": years,
+        "baseline_year": baseline_year,
+        "target_year": target_year,
+        "targets": targets,
+        "min_enterprises": min_enterprises,
+        "per_mu": per_mu,
+        "industry_mix": industry_mix,
+    }
+    if n_jobs > 1:
+        with Progress("density", total=plan.total_rows, enabled=progress) as bar:
+            total, ledgers, n_read, n_batches = _park_metrics_in_processes(
+                plan, state, n_jobs, rows_per_batch, bar
+            )
+        return _result(
+            total,
+            parks,
+            [ledger for ledger in ledgers if len(ledger)],
+            n_read,
+            n_batches,
+            encoding=plan.encoding,
+            source=str(path),
+            **report,
+        )
     with Progress("density", total=plan.total_rows, enabled=progress) as bar:
         for box, is_first, is_last in _marked(_raw_batches(plan, rows_per_batch), plan.total_rows):
             raw = box.pop()
@@ -1055,6 +1096,191 @@ def park_metrics_batched(
         per_mu=per_mu,
         industry_mix=industry_mix,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# worker processes (jobs > 1): Parquet partitions read and reduced in parallel
+# --------------------------------------------------------------------------------------------
+
+AUTO_JOBS_ROWS = 3_000_000
+"""Above this many rows, ``jobs=None`` uses two worker processes (Parquet only). Below it a
+file has one or two batches (pyarrow writes row groups of 1,048,576 rows), too few to share
+out evenly, and a second worker adds about 0.3 GB of memory (docs/scale.md)."""
+
+# Starting two workers took 0.02 s with fork, 0.7 s with a forkserver preloading the modules
+# and 1.5 s with spawn (each imports pandas, geopandas, shapely and pyarrow). fork is safe
+# here: the parent is idle when the workers start (no read in flight), Arrow and OpenBLAS
+# reset their thread pools in a forked child, and the executor starts its own thread only
+# after forking. Python 3.12+ deprecates fork in a process with threads (Arrow's idle pool
+# counts), so there the forkserver is used.
+_START_METHOD = (
+    "fork" if sys.platform.startswith("linux") and sys.version_info < (3, 12) else "forkserver"
+)
+_PRELOAD = ["parkgeo._stream", "parkgeo.join", "parkgeo.metrics", "parkgeo._validate"]
+_WORKER: dict[str, Any] = {}
+
+
+def _jobs_for(jobs: int | None, plan: _Plan) -> int:
+    """Worker processes for ``plan``: ``jobs``, or 1 or 2 by the input's size."""
+    import os
+
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise ParkgeoError(f"jobs must be a whole number >= 1, got {jobs!r}")
+    if plan.kind != "parquet":
+        if jobs is not None and jobs > 1:
+            log.info("%s: worker processes apply to Parquet input; reading with one", plan.source)
+        return 1
+    if jobs is not None:
+        return jobs
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return min(2, cores or 1) if (plan.total_rows or 0) > AUTO_JOBS_ROWS else 1
+
+
+def _batch_step(
+    raw: pd.DataFrame,
+    state: Mapping[str, Any],
+    first_rows: NDArray[np.int64] | None = None,
+    *,
+    check_duplicates: bool = True,
+) -> tuple[pd.DataFrame, pd.DataFrame, Partials]:
+    """Validate, join and reduce one raw batch to partial sums (``state``: the run's options)."""
+    from parkgeo.join import assign_parks
+
+    parks = state["parks"]
+    kept, ledger = _validated(
+        raw,
+        state["plan"],
+        state["system"],
+        first_rows=first_rows,
+        check_duplicates=check_duplicates,
+        **state["check"],
+    )
+    if not len(kept):
+        return kept, ledger, Partials.empty(len(parks), has_industry=state["industry_mix"])
+    assigned = _quiet_join(assign_parks, kept, parks, **state["join"])
+    return kept, ledger, partials_of(assigned, parks)
+
+
+def _partition_frame(plan: _Plan, part: Partition) -> pd.DataFrame:
+    """Raw cells of one Parquet partition, indexed by the global source row."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.ParquetFile(part.file).read_row_groups(
+            list(part.row_groups), columns=plan.wanted
+        )
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputFormatError(f"{part.file}: not a readable Parquet file ({exc})") from None
+    frame = _parquet_frame(table, plan)
+    del table
+    frame.index = pd.RangeIndex(part.first_row, part.first_row + len(frame))
+    return frame
+
+
+class _Records(logging.Handler):
+    """Log records of a worker's task, sent back to the parent to be logged there in order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        record.msg, record.args = record.getMessage(), None
+        record.exc_info = None
+        self.records.append(record)
+
+
+def _init_worker(state: dict[str, Any], level: int) -> None:
+    _WORKER.clear()
+    _WORKER.update(state)
+    handler = _Records()
+    log.handlers = [handler]
+    log.propagate = False
+    log.setLevel(level)
+    _WORKER["records"] = handler
+
+
+def _partition_task(part: Partition) -> tuple[Any, ...]:
+    """First pass over one partition in a worker: partial sums, ledger, hashed keys, records."""
+    handler: _Records = _WORKER["records"]
+    handler.records = []
+    raw = _partition_frame(_WORKER["plan"], part)
+    n_read = len(raw)
+    kept, ledger, partial = _batch_step(
+        raw, _WORKER, check_duplicates=_WORKER["first_pass_duplicates"]
+    )
+    del raw
+    h1, h2 = key_hashes(kept["enterprise_id"], kept["year"].to_numpy())
+    keys = (h1, h2, kept.index.to_numpy(dtype=np.int64))
+    return partial, ledger, keys, n_read, handler.records
+
+
+def _first_pass_in_processes(
+    plan: _Plan, parts: Sequence[Partition], state: dict[str, Any], jobs: int, bar: Any
+) -> Iterator[tuple[Any, ...]]:
+    """:func:`_partition_task` of each partition in ``jobs`` worker processes, in file order."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context(_START_METHOD)
+    if _START_METHOD == "forkserver":
+        context.set_forkserver_preload(_PRELOAD)
+    with ProcessPoolExecutor(
+        max_workers=min(jobs, len(parts)),
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(state, log.getEffectiveLevel()),
+    ) as pool:
+        futures = [pool.submit(_partition_task, part) for part in parts]
+        try:
+            for future in futures:
+                partial, ledger, keys, n_read, records = future.result()
+                for record in records:
+                    if log.isEnabledFor(record.levelno):
+                        log.handle(record)
+                bar.update(n_read)
+                yield partial, ledger, keys, n_read
+        finally:
+            # The first failing partition in file order raises, as in one process.
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _park_metrics_in_processes(
+    plan: _Plan, state: dict[str, Any], jobs: int, rows_per_batch: int, bar: Any
+) -> tuple[Partials, list[pd.DataFrame], int, int]:
+    """The batched first pass in worker processes, then the rare redone batches here."""
+    parts = partitions_of(plan.files, partition_rows=rows_per_batch)
+    parks = state["parks"]
+    total = Partials.empty(len(parks), has_industry=state["industry_mix"])
+    ledgers: list[pd.DataFrame] = []
+    keys: list[tuple[NDArray[np.uint64], NDArray[np.uint64], NDArray[np.int64]]] = []
+    first_partials: list[Partials] = []
+    n_read = 0
+    for partial, ledger, part_keys, n in _first_pass_in_processes(plan, parts, state, jobs, bar):
+        total = total.merge(partial)
+        ledgers.append(ledger)
+        keys.append(part_keys)
+        first_partials.append(partial)
+        n_read += n
+    repeats, firsts = repeated_keys(keys)
+    del keys
+    if len(repeats):
+        log.info(
+            "%d enterprise-year rows repeat a row kept earlier; redoing the batches that hold them",
+            len(repeats),
+        )
+        starts = np.asarray([part.first_row for part in parts], dtype=np.int64)
+        owner = np.searchsorted(starts, repeats, side="right") - 1
+        for i in np.unique(owner).tolist():
+            raw = _partition_frame(plan, parts[i])
+            first_rows = np.full(len(raw), -1, dtype=np.int64)
+            mine = np.flatnonzero((owner == i) & (firsts < starts[i]))
+            mine = mine[np.unique(firsts[mine], return_index=True)[1]]
+            first_rows[repeats[mine] - starts[i]] = firsts[mine]
+            _, ledgers[i], after = _batch_step(raw, state, first_rows)
+            total = total.minus(first_partials[i]).merge(after)
+    return total, ledgers, n_read, len(parts)
 
 
 _KEPT_PARTIALS_BYTES = 256 << 20
@@ -1160,6 +1386,7 @@ def park_metrics_file(
     per_mu: bool = False,
     industry_mix: bool = True,
     progress: bool | None = None,
+    jobs: int | None = None,
 ) -> BatchedResult:
     """Density figures of an enterprise file, in memory, in batches or on a Dask cluster.
 
@@ -1191,6 +1418,9 @@ def park_metrics_file(
         What to report (see :func:`parkgeo.metrics.park_metrics`).
     progress : bool, optional
         Show progress (batched and Dask; default: when the ``parkgeo`` logger emits INFO).
+    jobs : int, optional
+        Worker processes of the ``"batched"`` backend for Parquet input (see
+        :func:`park_metrics_batched`; default by the input's size).
 
     Returns
     -------
@@ -1228,6 +1458,7 @@ def park_metrics_file(
             encoding=encoding,
             accept_years=accept_years,
             progress=progress,
+            jobs=jobs,
             **read,
             **join,
             **report,

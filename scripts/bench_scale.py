@@ -9,7 +9,10 @@ Then, each measurement in its own process (wall time from process start to exit,
 = the child's maximum resident set from ``os.wait4``, as in ``scripts/bench.py``):
 
 * ``parkgeo density``: the command, end to end (CSV and Parquet are read with column
-  projection in batches of 2 million rows);
+  projection in batches of 2 million rows; above 3 million Parquet rows in two worker
+  processes if the load average leaves a core free; peak memory is that of the whole process
+  tree, sampled every 50 ms, and CPU that of all its processes);
+* ``parkgeo density --jobs 1`` and ``--jobs 2``: the same in one process and in two workers;
 * ``whole-file reader``: ``read_enterprises`` + ``assign_parks`` + ``park_metrics`` (every
   column read; the path for Excel and GeoPackage inputs);
 * ``parkgeo density --batch-rows 1000000``: the batched path (memory bounded by the batch);
@@ -58,7 +61,7 @@ DEFAULT_CACHE = Path(
 N_PARKS = 500
 BATCH_ROWS = 1_000_000
 DASK_WORKERS = 2
-STEPS = ("density", "memory", "batched", "dask", "geopandas", "shapely")
+STEPS = ("density", "jobs", "memory", "batched", "dask", "geopandas", "shapely")
 
 
 @dataclass(frozen=True)
@@ -220,8 +223,56 @@ def measure_density(data: Dataset, extra: list[str], name: str) -> Row:
         "-q",
         *extra,
     ]
-    seconds, peak, _ = run_child(command)
-    return Row(label(data.rows), name, seconds, peak, f"CPU {CPU_SECONDS['last']:.2f} s")
+    seconds, peak, cpu = run_tree(command)
+    return Row(label(data.rows), name, seconds, peak, f"CPU {cpu:.2f} s")
+
+
+def _tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants (Linux /proc), in MB."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/status") as fh:
+                rss = next((line for line in fh if line.startswith("VmRSS:")), "VmRSS: 0 kB")
+            total += int(rss.split()[1])
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as fh:
+                    todo.extend(int(c) for c in fh.read().split())
+        except (OSError, ValueError):
+            continue
+    return total / 1024.0
+
+
+def run_tree(args: list[str]) -> tuple[float, float, float]:
+    """Like ``run_child``, with the peak of the whole process tree's resident memory (worker
+    processes included: ``os.wait4`` reports the largest single process only), sampled every
+    50 ms; returns (wall seconds, peak MB, CPU seconds of the command and its workers)."""
+    if not Path("/proc/self/task").exists():
+        seconds, peak, _ = run_child(args)
+        return seconds, peak, CPU_SECONDS["last"]
+    import resource
+
+    from bench import child_env
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    peak = 0.0
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(
+            args, stdout=subprocess.DEVNULL, stderr=err, env=child_env(), cwd=REPO
+        )
+        while proc.poll() is None:
+            peak = max(peak, _tree_rss_mb(proc.pid))
+            time.sleep(0.05)
+        seconds = time.perf_counter() - start
+        if proc.returncode != 0:
+            err.seek(0)
+            tail = err.read().decode()[-2000:]
+            raise RuntimeError(f"{' '.join(args)} failed ({proc.returncode}):\n{tail}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return seconds, peak, cpu
 
 
 def measure_api(data: Dataset, backend: str, amount: int, name: str, note: str) -> Row:
@@ -353,6 +404,11 @@ def _run_size_once(data: Dataset, steps: list[str]) -> list[Row]:
     for step in steps:
         if step == "density":
             rows.append(measure_density(data, [], "parkgeo density"))
+        elif step == "jobs":
+            if "--jobs" not in help_text:
+                continue
+            rows.append(measure_density(data, ["--jobs", "1"], "density --jobs 1"))
+            rows.append(measure_density(data, ["--jobs", "2"], "density --jobs 2"))
         elif step == "memory":
             rows.append(
                 measure_api(
@@ -461,9 +517,12 @@ def markdown(rows: list[Row], *, load: str, repeat: int = 1) -> str:
         f"Python {platform.python_version()}; {N_PARKS} parks; best of {repeat} run(s) per "
         f"step; load average at start {load}.",
         "Wall = process start to exit (end to end, interpreter and imports included), except "
-        "the rows marked *inside*, timed inside one process; peak = maximum resident set of "
-        "that process (for Dask, the largest single process: client, nanny or worker; `os.wait4` reports the maximum over a process and its reaped children); CPU = user + system time of "
-        "the process and its reaped children (less sensitive to load than wall time); bytecode "
+        "the rows marked *inside*, timed inside one process; peak = for `parkgeo density` "
+        "rows, the largest sum of the resident sets of the command and its worker processes "
+        "(sampled every 50 ms), else the maximum resident set of that process (for Dask, the "
+        "largest single process: client, nanny or worker; `os.wait4` reports the maximum over "
+        "a process and its reaped children); CPU = user + system time of the process and its "
+        "reaped children, workers included (less sensitive to load than wall time); bytecode "
         "cached, as for an installed package.",
         "",
         "| rows | step | wall s | peak MB | note |",

@@ -413,3 +413,85 @@ def test_any_batch_size_and_row_groups_give_the_same_table(sample, sample_refere
         assert_same(batched, loaded, summary, table)
 
     check()
+
+
+# -- worker processes (jobs=) -----------------------------------------------------------------
+
+
+def test_worker_processes_same_as_in_memory_on_the_sample(sample, sample_reference, tmp_path):
+    # The bundled sample in row groups of 8,000 rows: six partitions over two workers.
+    path = tmp_path / "sample_rg.parquet"
+    table = pq.read_table(sample_path("tianjin_enterprises.parquet"))
+    pq.write_table(table, path, row_group_size=8_000)
+    result = park_metrics_batched(path, sample.parks, batch_rows=8_000, jobs=2, progress=False)
+    assert result.n_batches == 6
+    assert_same(result, *sample_reference)
+    city = result.table.query("park_id == 'ALL' and year == 2015").iloc[0]
+    assert city["profit_change"] == pytest.approx(0.45, abs=5e-4)
+
+
+def test_worker_processes_find_duplicates_across_row_groups(tmp_path, sample):
+    # Repeats of rows kept in row group 0 land in groups 1 and 2 (one key twice), a repeat
+    # within group 1, and a bad cell: the ledger must name the kept rows as in one pass.
+    frame = sample.enterprises.iloc[:9_000]
+    rows = [*range(0, 3_000), 5, *range(3_000, 3_500), 3_100, *range(3_500, 6_000), 5, 17]
+    rows += list(range(6_000, 9_000))
+    body = frame.iloc[rows].reset_index(drop=True)
+    body.loc[4_000, "lon"] = np.nan
+    path = tmp_path / "dups.parquet"
+    pq.write_table(pa.Table.from_pandas(body, preserve_index=False), path, row_group_size=3_000)
+    loaded, summary, table = in_memory(path, sample.parks)
+    dup = loaded.rejects.query("reason == 'duplicate_enterprise_year'")
+    assert dup["source_row"].tolist() == [3_000, 3_501, 6_002, 6_003]
+    result = park_metrics_batched(path, sample.parks, batch_rows=3_000, jobs=2, progress=False)
+    assert result.n_batches == 4
+    assert_same(result, loaded, summary, table)
+    assert result.rejects["message"].str.contains(r"\(source row 5, kept\)").sum() == 2
+    assert (result.rejects["reason"] == "missing_coordinate").sum() >= 1
+
+
+def test_worker_processes_strict_raises_the_first_problem(tmp_path, sample):
+    frame = sample.enterprises.iloc[:3_000]
+    body = pd.concat([frame, frame.iloc[[0]]], ignore_index=True)
+    path = tmp_path / "dup.parquet"
+    pq.write_table(pa.Table.from_pandas(body, preserve_index=False), path, row_group_size=1_000)
+    with pytest.raises(DataValidationError, match="duplicate_enterprise_year"):
+        park_metrics_batched(
+            path, sample.parks, batch_rows=1_000, jobs=2, strict=True, progress=False
+        )
+
+
+def test_jobs_default_by_size_and_format(sample, messy_csv):
+    from dataclasses import replace
+
+    parquet = _stream._plan_for(sample_path("tianjin_enterprises.parquet"), {}, None)
+    assert _stream._jobs_for(None, parquet) == 1  # 48,000 rows: start-up would dominate
+    big = replace(parquet, total_rows=_stream.AUTO_JOBS_ROWS + 1)
+    assert _stream._jobs_for(None, big) == min(2, len(__import__("os").sched_getaffinity(0)))
+    assert _stream._jobs_for(3, big) == 3
+    csv = _stream._plan_for(messy_csv, {}, None)
+    assert _stream._jobs_for(4, csv) == 1  # CSV is read by one process
+    with pytest.raises(ParkgeoError, match="jobs must be a whole number"):
+        _stream._jobs_for(0, parquet)
+
+
+def test_cli_jobs_gives_the_same_table(tmp_path, sample, capsys):
+    from parkgeo.cli import main
+
+    path = tmp_path / "rg.parquet"
+    table = pq.read_table(sample_path("tianjin_enterprises.parquet"))
+    pq.write_table(table, path, row_group_size=12_000)
+    parks = str(sample_path("tianjin_parks.parquet"))
+    outputs = []
+    for extra in ([], ["--jobs", "2", "--batch-rows", "12000"]):
+        out = tmp_path / f"out{len(outputs)}.csv"
+        args = ["density", "--parks", parks, "--enterprises", str(path), "-o", str(out), "-q"]
+        assert main([*args, *extra]) == 0
+        outputs.append(pd.read_csv(out))
+    pd.testing.assert_frame_equal(outputs[0], outputs[1], check_exact=False, rtol=1e-11)
+    firms = str(path)
+    assert main(["density", "--parks", parks, "--enterprises", firms, "--jobs", "0", "-q"]) == 3
+    assert main(["density", "--parks", parks, "--enterprises", firms, "--jobs", "2",
+                 "--workers", "2", "-q"]) == 3  # fmt: skip
+    err = capsys.readouterr().err
+    assert "--jobs must be 1 or more" in err and "choose one" in err

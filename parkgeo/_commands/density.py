@@ -83,6 +83,13 @@ def add_scale_options(parser: argparse.ArgumentParser) -> None:
         "bounded by N whatever the file size (default 2000000: about 1.1 GB with 500 parks)",
     )
     group.add_argument(
+        "--jobs",
+        type=int,
+        metavar="N",
+        help="process a Parquet input's batches in N worker processes on this machine "
+        "(default: 1 up to 3 million rows, else 2 or the number of cores if fewer)",
+    )
+    group.add_argument(
         "--workers",
         type=int,
         metavar="N",
@@ -149,12 +156,17 @@ def scale_backend(args: argparse.Namespace) -> str | None:
     --batch-rows), "dask" (--workers/--scheduler), or None (other formats: read whole)."""
     from parkgeo._errors import ParkgeoError
 
-    for option in ("batch_rows", "workers", "partition_rows"):
+    for option in ("batch_rows", "jobs", "workers", "partition_rows"):
         value = getattr(args, option, None)
         if value is not None and value < 1:
             flag = "--" + option.replace("_", "-")
             raise ParkgeoError(f"{flag} must be 1 or more, got {value}")
     dask = args.workers is not None or args.scheduler is not None
+    if dask and getattr(args, "jobs", None) is not None:
+        raise ParkgeoError(
+            "--jobs runs worker processes on this machine and --workers/--scheduler a Dask "
+            "cluster; choose one"
+        )
     if dask and args.batch_rows is not None:
         raise ParkgeoError(
             "--batch-rows is for one machine and --workers/--scheduler for Dask; choose one "
@@ -164,7 +176,7 @@ def scale_backend(args: argparse.Namespace) -> str | None:
         raise ParkgeoError("--partition-rows applies to Dask: add --workers N or --scheduler")
     if dask:
         return "dask"
-    if args.batch_rows is not None:
+    if args.batch_rows is not None or getattr(args, "jobs", None) is not None:
         return "batched"
     from pathlib import Path
 
@@ -201,6 +213,7 @@ def run_scaled(
         scheduler=args.scheduler,
         workers=args.workers,
         partition_rows=args.partition_rows,
+        jobs=getattr(args, "jobs", None),
         columns=read_mapping(args, "enterprises"),
         coord_system=args.coord_system,
         encoding=args.encoding,
