@@ -947,7 +947,7 @@ def park_metrics_batched(
         Worker processes for Parquet input (CSV is read by one): each reads and reduces its
         own batches (whole row groups) and sends back partial sums, hashed keys and ledger
         rows; the result is the same. Default: 1 up to :data:`AUTO_JOBS_ROWS` rows, else 2
-        (or the number of cores, if fewer).
+        if the machine has 2 cores or more and the load average leaves one free.
 
     Returns
     -------
@@ -1103,9 +1103,10 @@ def park_metrics_batched(
 # --------------------------------------------------------------------------------------------
 
 AUTO_JOBS_ROWS = 3_000_000
-"""Above this many rows, ``jobs=None`` uses two worker processes (Parquet only). Below it a
-file has one or two batches (pyarrow writes row groups of 1,048,576 rows), too few to share
-out evenly, and a second worker adds about 0.3 GB of memory (docs/scale.md)."""
+"""Above this many rows, ``jobs=None`` uses two worker processes (Parquet only) if the load
+average leaves a core free. Below it a file has one or two batches (pyarrow writes row groups
+of 1,048,576 rows), too few to share out evenly, and a second worker adds about 0.3 GB of
+memory (docs/scale.md)."""
 
 # Starting two workers took 0.02 s with fork, 0.7 s with a forkserver preloading the modules
 # and 1.5 s with spawn (each imports pandas, geopandas, shapely and pyarrow). fork is safe
@@ -1133,7 +1134,18 @@ def _jobs_for(jobs: int | None, plan: _Plan) -> int:
     if jobs is not None:
         return jobs
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return min(2, cores or 1) if (plan.total_rows or 0) > AUTO_JOBS_ROWS else 1
+    if (plan.total_rows or 0) <= AUTO_JOBS_ROWS or (cores or 1) < 2:
+        return 1
+    # A second worker only helps if a core is free: on 2 cores busy with other work (load
+    # average 4) two workers took 10.5 to 12.4 s for 12 million rows against 9.4 to 11.2 s
+    # for one process (docs/scale.md).
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    if load > (cores or 1) - 0.5:
+        log.info(
+            "load average %.1f on %d cores: one process (pass --jobs N to choose)", load, cores
+        )
+        return 1
+    return 2
 
 
 def _batch_step(

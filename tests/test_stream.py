@@ -461,13 +461,17 @@ def test_worker_processes_strict_raises_the_first_problem(tmp_path, sample):
         )
 
 
-def test_jobs_default_by_size_and_format(sample, messy_csv):
+def test_jobs_default_by_size_load_and_format(sample, messy_csv, monkeypatch):
     from dataclasses import replace
 
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr("os.getloadavg", lambda: (0.3, 0.3, 0.3))
     parquet = _stream._plan_for(sample_path("tianjin_enterprises.parquet"), {}, None)
-    assert _stream._jobs_for(None, parquet) == 1  # 48,000 rows: start-up would dominate
+    assert _stream._jobs_for(None, parquet) == 1  # 48,000 rows: one batch
     big = replace(parquet, total_rows=_stream.AUTO_JOBS_ROWS + 1)
-    assert _stream._jobs_for(None, big) == min(2, len(__import__("os").sched_getaffinity(0)))
+    assert _stream._jobs_for(None, big) == 2
+    monkeypatch.setattr("os.getloadavg", lambda: (4.2, 4.0, 4.0))  # both cores busy
+    assert _stream._jobs_for(None, big) == 1
     assert _stream._jobs_for(3, big) == 3
     csv = _stream._plan_for(messy_csv, {}, None)
     assert _stream._jobs_for(4, csv) == 1  # CSV is read by one process

@@ -87,7 +87,7 @@ def add_scale_options(parser: argparse.ArgumentParser) -> None:
         type=int,
         metavar="N",
         help="process a Parquet input's batches in N worker processes on this machine "
-        "(default: 1 up to 3 million rows, else 2 or the number of cores if fewer)",
+        "(default: 1 up to 3 million rows, else 2 if two cores are free)",
     )
     group.add_argument(
         "--workers",
