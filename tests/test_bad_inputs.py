@@ -21,23 +21,9 @@ from parkgeo.io import read_enterprises, read_parks
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "bad-inputs.md"
 
-# Kinds whose outcome is known to be wrong, with the fix needed (strict xfail: an XPASS
-# fails, so a mark goes as soon as its fix lands). Empty: every kind behaves as documented.
-CLI_PENDING: dict[str, str] = {}
-LIBRARY_PENDING: dict[str, str] = {}
 
-
-def _params(pending: dict[str, str]) -> list[object]:
-    return [
-        pytest.param(
-            case,
-            id=case.kind,
-            marks=[pytest.mark.xfail(reason=pending[case.kind], strict=True)]
-            if case.kind in pending
-            else [],
-        )
-        for case in CASES
-    ]
+def _params() -> list[object]:
+    return [pytest.param(case, id=case.kind) for case in CASES]
 
 
 def _words_in(text: str, case: Case) -> None:
@@ -66,7 +52,7 @@ def test_the_document_lists_every_kind_with_its_outcome():
         assert str(case.exit_code) in cells[-1], (case.kind, cells)
 
 
-@pytest.mark.parametrize("case", _params(LIBRARY_PENDING))
+@pytest.mark.parametrize("case", _params())
 def test_library_outcome(case: Case, tmp_path: Path, caplog: pytest.LogCaptureFixture):
     inputs = case.write(tmp_path)
     caplog.set_level(logging.INFO, logger="parkgeo")
@@ -116,7 +102,7 @@ def _density(inputs, out: Path, *extra: str) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("case", _params(CLI_PENDING))
+@pytest.mark.parametrize("case", _params())
 def test_command_line_outcome(
     case: Case, tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog
 ):
