@@ -193,24 +193,29 @@ PARK_ALIASES: dict[str, tuple[str, ...]] = {
 
 # Units that may sit in a header's brackets, per kind of column, and the factor to parkgeo's
 # units (10,000 CNY, tce, persons, hectares).
-_MONEY_UNITS = {
+# One unit vocabulary for headers (``纳税总额(元)``) and cells (``123万元``), so the two cannot
+# drift apart; parkgeo._validate adds the empty unit for plain numbers.
+MONEY_UNITS: dict[str, float] = {
+    "万元": 1.0,
+    "万": 1.0,
+    "万元人民币": 1.0,
+    "10kcny": 1.0,
+    "10000cny": 1.0,
     "元": 1e-4,
+    "元人民币": 1e-4,
     "人民币元": 1e-4,
     "yuan": 1e-4,
     "cny": 1e-4,
     "rmb": 1e-4,
     "千元": 0.1,
-    "万元": 1.0,
-    "万": 1.0,
-    "10kcny": 1.0,
-    "10000cny": 1.0,
     "百万元": 100.0,
     "百万": 100.0,
     "千万元": 1000.0,
+    "千万": 1000.0,
     "亿元": 1e4,
     "亿": 1e4,
 }
-_ENERGY_UNITS = {
+ENERGY_UNITS: dict[str, float] = {
     "吨标准煤": 1.0,
     "吨标煤": 1.0,
     "tce": 1.0,
@@ -219,11 +224,21 @@ _ENERGY_UNITS = {
     "万吨标准煤": 1e4,
     "万吨标煤": 1e4,
     "万tce": 1e4,
+    "万吨": 1e4,
     "千克标准煤": 1e-3,
+    "公斤标准煤": 1e-3,
     "kgce": 1e-3,
 }
-_PEOPLE_UNITS = {"人": 1.0, "名": 1.0, "个": 1.0, "persons": 1.0, "person": 1.0, "万人": 1e4}
-_AREA_UNITS = {
+PEOPLE_UNITS: dict[str, float] = {
+    "人": 1.0,
+    "名": 1.0,
+    "个": 1.0,
+    "位": 1.0,
+    "persons": 1.0,
+    "person": 1.0,
+    "万人": 1e4,
+}
+AREA_UNITS: dict[str, float] = {
     "公顷": 1.0,
     "ha": 1.0,
     "hm2": 1.0,
@@ -236,10 +251,10 @@ _AREA_UNITS = {
     "m2": 1e-4,
 }
 HEADER_UNITS: dict[str, dict[str, float]] = {
-    **{c: _MONEY_UNITS for c in MONEY},
-    "energy_tce": _ENERGY_UNITS,
-    "employees": _PEOPLE_UNITS,
-    "approved_area_ha": _AREA_UNITS,
+    **{c: MONEY_UNITS for c in MONEY},
+    "energy_tce": ENERGY_UNITS,
+    "employees": PEOPLE_UNITS,
+    "approved_area_ha": AREA_UNITS,
 }
 
 _BRACKETS = re.compile(r"[(\[{<]([^)\]}>]*)[)\]}>]")

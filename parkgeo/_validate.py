@@ -41,7 +41,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
-from parkgeo._columns import ENTERPRISE_COLUMNS, ENTERPRISE_REQUIRED, PARK_COLUMNS
+from parkgeo._columns import (
+    AREA_UNITS,
+    ENERGY_UNITS,
+    ENTERPRISE_COLUMNS,
+    ENTERPRISE_REQUIRED,
+    MONEY_UNITS,
+    PARK_COLUMNS,
+    PEOPLE_UNITS,
+)
 from parkgeo._errors import DataValidationError, GeometryError, SchemaError
 
 __all__ = [
@@ -141,54 +149,11 @@ _DMS = (
     r"(?:\s*(?P<sec>\d+(?:\.\d+)?)\s*(?:[\"″”秒]|''|′′))?\s*(?P<hemi>[ENWSensw东西南北]?)$"
 )
 
-_MONEY = {
-    "": 1.0,
-    "万元": 1.0,
-    "万": 1.0,
-    "万元人民币": 1.0,
-    "元": 1e-4,
-    "元人民币": 1e-4,
-    "yuan": 1e-4,
-    "cny": 1e-4,
-    "rmb": 1e-4,
-    "千元": 0.1,
-    "百万元": 100.0,
-    "百万": 100.0,
-    "千万元": 1000.0,
-    "千万": 1000.0,
-    "亿元": 1e4,
-    "亿": 1e4,
-}
-_ENERGY = {
-    "": 1.0,
-    "吨标准煤": 1.0,
-    "吨标煤": 1.0,
-    "tce": 1.0,
-    "t": 1.0,
-    "吨": 1.0,
-    "万吨标准煤": 1e4,
-    "万吨标煤": 1e4,
-    "万tce": 1e4,
-    "万吨": 1e4,
-    "千克标准煤": 1e-3,
-    "kgce": 1e-3,
-    "公斤标准煤": 1e-3,
-}
-_PEOPLE = {"": 1.0, "人": 1.0, "名": 1.0, "个": 1.0, "位": 1.0, "万人": 1e4}
+_MONEY = {"": 1.0, **MONEY_UNITS}
+_ENERGY = {"": 1.0, **ENERGY_UNITS}
+_PEOPLE = {"": 1.0, **PEOPLE_UNITS}
 _YEAR = {"": 1.0, "年": 1.0, "年度": 1.0}
-_AREA = {
-    "": 1.0,
-    "公顷": 1.0,
-    "ha": 1.0,
-    "hm2": 1.0,
-    "亩": 1 / 15,
-    "mu": 1 / 15,
-    "平方公里": 100.0,
-    "km2": 100.0,
-    "平方千米": 100.0,
-    "平方米": 1e-4,
-    "m2": 1e-4,
-}
+_AREA = {"": 1.0, **AREA_UNITS}
 _DEGREES = {
     "": 1.0,
     "°": 1.0,
