@@ -75,7 +75,8 @@ def _version() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit status."""
     args_list = list(sys.argv[1:] if argv is None else argv)
-    chosen = next((a for a in args_list if a in SUBCOMMANDS), None)
+    # Without a subcommand (--version, --help) no command module is imported: start-up stays cheap.
+    chosen = next((a for a in args_list if a in SUBCOMMANDS), "")
     parser = build_parser(only=chosen)
     try:
         args = parser.parse_args(args_list)

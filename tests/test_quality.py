@@ -45,3 +45,18 @@ def test_ruff_format() -> None:
 def test_mypy() -> None:
     result = subprocess.run([*_tool("mypy"), "parkgeo"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_public_api_table_matches_all() -> None:
+    import parkgeo
+
+    assert sorted(parkgeo.__all__) == sorted([*parkgeo._PUBLIC, "__version__"])
+    for name in parkgeo.__all__:
+        assert getattr(parkgeo, name) is not None
+
+
+def test_import_is_cheap() -> None:
+    code = "import sys, parkgeo, parkgeo.cli; print(sorted(m for m in ('pandas', 'numpy', 'shapely', 'pyproj', 'pyarrow') if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
