@@ -220,9 +220,12 @@ def secondary(
         return int(candidates[np.lexsort((candidates, -mag))[0]])
 
     def suppress(cell: int, owner: int, need: float) -> None:
-        queue = [cell]
         unknown[cell] = True
         protects[cell] = owner
+        close(cell, owner, need)
+
+    def close(cell: int, owner: int, need: float) -> None:
+        queue = [cell]
         while queue:
             q = queue.pop()
             for e in equations_of(q):
@@ -235,6 +238,10 @@ def secondary(
                         protects[partner] = owner
                         queue.append(partner)
 
+    # A cell alone among unknowns in an equation is solved exactly: give every sensitive cell
+    # a partner first (cheap), then let the LP judge and add more where needed.
+    for cell in todo:
+        close(cell, cell, float(level[cell]))
     for cell in todo:
         for _ in range(limit):
             lo, hi = intervals(problem, unknown, np.array([cell]))

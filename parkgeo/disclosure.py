@@ -25,6 +25,7 @@ from numpy.typing import NDArray
 
 from parkgeo._errors import ParkgeoError
 from parkgeo._sdc_cells import TOTAL, Contributions, Grid, contributions_of, grid_of
+from parkgeo._sdc_cli import add_disclosure_arguments, apply_disclosure
 from parkgeo._sdc_lp import Problem, secondary
 from parkgeo._sdc_rules import (
     PRIMARY_FREQUENCY,
@@ -43,6 +44,9 @@ __all__ = [
     "DisclosureError",
     "DisclosureRules",
     "ProtectedTable",
+    "add_disclosure_arguments",
+    "apply_disclosure",
+    "attack",
     "contributions_of",
     "protect",
     "read_disclosure_rules",

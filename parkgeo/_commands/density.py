@@ -66,6 +66,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_scale_options(parser)
     add_output_options(parser)
+    from parkgeo._sdc_cli import add_disclosure_arguments
+
+    add_disclosure_arguments(parser)
 
 
 def add_scale_options(parser: argparse.ArgumentParser) -> None:
@@ -137,14 +140,19 @@ def run(args: argparse.Namespace) -> int:
         "min_enterprises": args.min_enterprises,
         "per_mu": args.per_mu,
     }
+    assigned = None
     if backend is None:
         loaded = load_enterprises(args)
         # The unmatched ledger's nearest-park search is not needed for per-park figures.
         result = assign_parks(loaded.data, parks, nearest=False, **options)
         log_match_summary(result.summary)
         table = park_metrics(result.assigned, parks, **report)
+        assigned = result.assigned
     else:
         table = run_scaled(args, parks, backend, options, report)
+    from parkgeo._sdc_cli import apply_disclosure
+
+    table = apply_disclosure(table, args, parks=parks, assigned=assigned)
     if fmt in GEO_FORMATS:
         table = with_park_geometry(table, parks)
     emit_table(table, args)
