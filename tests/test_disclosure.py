@@ -194,7 +194,7 @@ def _random_case(draw: Any) -> tuple[pd.DataFrame, gpd.GeoDataFrame, DisclosureR
     return firms, parks, rules
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_random_case())
 def test_random_tables_leak_nothing(
     case: tuple[pd.DataFrame, gpd.GeoDataFrame, DisclosureRules],
