@@ -20,7 +20,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from parkgeo._sdc_cells import TOTAL, Contributions, grid_of
-from parkgeo._sdc_lp import Problem, intervals, protected
+from parkgeo._sdc_lp import Problem, certified, intervals, protected
 from parkgeo._sdc_rules import (
     PRIMARY_DOMINANCE,
     PRIMARY_FREQUENCY,
@@ -70,13 +70,16 @@ _COLUMNS = (
     "lower",
     "upper",
     "protected",
+    "exact",
 )
 
 
-def _problem(value: NDArray[np.float64], equations: Any) -> Problem:
+def _problem(
+    value: NDArray[np.float64], equations: Any, shape: tuple[int, int] | None = None
+) -> Problem:
     lower = np.where(value >= 0, 0.0, -np.inf)
     upper = np.where(value >= 0, np.inf, 0.0)
-    return Problem(value=value, lower=lower, upper=upper, equations=equations)
+    return Problem(value=value, lower=lower, upper=upper, equations=equations, shape=shape)
 
 
 def _attack_cells(
@@ -84,14 +87,28 @@ def _attack_cells(
     unknown: NDArray[np.bool_],
     sensitive: NDArray[np.bool_],
     level: NDArray[np.float64],
-) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
+) -> tuple[
+    NDArray[np.int64],
+    NDArray[np.float64],
+    NDArray[np.float64],
+    NDArray[np.bool_],
+    NDArray[np.bool_],
+]:
     cells = np.flatnonzero(sensitive)
-    lo, hi = intervals(problem, unknown, cells)
     lower_level = np.minimum(
         level[cells], np.maximum(problem.value[cells] - problem.lower[cells], 0)
     )
+    exact = np.ones(len(cells), dtype=bool)
+    lo = problem.value[cells].astype(np.float64).copy()
+    hi = lo.copy()
+    if problem.shape is not None:
+        # Rectangles of suppressed cells prove most ranges wide enough without an LP.
+        sure, lo, hi = certified(problem, unknown, cells, level[cells], lower_level)
+        exact = ~sure
+    if exact.any():
+        lo[exact], hi[exact] = intervals(problem, unknown, cells[exact])
     ok = protected(problem, lo, hi, cells, level[cells], lower_level)
-    return cells, lo, hi, ok
+    return cells, lo, hi, ok, exact
 
 
 def attack_solved(solved: Mapping[str, _Solved]) -> pd.DataFrame:
@@ -106,8 +123,9 @@ def attack_solved(solved: Mapping[str, _Solved]) -> pd.DataFrame:
             sensitive = (status != PUBLISHED) & (status != SECONDARY) & (status != UNPUBLISHED)
             if not sensitive.any():
                 continue
-            problem = _problem(grid.value[i], grid.equations)
-            cells, lo, hi, ok = _attack_cells(
+            shape = (len(grid.rows), len(grid.cols)) if len(grid.cols) > 1 else None
+            problem = _problem(grid.value[i], grid.equations, shape)
+            cells, lo, hi, ok, exact = _attack_cells(
                 problem, status != PUBLISHED, sensitive, s.level[year]
             )
             frames.append(
@@ -123,6 +141,7 @@ def attack_solved(solved: Mapping[str, _Solved]) -> pd.DataFrame:
                         "lower": lo,
                         "upper": hi,
                         "protected": ok,
+                        "exact": exact,
                     }
                 )
             )
@@ -319,7 +338,7 @@ def attack_published(
                 if known[k, j]:
                     unknown[row_of[label] * n_cols + total] = False
             problem = _problem(grid.value[i], grid.equations)
-            cells, lo, hi, ok = _attack_cells(problem, unknown, sensitive, level)
+            cells, lo, hi, ok, exact = _attack_cells(problem, unknown, sensitive, level)
             frames.append(
                 pd.DataFrame(
                     {
@@ -333,6 +352,7 @@ def attack_published(
                         "lower": lo,
                         "upper": hi,
                         "protected": ok,
+                        "exact": exact,
                     }
                 )
             )

@@ -25,7 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-__all__ = ["Problem", "intervals", "secondary"]
+__all__ = ["Problem", "certified", "intervals", "protected", "secondary"]
 
 _REL_TOL = 1e-7
 
@@ -38,6 +38,8 @@ class Problem:
     lower: NDArray[np.float64]
     upper: NDArray[np.float64]
     equations: sp.csr_matrix
+    shape: tuple[int, int] | None = None
+    """(rows, columns) when the cells are a grid: enables pair and rectangle certificates."""
 
     @property
     def n_cells(self) -> int:
@@ -142,6 +144,34 @@ def intervals(
     return lo, hi
 
 
+def certified(
+    problem: Problem,
+    unknown: NDArray[np.bool_],
+    cells: NDArray[np.int64],
+    upper_level: NDArray[np.float64],
+    lower_level: NDArray[np.float64],
+) -> tuple[NDArray[np.bool_], NDArray[np.float64], NDArray[np.float64]]:
+    """Cells whose protection a suppressed pair or rectangle proves, and the range it proves
+    reachable (``[a - down, a + up]``, inside the exact range)."""
+    from parkgeo._sdc_cert import axes_of, certified_steps
+
+    ok = np.zeros(len(cells), dtype=bool)
+    lo = problem.value[cells].astype(np.float64).copy()
+    hi = lo.copy()
+    if problem.shape is None:
+        return ok, lo, hi
+    axes = axes_of(problem.equations, problem.shape)
+    for k, cell in enumerate(cells):
+        if not unknown[cell]:
+            continue
+        up, down = certified_steps(
+            axes, int(cell), unknown, problem.value, problem.lower, problem.upper
+        )
+        lo[k], hi[k] = problem.value[cell] - down, problem.value[cell] + up
+    ok = protected(problem, lo, hi, cells, upper_level, lower_level)
+    return ok, lo, hi
+
+
 def protected(
     problem: Problem,
     lo: NDArray[np.float64],
@@ -195,8 +225,12 @@ def secondary(
     >>> np.flatnonzero(hidden).tolist(), why.tolist()
     ([0, 2], [-1, -1, 0, -1, -1])
     """
+    from parkgeo._sdc_cert import axes_of, best_new, certified_steps
+
     unknown = unknown.copy()
     protects = np.full(problem.n_cells, -1, dtype=np.int64)
+    axes = axes_of(problem.equations, problem.shape) if problem.shape is not None else None
+    value, lower, upper = problem.value, problem.lower, problem.upper
     eq_csc = problem.equations.tocsc()
     eq_csr = problem.equations.tocsr()
     magnitude = np.abs(problem.value)
@@ -240,9 +274,31 @@ def secondary(
 
     # A cell alone among unknowns in an equation is solved exactly: give every sensitive cell
     # a partner first (cheap), then let the LP judge and add more where needed.
+    if axes is None:
+        for cell in todo:
+            close(cell, cell, float(level[cell]))
     for cell in todo:
-        close(cell, cell, float(level[cell]))
-    for cell in todo:
+        if axes is not None:
+            # A suppressed pair or rectangle through the cell proves its protection without
+            # an LP; else suppress the cheapest one of small cells that does.
+            tol = _REL_TOL * (abs(value[cell]) + problem.scale() * 1e-6)
+            up, down = certified_steps(axes, cell, unknown, value, lower, upper)
+            if up >= level[cell] - tol and down >= lower_level[cell] - tol and up + down > tol:
+                continue
+            need_up = max(float(level[cell]), tol * 2)
+            need_down = float(lower_level[cell])
+            corners = best_new(axes, cell, unknown, value, lower, upper, need_up, need_down)
+            if corners is None and axes.has_col_equations:
+                # In two dimensions the LP over one large block is slow: a rectangle through
+                # a total (a city-wide division figure) is the lesser evil.
+                corners = best_new(
+                    axes, cell, unknown, value, lower, upper, need_up, need_down, parts_only=False
+                )
+            if corners is not None:
+                fresh = corners[~unknown[corners]]
+                unknown[fresh] = True
+                protects[fresh] = cell
+                continue
         for _ in range(limit):
             lo, hi = intervals(problem, unknown, np.array([cell]))
             ok = protected(problem, lo, hi, np.array([cell]), level[[cell]], lower_level[[cell]])

@@ -349,7 +349,8 @@ def _problem(grid: Grid, year_position: int) -> Problem:
     value = grid.value[year_position]
     lower = np.where(value >= 0, 0.0, -np.inf)
     upper = np.where(value >= 0, np.inf, 0.0)
-    return Problem(value=value, lower=lower, upper=upper, equations=grid.equations)
+    shape = (len(grid.rows), len(grid.cols))
+    return Problem(value=value, lower=lower, upper=upper, equations=grid.equations, shape=shape)
 
 
 def _cell_records(measure: str, solved: _Solved) -> list[pd.DataFrame]:
