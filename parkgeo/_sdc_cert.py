@@ -104,9 +104,11 @@ def _candidates(
     rows, wr = _siblings(axes.row_family, axes.row_coef, r, parts_only)
     own_up, own_down = _limits(value[[cell]], lower[[cell]], upper[[cell]], np.ones(1))
     if not axes.has_col_equations:
+        # One dimension: each sibling's own allowance; callers add them up (a group of
+        # siblings moves together) and cap the sum by the cell's own bound.
         corners = rows * axes.n_cols + c
         up, down = _limits(value[corners], lower[corners], upper[corners], wr)
-        return [corners], np.minimum(up, own_up), np.minimum(down, own_down)
+        return [corners], up, down
     cols, wc = _siblings(axes.col_family, axes.col_coef, c, parts_only)
     if len(rows) == 0 or len(cols) == 0:
         empty = np.empty(0, dtype=np.int64)
@@ -147,7 +149,17 @@ def certified_steps(
         ok &= unknown[c]
     if not ok.any():
         return 0.0, 0.0
+    if not axes.has_col_equations:
+        own_up, own_down = _own(cell, value, lower, upper)
+        return min(own_up, float(up[ok].sum())), min(own_down, float(down[ok].sum()))
     return float(up[ok].max()), float(down[ok].max())
+
+
+def _own(
+    cell: int, value: NDArray[np.float64], lower: NDArray[np.float64], upper: NDArray[np.float64]
+) -> tuple[float, float]:
+    up, down = _limits(value[[cell]], lower[[cell]], upper[[cell]], np.ones(1))
+    return float(up[0]), float(down[0])
 
 
 def best_new(
@@ -168,7 +180,18 @@ def best_new(
     corners, up, down = _candidates(axes, cell, value, lower, upper, parts_only=parts_only)
     if len(up) == 0:
         return None
-    ok = (up >= need_up) & (down >= need_down)
+    if not axes.has_col_equations:
+        # Siblings already suppressed count towards the protection: add the smallest one
+        # that makes up the shortfall.
+        own_up, own_down = _own(cell, value, lower, upper)
+        if own_up < need_up or own_down < need_down:
+            return None
+        known = ~unknown[corners[0]]
+        have_up = float(up[~known].sum())
+        have_down = float(down[~known].sum())
+        ok = known & (have_up + up >= need_up) & (have_down + down >= need_down)
+    else:
+        ok = (up >= need_up) & (down >= need_down)
     if not ok.any():
         return None
     cost = np.zeros(len(up))

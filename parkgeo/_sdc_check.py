@@ -87,6 +87,8 @@ def _attack_cells(
     unknown: NDArray[np.bool_],
     sensitive: NDArray[np.bool_],
     level: NDArray[np.float64],
+    *,
+    exact: bool = False,
 ) -> tuple[
     NDArray[np.int64],
     NDArray[np.float64],
@@ -98,21 +100,24 @@ def _attack_cells(
     lower_level = np.minimum(
         level[cells], np.maximum(problem.value[cells] - problem.lower[cells], 0)
     )
-    exact = np.ones(len(cells), dtype=bool)
+    by_lp = np.ones(len(cells), dtype=bool)
     lo = problem.value[cells].astype(np.float64).copy()
     hi = lo.copy()
-    if problem.shape is not None:
-        # Rectangles of suppressed cells prove most ranges wide enough without an LP.
+    if problem.shape is not None and not exact:
+        # Suppressed groups and rectangles prove most ranges wide enough without an LP.
         sure, lo, hi = certified(problem, unknown, cells, level[cells], lower_level)
-        exact = ~sure
-    if exact.any():
-        lo[exact], hi[exact] = intervals(problem, unknown, cells[exact])
+        by_lp = ~sure
+    if by_lp.any():
+        lo[by_lp], hi[by_lp] = intervals(problem, unknown, cells[by_lp])
     ok = protected(problem, lo, hi, cells, level[cells], lower_level)
-    return cells, lo, hi, ok, exact
+    return cells, lo, hi, ok, by_lp
 
 
-def attack_solved(solved: Mapping[str, _Solved]) -> pd.DataFrame:
-    """LP ranges of every sensitive cell of a :class:`~parkgeo.disclosure.ProtectedTable`."""
+def attack_solved(solved: Mapping[str, _Solved], *, exact: bool = False) -> pd.DataFrame:
+    """Ranges of every sensitive cell of a :class:`~parkgeo.disclosure.ProtectedTable`: exact
+    LP ranges with ``exact=True``, else ranges proven by suppressed groups or rectangles where
+    they suffice (``exact`` False in the output: the true range is at least as wide) and LP
+    ranges for the rest."""
     frames = []
     for measure, s in solved.items():
         grid = s.grid
@@ -123,10 +128,9 @@ def attack_solved(solved: Mapping[str, _Solved]) -> pd.DataFrame:
             sensitive = (status != PUBLISHED) & (status != SECONDARY) & (status != UNPUBLISHED)
             if not sensitive.any():
                 continue
-            shape = (len(grid.rows), len(grid.cols)) if len(grid.cols) > 1 else None
-            problem = _problem(grid.value[i], grid.equations, shape)
-            cells, lo, hi, ok, exact = _attack_cells(
-                problem, status != PUBLISHED, sensitive, s.level[year]
+            problem = _problem(grid.value[i], grid.equations, (len(grid.rows), len(grid.cols)))
+            cells, lo, hi, ok, solved_exactly = _attack_cells(
+                problem, status != PUBLISHED, sensitive, s.level[year], exact=exact
             )
             frames.append(
                 pd.DataFrame(
@@ -141,7 +145,7 @@ def attack_solved(solved: Mapping[str, _Solved]) -> pd.DataFrame:
                         "lower": lo,
                         "upper": hi,
                         "protected": ok,
-                        "exact": exact,
+                        "exact": solved_exactly,
                     }
                 )
             )
@@ -187,7 +191,7 @@ def audit_report(
     solved: Mapping[str, _Solved], rules: DisclosureRules, cells: pd.DataFrame
 ) -> pd.DataFrame:
     """Every withheld (or never-published but sensitive) cell with its reason and range."""
-    ranges = attack_solved(solved)
+    ranges = attack_solved(solved, exact=True)
     keyed = ranges.set_index(["measure", "year", "row", "column"])
     rows = []
     for measure, s in solved.items():
@@ -310,6 +314,7 @@ def attack_published(
     *,
     rules: DisclosureRules,
     baseline_year: int,
+    exact: bool = False,
 ) -> pd.DataFrame:
     """Attack a published density table: the range of each sensitive sum it does not print.
 
@@ -337,8 +342,10 @@ def attack_published(
             for j, label in enumerate(printed):
                 if known[k, j]:
                     unknown[row_of[label] * n_cols + total] = False
-            problem = _problem(grid.value[i], grid.equations)
-            cells, lo, hi, ok, exact = _attack_cells(problem, unknown, sensitive, level)
+            problem = _problem(grid.value[i], grid.equations, (len(grid.rows), len(grid.cols)))
+            cells, lo, hi, ok, solved_exactly = _attack_cells(
+                problem, unknown, sensitive, level, exact=exact
+            )
             frames.append(
                 pd.DataFrame(
                     {
@@ -352,7 +359,7 @@ def attack_published(
                         "lower": lo,
                         "upper": hi,
                         "protected": ok,
-                        "exact": exact,
+                        "exact": solved_exactly,
                     }
                 )
             )

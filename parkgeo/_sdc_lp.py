@@ -285,6 +285,14 @@ def secondary(
             up, down = certified_steps(axes, cell, unknown, value, lower, upper)
             if up >= level[cell] - tol and down >= lower_level[cell] - tol and up + down > tol:
                 continue
+            if not axes.has_col_equations:
+                # One dimension: blocks are small, and the exact range may already be wide
+                # enough through cells outside the cell's own equation (a suppressed total).
+                lo, hi = intervals(problem, unknown, np.array([cell]))
+                if protected(problem, lo, hi, np.array([cell]), level[[cell]], lower_level[[cell]])[
+                    0
+                ]:
+                    continue
             need_up = max(float(level[cell]), tol * 2)
             need_down = float(lower_level[cell])
             corners = best_new(axes, cell, unknown, value, lower, upper, need_up, need_down)

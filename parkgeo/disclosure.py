@@ -175,9 +175,9 @@ class ProtectedTable:
             f"{k} enterprises. Rules: {self.rules.describe()}."
         )
 
-    def attack(self) -> pd.DataFrame:
-        """The LP attack on every withheld sensitive cell (see :func:`attack`)."""
-        return attack(self)
+    def attack(self, *, exact: bool = False) -> pd.DataFrame:
+        """The attack on every withheld sensitive cell (see :func:`attack`)."""
+        return attack(self, exact=exact)
 
     def audit(self) -> pd.DataFrame:
         """The auditor's report: every withheld cell, why, and the range an attacker gets.
@@ -448,16 +448,26 @@ def _blank(table: pd.DataFrame, status: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def attack(protected: ProtectedTable) -> pd.DataFrame:
-    """The auditor's LP attack on a protected table: the feasible range of every withheld
+def attack(protected: ProtectedTable, *, exact: bool = False) -> pd.DataFrame:
+    """The auditor's attack on a protected table: the feasible range of every withheld
     sensitive cell, given every published cell and the additive structure.
+
+    Parameters
+    ----------
+    protected : ProtectedTable
+    exact : bool
+        Solve the exact range of every cell by LP (two per cell). By default a range that a
+        suppressed group of sibling cells or a rectangle already proves wide enough is
+        reported as that proven range (``exact`` False: the true range is at least as wide),
+        and only the other cells are solved by LP.
 
     Returns
     -------
     pandas.DataFrame
         One row per sensitive cell not published: ``measure, year, row, column, status,
-        value, level, lower, upper, protected`` (the range reaches ``level`` below and above).
+        value, level, lower, upper, protected, exact`` (``protected``: the range reaches
+        ``level`` below and above the value).
     """
     from parkgeo._sdc_check import attack_solved
 
-    return attack_solved(protected._solved)
+    return attack_solved(protected._solved, exact=exact)
