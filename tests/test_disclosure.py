@@ -214,3 +214,16 @@ def test_random_tables_leak_nothing(
     for measure in rules.measures:
         rows = table[measure].notna() & protected.table[measure].notna()
         np.testing.assert_allclose(table.loc[rows, measure], protected.table.loc[rows, measure])
+
+
+def test_min_enterprises_blanks_are_kept_and_protected() -> None:
+    firms, parks = _thinned()
+    table = park_metrics(firms, parks, min_enterprises=3)
+    contrib = contributions_of(firms, parks, measures=RULES.measures)
+    protected = protect(table, contrib, parks, rules=RULES)
+    small = protected.table["park_id"] == parks["park_id"].iloc[0]
+    # labour productivity was blanked by min_enterprises: it stays blank and says why
+    assert protected.table.loc[small, "labour_productivity"].isna().all()
+    assert (protected.status.loc[small, "value_added"] == "primary-frequency").all()
+    attack = attack_published(protected.table, contrib, parks, rules=RULES, baseline_year=2013)
+    assert attack["protected"].all()
