@@ -97,9 +97,17 @@ def _candidates(
     lower: NDArray[np.float64],
     upper: NDArray[np.float64],
     parts_only: bool,
+    unknown: NDArray[np.bool_],
+    need: tuple[float, float] | None = None,
+    keep: int = 24,
 ) -> tuple[list[NDArray[np.int64]], NDArray[np.float64], NDArray[np.float64]]:
-    """Corner cells (other than ``cell``) of every pair or rectangle through ``cell``, and
-    the steps up and down each allows."""
+    """Corner cells (other than ``cell``) of the pairs or rectangles through ``cell``, and
+    the steps up and down each allows.
+
+    In two dimensions, with ``need`` None only rectangles whose two edge corners are already
+    suppressed are listed (checking); with ``need`` (steps up and down to reach) the ``keep``
+    cheapest sibling rows and columns whose edge corner allows those steps (proposing).
+    """
     r, c = divmod(cell, axes.n_cols)
     rows, wr = _siblings(axes.row_family, axes.row_coef, r, parts_only)
     own_up, own_down = _limits(value[[cell]], lower[[cell]], upper[[cell]], np.ones(1))
@@ -110,6 +118,12 @@ def _candidates(
         up, down = _limits(value[corners], lower[corners], upper[corners], wr)
         return [corners], up, down
     cols, wc = _siblings(axes.col_family, axes.col_coef, c, parts_only)
+    rows, wr = _shortlist(
+        rows, wr, rows * axes.n_cols + c, value, lower, upper, unknown, need, keep
+    )
+    cols, wc = _shortlist(
+        cols, wc, r * axes.n_cols + cols, value, lower, upper, unknown, need, keep
+    )
     if len(rows) == 0 or len(cols) == 0:
         empty = np.empty(0, dtype=np.int64)
         return [empty, empty, empty], np.empty(0), np.empty(0)
@@ -131,6 +145,30 @@ def _candidates(
     return [corner_a, corner_b, corner_d], up, down
 
 
+def _shortlist(
+    mates: NDArray[np.int64],
+    weight: NDArray[np.float64],
+    corner: NDArray[np.int64],
+    value: NDArray[np.float64],
+    lower: NDArray[np.float64],
+    upper: NDArray[np.float64],
+    unknown: NDArray[np.bool_],
+    need: tuple[float, float] | None,
+    keep: int,
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    if len(mates) == 0:
+        return mates, weight
+    if need is None:
+        sel = unknown[corner]
+        return mates[sel], weight[sel]
+    up, down = _limits(value[corner], lower[corner], upper[corner], weight)
+    fit = np.flatnonzero((up >= need[0]) & (down >= need[1]))
+    cost = np.where(unknown[corner[fit]], 0.0, np.abs(value[corner[fit]]))
+    best = fit[np.lexsort((fit, cost))[:keep]]
+    best.sort()
+    return mates[best], weight[best]
+
+
 def certified_steps(
     axes: Axes,
     cell: int,
@@ -141,7 +179,7 @@ def certified_steps(
 ) -> tuple[float, float]:
     """The largest steps up and down that a fully suppressed pair or rectangle through
     ``cell`` proves (0 when there is none)."""
-    corners, up, down = _candidates(axes, cell, value, lower, upper, parts_only=False)
+    corners, up, down = _candidates(axes, cell, value, lower, upper, False, unknown)
     if len(up) == 0:
         return 0.0, 0.0
     ok = np.ones(len(up), dtype=bool)
@@ -177,7 +215,9 @@ def best_new(
     """The cheapest pair or rectangle (cost: the magnitudes of the cells it would newly
     suppress, ties by position) that proves both protection levels; None if none does.
     ``parts_only`` keeps totals out of it."""
-    corners, up, down = _candidates(axes, cell, value, lower, upper, parts_only=parts_only)
+    corners, up, down = _candidates(
+        axes, cell, value, lower, upper, parts_only, unknown, (need_up, need_down)
+    )
     if len(up) == 0:
         return None
     if not axes.has_col_equations:
