@@ -101,6 +101,12 @@ def run(firms: pd.DataFrame, parks: Any, label: str, *, by_industry: bool) -> di
     t0 = time.perf_counter()
     ranges = protected.attack()
     t_attack = time.perf_counter() - t0
+    t_exact = float("nan")
+    if not by_industry:  # two LPs per withheld sensitive cell: the auditor's report
+        t0 = time.perf_counter()
+        exact = protected.attack(exact=True)
+        t_exact = time.perf_counter() - t0
+        assert bool(exact["protected"].all())
     cells = protected.cells[protected.cells["shown"]]
     counts = cells["status"].value_counts()
     return {
@@ -112,7 +118,8 @@ def run(firms: pd.DataFrame, parks: Any, label: str, *, by_industry: bool) -> di
         "table (s)": t_table,
         "contributions (s)": t_contrib,
         "protect (s)": t_protect,
-        "LP attack (s)": t_attack,
+        "attack (s)": t_attack,
+        "exact LP attack (s)": t_exact,
         "all protected": bool(ranges["protected"].all()),
     }
 
