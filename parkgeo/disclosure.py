@@ -153,6 +153,8 @@ class ProtectedTable:
         """The table for text outputs (CSV, JSON, HTML): suppressed figures as markers."""
         out = self.table.copy()
         for column in self.status.columns:
+            if column.endswith("_status"):  # keeps its word: "suppressed"
+                continue
             marks = self.markers(column)
             hit = marks != ""
             if hit.any() and column in out.columns:

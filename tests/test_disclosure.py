@@ -139,6 +139,8 @@ def test_markers_and_footnote() -> None:
     text = protected.text_frame()
     small = protected.table["park_id"] == protected.table["park_id"].iloc[0]
     assert set(text.loc[small, "tax"]) == {"<3"}
+    assert set(text.loc[small & (text["year"] > 2013), "profit_status"]) == {"suppressed"}
+    assert set(text.loc[small & (text["year"] > 2013), "profit_change"]) == {"<3"}
     assert "x" in set(text["tax"].astype(str))
     assert "<3" in protected.footnote() and "少于3家企业" in protected.footnote("zh")
     shown = protected.display("tax")
