@@ -16,18 +16,20 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from parkgeo._errors import CRSError, ParkgeoError, SchemaError
+from parkgeo._analysis import (
+    MEASURES,
+    in_park_ids,
+    industry_names,
+    parks_wgs84,
+    snapshot,
+    to_metric,
+)
+from parkgeo._errors import ParkgeoError
 
 __all__ = ["ClusterResult", "industry_clusters"]
 
 log = logging.getLogger("parkgeo")
 
-LEVELS = ("section", "division", "group", "class")
-# length of a normalised code at each level: letter + 0/2/3/4 digits
-_CODE_LENGTH = {"section": 1, "division": 3, "group": 4, "class": 5}
-MEASURES = ("tax", "value_added", "energy_tce", "employees")
-# Parks counted as containing a firm for these join outcomes (see parkgeo.join).
-_IN_PARK_MATCHES = ("inside", "boundary", "near", "ambiguous")
 # Radius-neighbour pairs above which DBSCAN switches to the chunked, memory-bounded variant:
 # scikit-learn's DBSCAN holds every pair at once (8+ bytes each plus per-point arrays).
 DBSCAN_MAX_PAIRS = 20_000_000
@@ -85,180 +87,6 @@ class ClusterResult:
     labels: pd.Series
     clusters: Any
     params: dict[str, Any] = field(default_factory=dict)
-
-
-# --------------------------------------------------------------------------------------------
-# shared preparation (also used by parkgeo.structure, parkgeo.gaps and parkgeo.siting)
-# --------------------------------------------------------------------------------------------
-
-
-def _check_level(level: str) -> None:
-    if level not in LEVELS:
-        raise ParkgeoError(f"level must be one of {', '.join(LEVELS)}; got {level!r}")
-
-
-def _rollup_codes(codes: pd.Series, level: str) -> pd.Series:
-    """Codes rolled up to ``level``; codes coarser than the level (e.g. ``C`` at division) -> NA."""
-    from parkgeo.industry import rollup
-
-    present = codes.notna()
-    out = pd.Series(pd.NA, index=codes.index, dtype="string")
-    if present.any():
-        rolled = pd.Series(
-            np.asarray(rollup(codes[present].astype(str), level=level), dtype=object),
-            index=codes.index[present],
-        )
-        ok = rolled.notna() & (rolled.astype("string").str.len() == _CODE_LENGTH[level])
-        out[rolled.index[ok.to_numpy()]] = rolled[ok].astype(str)
-    return out
-
-
-def _snapshot(
-    enterprises: pd.DataFrame,
-    *,
-    year: int | None,
-    level: str,
-    what: str = "enterprises",
-) -> tuple[pd.DataFrame, int | None]:
-    """One row per enterprise in the chosen year, sorted by ``enterprise_id``.
-
-    Returns the rows (original index kept, ``lon``/``lat`` in WGS-84, ``_industry`` rolled up to
-    ``level``; rows whose code is coarser than ``level`` dropped) and the year used.
-    """
-    from parkgeo.coords import lonlat_of
-
-    _check_level(level)
-    if not isinstance(enterprises, pd.DataFrame):
-        raise ParkgeoError(
-            f"{what} must be a pandas DataFrame or GeoDataFrame; got {type(enterprises).__name__}"
-        )
-    missing = [c for c in ("enterprise_id", "industry") if c not in enterprises.columns]
-    if missing:
-        raise SchemaError(
-            f"{what} lack the column(s) {', '.join(missing)}; load them with "
-            "parkgeo.io.read_enterprises or map your headers with columns=..."
-        )
-    lon, lat = lonlat_of(enterprises)
-    frame = pd.DataFrame(index=enterprises.index)
-    wanted = ("enterprise_id", "industry", "year", "park_id", "match", *MEASURES, "profit")
-    keep = [c for c in wanted if c in enterprises.columns]
-    for col in keep:
-        frame[col] = enterprises[col]
-    frame["lon"] = lon
-    frame["lat"] = lat
-    chosen: int | None = None
-    if "year" in frame.columns and len(frame):
-        years = pd.to_numeric(frame["year"], errors="coerce")
-        available = sorted(int(y) for y in years.dropna().unique())
-        if year is None:
-            if not available:
-                raise SchemaError(f"{what}: the 'year' column holds no valid year")
-            chosen = available[-1]
-        else:
-            chosen = int(year)
-            if chosen not in available:
-                raise ParkgeoError(
-                    f"year {chosen} is not in the {what} (years present: "
-                    f"{', '.join(map(str, available)) or 'none'}); pass one of those"
-                )
-        frame = frame[(years == chosen).to_numpy()]
-    elif year is not None:
-        raise SchemaError(f"year={year} was given but the {what} have no 'year' column")
-    ids = frame["enterprise_id"].astype(str)
-    dup = ids.duplicated(keep=False)
-    if dup.any():
-        first = ids[dup].iloc[0]
-        where = f" in {chosen}" if chosen is not None else ""
-        raise ParkgeoError(
-            f"{what}: enterprise_id {first!r} appears {int((ids == first).sum())} times{where}; "
-            "keep one row per enterprise and year (the loader rejects duplicates)"
-        )
-    bad_xy = ~(np.isfinite(frame["lon"].to_numpy()) & np.isfinite(frame["lat"].to_numpy()))
-    if bad_xy.any():
-        raise ParkgeoError(
-            f"{what}: row {frame.index[np.flatnonzero(bad_xy)[0]]!r} has no valid lon/lat; "
-            "validate the table with parkgeo.io.read_enterprises first"
-        )
-    frame["enterprise_id"] = ids
-    frame["_industry"] = _rollup_codes(frame["industry"], level)
-    coarse = frame["_industry"].isna()
-    if coarse.any():
-        log.info(
-            "%d %s with an industry code coarser than the %s level were left out",
-            int(coarse.sum()),
-            what,
-            level,
-        )
-        frame = frame[~coarse.to_numpy()]
-    order = np.lexsort((frame.index.to_numpy(), frame["enterprise_id"].to_numpy()))
-    return frame.iloc[order], chosen
-
-
-def _in_park_ids(frame: pd.DataFrame, parks: Any | None) -> pd.Series:
-    """Park of each firm: the join's ``park_id`` when present, else point in polygon (or NA)."""
-    if "park_id" in frame.columns:
-        pid = frame["park_id"].astype("string")
-        if "match" in frame.columns:
-            ok = frame["match"].astype("string").isin(_IN_PARK_MATCHES).fillna(False)
-            pid = pid.where(ok.to_numpy(), pd.NA)
-        return pid
-    out = pd.Series(pd.NA, index=frame.index, dtype="string")
-    if parks is None or not len(frame):
-        return out
-    import shapely
-
-    parks4326 = _parks_wgs84(parks)
-    pts = shapely.points(frame["lon"].to_numpy(), frame["lat"].to_numpy())
-    tree = shapely.STRtree(parks4326.geometry.to_numpy())
-    pt_idx, park_idx = tree.query(pts, predicate="intersects")
-    if len(pt_idx):
-        # a firm in overlapping parks: the smallest park (the join's default rule)
-        from parkgeo.coords import geodesic_area_ha
-
-        area = geodesic_area_ha(parks4326.geometry)[park_idx]
-        order = np.lexsort((park_idx, area, pt_idx))
-        pt_sorted = pt_idx[order]
-        first = np.r_[True, pt_sorted[1:] != pt_sorted[:-1]]
-        ids = parks4326["park_id"].astype(str).to_numpy()
-        out.iloc[pt_sorted[first]] = ids[park_idx[order][first]]
-    return out
-
-
-def _parks_wgs84(parks: Any) -> Any:
-    import geopandas as gpd
-
-    if not isinstance(parks, gpd.GeoDataFrame):
-        raise ParkgeoError(f"parks must be a GeoDataFrame; got {type(parks).__name__}")
-    if "park_id" not in parks.columns:
-        raise SchemaError("parks lack the 'park_id' column; load them with parkgeo.io.read_parks")
-    if parks.crs is None:
-        raise CRSError(
-            "the parks GeoDataFrame has no CRS; set it with parks.set_crs('EPSG:4326') or load "
-            "the file with parkgeo.io.read_parks(..., crs=...)"
-        )
-    if parks.crs.to_epsg() == 4326:
-        return parks
-    return parks.to_crs("EPSG:4326")
-
-
-def _to_metric(crs: Any, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray:
-    from pyproj import Transformer
-
-    tr = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
-    x, y = tr.transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
-    return np.column_stack([np.asarray(x, dtype=float), np.asarray(y, dtype=float)])
-
-
-def _industry_names(codes: list[str]) -> tuple[list[Any], list[Any]]:
-    from parkgeo.industry import industry_name
-
-    def one(code: str, lang: Literal["zh", "en"]) -> Any:
-        try:
-            return industry_name(code, lang=lang)
-        except (ParkgeoError, KeyError, LookupError):
-            return pd.NA
-
-    return [one(c, "zh") for c in codes], [one(c, "en") for c in codes]
 
 
 # --------------------------------------------------------------------------------------------
@@ -448,8 +276,8 @@ def industry_clusters(
     if method == "dbscan" and eps_m is None:
         eps_m = DEFAULT_EPS_M
     if parks is not None:
-        parks = _parks_wgs84(parks)
-    snap, chosen = _snapshot(enterprises, year=year, level=level)
+        parks = parks_wgs84(parks)
+    snap, chosen = snapshot(enterprises, year=year, level=level)
     if industries is not None:
         wanted = {str(c) for c in industries}
         snap = snap[snap["_industry"].isin(wanted).to_numpy()]
@@ -463,7 +291,7 @@ def industry_clusters(
         from parkgeo.coords import local_metric_crs
 
         crs = local_metric_crs(snap["lon"].to_numpy(), snap["lat"].to_numpy())
-        xy = _to_metric(crs, snap["lon"].to_numpy(), snap["lat"].to_numpy())
+        xy = to_metric(crs, snap["lon"].to_numpy(), snap["lat"].to_numpy())
         codes = snap["_industry"].to_numpy(dtype=object)
         offset = 0
         for code in sorted(set(codes)):
@@ -486,7 +314,7 @@ def industry_clusters(
         xy = np.empty((0, 2))
 
     # assemble: number clusters by industry, size desc, centroid, first enterprise id
-    park_of = _in_park_ids(snap, parks)
+    park_of = in_park_ids(snap, parks)
     in_clusters = labels_local >= 0
     table = pd.DataFrame(
         {
@@ -568,7 +396,7 @@ def industry_clusters(
     park_ids = _cluster_park_ids(agg.index, table, park_of[in_clusters], hulls, parks)
     cluster_codes = [str(c) for c in agg["industry"]]
     distinct = sorted(set(cluster_codes))
-    names_zh, names_en = _industry_names(distinct)
+    names_zh, names_en = industry_names(distinct)
     zh = dict(zip(distinct, names_zh, strict=True))
     en = dict(zip(distinct, names_en, strict=True))
     n_firms = agg["n_firms"].to_numpy(dtype=np.int64)

@@ -10,25 +10,19 @@ the peers that have it, and the nearest city-level cluster of the industry.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from parkgeo._errors import ParkgeoError, SchemaError
-from parkgeo.clusters import ClusterResult, _parks_wgs84, _snapshot, industry_clusters
+from parkgeo._analysis import check_weights, in_park_ids, industry_names, parks_wgs84, snapshot
+from parkgeo._errors import ParkgeoError
+from parkgeo._relatedness import Structure, build_structure, strategic_scores
+from parkgeo.clusters import ClusterResult, industry_clusters
 from parkgeo.structure import (
     PeerGroups,
-    colocation_proximity,
-    colocation_quotients,
-    industry_totals,
-    location_quotients,
     park_industry_matrix,
     peer_groups,
-    presence,
-    proximity,
-    relatedness_density,
 )
 
 __all__ = ["GAP_COLUMNS", "GAP_WEIGHTS", "missing_clusters"]
@@ -64,116 +58,17 @@ GAP_COLUMNS = [
 ]
 
 
-@dataclass(frozen=True)
-class _Structure:
-    """Everything the gap and siting scores are computed from."""
-
-    year: int | None
-    matrix: pd.DataFrame
-    lq: pd.DataFrame
-    presence: pd.DataFrame
-    proximity: pd.DataFrame
-    density: pd.DataFrame
-
-
-def _check_weights(weights: Mapping[str, float] | None, defaults: dict[str, float]) -> dict:
-    if weights is None:
-        return dict(defaults)
-    unknown = sorted(set(weights) - set(defaults))
-    if unknown:
-        raise ParkgeoError(
-            f"unknown weight(s) {', '.join(unknown)}; the components are {', '.join(defaults)}"
-        )
-    merged = {k: float(weights.get(k, 0.0)) for k in defaults}
-    if any(not np.isfinite(v) or v < 0 for v in merged.values()) or sum(merged.values()) <= 0:
-        raise ParkgeoError(f"weights must be non-negative with a positive sum; got {dict(weights)}")
-    return merged
-
-
-def _structure(
-    assigned: pd.DataFrame,
-    parks: Any,
-    *,
-    level: str,
-    year: int | None,
-    measure: str,
-    threshold: float,
-    city_totals: str,
-    relatedness: str = "proximity",
-) -> _Structure:
-    if city_totals not in ("parks", "city"):
-        raise ParkgeoError(f"city_totals must be 'parks' or 'city'; got {city_totals!r}")
-    if relatedness not in ("proximity", "colocation"):
-        raise ParkgeoError(f"relatedness must be 'proximity' or 'colocation'; got {relatedness!r}")
-    if "park_id" not in assigned.columns:
-        raise SchemaError(
-            "the enterprises have no 'park_id' column: assign them to parks first with "
-            "parkgeo.join.assign_parks(enterprises, parks).assigned"
-        )
-    chosen: int | None = None
-    matrix = park_industry_matrix(assigned, measure=measure, level=level, year=year, parks=parks)
-    if "year" in assigned.columns:
-        years = pd.to_numeric(assigned["year"], errors="coerce").dropna()
-        chosen = int(year) if year is not None else (int(years.max()) if len(years) else None)
-    totals = (
-        industry_totals(assigned, measure=measure, level=level, year=year)
-        if city_totals == "city"
-        else None
-    )
-    if totals is not None:
-        matrix = matrix.reindex(columns=sorted(set(matrix.columns) | set(totals.index)))
-        matrix = matrix.fillna(0.0)
-    lq = location_quotients(matrix, city_totals=totals)
-    m = presence(lq, threshold=threshold)
-    if relatedness == "proximity":
-        phi = proximity(m)
-    else:
-        clq = colocation_quotients(assigned, level=level, year=year)
-        phi = colocation_proximity(clq).reindex(index=m.columns, columns=m.columns)
-        phi = phi.fillna(0.0)
-        for code in m.columns:
-            phi.loc[code, code] = 1.0
-    dens = relatedness_density(m, phi)
-    return _Structure(chosen, matrix, lq, m, phi, dens)
-
-
-def _strategic(codes: list[str]) -> dict[str, tuple[float, str | None]]:
-    """Strategic score and category of each code: 1 when the code itself (or a parent) maps to a
-    strategic emerging industry, 0.5 when only some of its sub-codes do, else 0."""
-    from parkgeo.industry import load_strategic_mapping, strategic_category
-
-    if not codes:
-        return {}
-    cats = pd.Series(
-        np.asarray(strategic_category(pd.Series(codes, dtype=object)), dtype=object),
-        index=codes,
-    )
-    mapping = load_strategic_mapping()
-    entries = list(zip(mapping["code"].astype(str), mapping["category"].astype(str), strict=True))
-    out: dict[str, tuple[float, str | None]] = {}
-    for code, cat in cats.items():
-        if not pd.isna(cat):
-            out[code] = (1.0, str(cat))
-            continue
-        parts = sorted({c for e, c in entries if e.startswith(code) and e != code})
-        out[code] = (0.5, "part: " + ", ".join(parts)) if parts else (0.0, None)
-    return out
-
-
 def _names(codes: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
-    from parkgeo.clusters import _industry_names
-
-    zh, en = _industry_names(codes)
+    zh, en = industry_names(codes)
     return dict(zip(codes, zh, strict=True)), dict(zip(codes, en, strict=True))
 
 
 def _sei_firm_counts(assigned: pd.DataFrame, *, year: int | None, level: str) -> pd.Series:
     """Firms in a strategic emerging industry per park (from each firm's own, finest code)."""
-    from parkgeo.clusters import _in_park_ids
     from parkgeo.industry import strategic_category
 
-    snap, _ = _snapshot(assigned, year=year, level=level)
-    park_of = _in_park_ids(snap, None)
+    snap, _ = snapshot(assigned, year=year, level=level)
+    park_of = in_park_ids(snap, None)
     cats = pd.Series(
         np.asarray(strategic_category(snap["industry"].astype(str)), dtype=object),
         index=snap.index,
@@ -313,15 +208,15 @@ def missing_clusters(
     True
     """
     # check
-    w = _check_weights(weights, GAP_WEIGHTS)
+    w = check_weights(weights, GAP_WEIGHTS)
     total_w = sum(w.values())
     w = {k: v / total_w for k, v in w.items()}
     if top is not None and (isinstance(top, bool) or int(top) < 1):
         raise ParkgeoError(f"top must be a positive integer or None; got {top!r}")
-    parks4326 = _parks_wgs84(parks)
+    parks4326 = parks_wgs84(parks)
 
     # compute
-    st = _structure(
+    st = build_structure(
         assigned,
         parks4326,
         level=level,
@@ -346,7 +241,7 @@ def missing_clusters(
         peer_share = np.where(n_peers[:, None] > 0, (same @ m_arr) / n_peers[:, None], 0.0)
     dens = st.density.to_numpy()
     codes = [str(c) for c in industries]
-    sei = _strategic(codes)
+    sei = strategic_scores(codes)
     strategic = np.array([sei[c][0] for c in codes], dtype=float)
     score = w["density"] * dens + w["peers"] * peer_share + w["strategic"] * strategic[None, :]
     park_firms = st.matrix.sum(axis=1).to_numpy()
@@ -393,7 +288,7 @@ def missing_clusters(
 def _assemble(
     records: list[dict[str, Any]],
     *,
-    st: _Structure,
+    st: Structure,
     parks4326: Any,
     groups: pd.Series,
     same: np.ndarray,

@@ -24,15 +24,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from parkgeo._analysis import check_weights, parks_wgs84, snapshot, to_metric
 from parkgeo._errors import ParkgeoError, SchemaError
-from parkgeo.clusters import (
-    ClusterResult,
-    _parks_wgs84,
-    _snapshot,
-    _to_metric,
-    industry_clusters,
-)
-from parkgeo.gaps import _check_weights, _structure
+from parkgeo._relatedness import build_structure
+from parkgeo.clusters import ClusterResult, industry_clusters
 
 __all__ = ["SITE_WEIGHTS", "rank_parks", "score_sites"]
 
@@ -172,7 +167,7 @@ def _nearest_clusters(
 def _industry_energy(assigned: pd.DataFrame, code: str, *, level: str, year: int | None) -> tuple:
     """City energy per value added of the industry (ratio of sums, pairwise complete) and the
     median value added of its firms (the 'typical new firm')."""
-    snap, _ = _snapshot(assigned, year=year, level=level)
+    snap, _ = snapshot(assigned, year=year, level=level)
     rows = snap[snap["_industry"].astype(str).to_numpy() == code]
     if not {"energy_tce", "value_added"} <= set(rows.columns) or not len(rows):
         return float("nan"), float("nan")
@@ -253,8 +248,8 @@ class _Context:
         from parkgeo.coords import local_metric_crs
 
         self.code = _industry_code(industry, level)
-        self.parks = _parks_wgs84(parks)
-        st = _structure(
+        self.parks = parks_wgs84(parks)
+        st = build_structure(
             assigned,
             self.parks,
             level=level,
@@ -484,7 +479,7 @@ def rank_parks(
     >>> bool(ranked["score"].is_monotonic_decreasing)
     True
     """
-    w = _check_weights(weights, SITE_WEIGHTS)
+    w = check_weights(weights, SITE_WEIGHTS)
     w = {k: v for k, v in w.items() if v > 0}
     if not (np.isfinite(distance_scale_km) and distance_scale_km > 0):
         raise ParkgeoError(f"distance_scale_km must be positive; got {distance_scale_km!r}")
@@ -566,7 +561,7 @@ def score_sites(
 
     from parkgeo.coords import lonlat_of
 
-    w = _check_weights(weights, POINT_WEIGHTS)
+    w = check_weights(weights, POINT_WEIGHTS)
     w = {k: v for k, v in w.items() if v > 0}
     if not (np.isfinite(distance_scale_km) and distance_scale_km > 0):
         raise ParkgeoError(f"distance_scale_km must be positive; got {distance_scale_km!r}")
@@ -590,7 +585,7 @@ def score_sites(
         relatedness=relatedness,
     )
     park_frame = _park_frame(ctx, distance_scale_km).set_index("park_id")
-    pts_m = shapely.points(_to_metric(ctx.crs, lon, lat))
+    pts_m = shapely.points(to_metric(ctx.crs, lon, lat))
     parks_sorted = ctx.parks.assign(park_id=ctx.parks["park_id"].astype(str)).sort_values("park_id")
     park_geoms = parks_sorted.geometry.to_crs(ctx.crs).to_numpy()
     pids = parks_sorted["park_id"].to_numpy(dtype=object)

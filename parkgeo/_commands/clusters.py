@@ -46,7 +46,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_cluster_options(parser: argparse.ArgumentParser) -> None:
     """--level/--year/--method/--min-size/--eps-m (shared with gaps and site)."""
-    from parkgeo.clusters import DEFAULT_MIN_SIZE, LEVELS
+    from parkgeo.clusters import DEFAULT_MIN_SIZE
+    from parkgeo.industry import LEVELS
 
     parser.add_argument(
         "--level",
