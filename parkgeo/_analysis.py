@@ -8,15 +8,23 @@ One row per enterprise in the analysed year with its industry rolled up to a GB/
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
 from typing import Any, Literal
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
-from numpy.typing import NDArray
+import shapely
+from numpy.typing import ArrayLike, NDArray
+from pyproj import CRS, Transformer
+from pyproj.enums import TransformDirection
 
 from parkgeo._errors import CRSError, ParkgeoError, SchemaError
+from parkgeo.coords import geodesic_area_ha, lonlat_of
+from parkgeo.industry import industry_name, normalize_codes, rollup
+from parkgeo.years import resolve_year
 
 log = logging.getLogger("parkgeo")
 
@@ -33,124 +41,190 @@ def check_level(level: str) -> None:
         raise ParkgeoError(f"level must be one of {', '.join(LEVELS)}; got {level!r}")
 
 
-def rollup_codes(codes: pd.Series, level: str) -> pd.Series:
-    """Codes rolled up to ``level``; codes coarser than the level (e.g. ``C`` at division) -> NA."""
-    from parkgeo.industry import rollup
-
-    present = codes.notna()
-    out = pd.Series(pd.NA, index=codes.index, dtype="string")
-    if present.any():
-        rolled = pd.Series(
-            np.asarray(rollup(codes[present].astype(str), level=level), dtype=object),
-            index=codes.index[present],
+def _require_industry(enterprises: pd.DataFrame, what: str) -> None:
+    if "industry" not in enterprises.columns:
+        raise SchemaError(
+            f"the {what} have no 'industry' column (GB/T 4754 code such as C27 or 2710); "
+            "industry clusters, gaps and siting group firms by it: add the column, or map your "
+            "header to it with --columns / columns="
         )
-        ok = rolled.notna() & (rolled.astype("string").str.len() == CODE_LENGTH[level])
-        out[rolled.index[ok.to_numpy()]] = rolled[ok].astype(str)
-    return out
+
+
+def resolve_level(
+    enterprises: pd.DataFrame, level: str | None, *, what: str = "enterprises"
+) -> str:
+    """The GB/T 4754 level an analysis runs at.
+
+    ``level=None`` means division (``C27``), or section (``C``) when no code in the data is as
+    fine as a division: a planner with section-level codes gets a section-level analysis, said
+    loudly. An explicit level that no code reaches is refused with the fix.
+    """
+    if level is not None:
+        check_level(level)
+    if not isinstance(enterprises, pd.DataFrame):
+        raise ParkgeoError(
+            f"{what} must be a pandas DataFrame or GeoDataFrame; got {type(enterprises).__name__}"
+        )
+    _require_industry(enterprises, what)
+    # distinct codes only: a panel repeats each firm's code every year
+    column = enterprises["industry"]
+    distinct = pd.Series(np.asarray(column.dropna().unique(), dtype=object))
+    normalized = normalize_codes(distinct)
+    lengths = normalized.str.len()
+    if not lengths.notna().any():
+        raise SchemaError(
+            f"the {what}' 'industry' column holds no valid GB/T 4754 code (e.g. C27, 2710); fix "
+            "the column or map the right header to it with --columns / columns="
+        )
+    finest = int(lengths.max())
+    wanted = "division" if level is None else level
+    if finest >= CODE_LENGTH[wanted]:
+        coarse_codes = distinct[(lengths < CODE_LENGTH[wanted]).to_numpy()]
+        coarse = int(column.isin(coarse_codes).sum()) if len(coarse_codes) else 0
+        if coarse:
+            log.warning(
+                "%d of %d %s rows have an industry code coarser than the %s level (e.g. %r) "
+                "and are left out of the analysis",
+                coarse,
+                len(enterprises),
+                what,
+                wanted,
+                str(normalized[lengths < CODE_LENGTH[wanted]].iloc[0]),
+            )
+        return wanted
+    found = next(lv for lv in reversed(LEVELS) if CODE_LENGTH[lv] <= finest)
+    example = str(normalized[lengths == finest].iloc[0])
+    if level is not None:
+        raise ParkgeoError(
+            f"the {what}' industry codes are {found}-level only (e.g. {example!r}); a {level}-level "
+            f"analysis needs codes such as C27: pass level='{found}' (--level {found}) or give "
+            "finer codes"
+        )
+    log.warning(
+        "the %s' industry codes are %s-level only (e.g. %r): the analysis runs at %s level; "
+        "give division codes such as C27 for a finer analysis",
+        what,
+        found,
+        example,
+        found,
+    )
+    return found
+
+
+def rollup_codes(codes: pd.Series, level: str) -> pd.Series:
+    """Codes rolled up to ``level``; unknown codes and codes coarser than the level -> NA."""
+    rolled = rollup(codes, level=level)
+    ok = rolled.str.len() == CODE_LENGTH[level]
+    return rolled.where(ok.fillna(False).to_numpy(), pd.NA).astype("string")
 
 
 def snapshot(
     enterprises: pd.DataFrame,
     *,
     year: int | None,
-    level: str,
+    level: str | None,
     what: str = "enterprises",
 ) -> tuple[pd.DataFrame, int | None]:
     """One row per enterprise in the chosen year, sorted by ``enterprise_id``.
 
-    Returns the rows (original index kept, ``lon``/``lat`` in WGS-84, ``_industry`` rolled up to
-    ``level``; rows whose code is coarser than ``level`` dropped) and the year used.
+    Returns the rows (original index kept, ``_pos`` their position in the input, ``lon``/``lat``
+    in WGS-84, ``_industry`` rolled up to ``level``; rows without a code at that level dropped)
+    and the year used (:func:`parkgeo.years.resolve_year`: the latest year by default).
     """
-    from parkgeo.coords import lonlat_of
-
+    if level is None:
+        level = resolve_level(enterprises, None, what=what)
     check_level(level)
     if not isinstance(enterprises, pd.DataFrame):
         raise ParkgeoError(
             f"{what} must be a pandas DataFrame or GeoDataFrame; got {type(enterprises).__name__}"
         )
-    missing = [c for c in ("enterprise_id", "industry") if c not in enterprises.columns]
-    if missing:
+    if "enterprise_id" not in enterprises.columns:
         raise SchemaError(
-            f"{what} lack the column(s) {', '.join(missing)}; load them with "
+            f"the {what} have no 'enterprise_id' column; load them with "
             "parkgeo.io.read_enterprises or map your headers with columns=..."
         )
-    lon, lat = lonlat_of(enterprises)
-    frame = pd.DataFrame(index=enterprises.index)
+    _require_industry(enterprises, what)
+    chosen = resolve_year(enterprises, year, what=what)
+    # select the year's rows first: everything below touches one year, not the whole panel
+    if chosen is not None:
+        years = pd.to_numeric(enterprises["year"], errors="coerce").to_numpy(
+            dtype=float, na_value=np.nan
+        )
+        pos = np.flatnonzero(years == chosen)
+        rows = enterprises.iloc[pos]
+    else:
+        pos = np.arange(len(enterprises))
+        rows = enterprises
+    lon, lat = lonlat_of(rows)
     wanted = ("enterprise_id", "industry", "year", "park_id", "match", *MEASURES, "profit")
-    keep = [c for c in wanted if c in enterprises.columns]
-    for col in keep:
-        frame[col] = enterprises[col]
+    frame = pd.DataFrame({c: rows[c] for c in wanted if c in rows.columns}, index=rows.index)
     frame["lon"] = lon
     frame["lat"] = lat
-    chosen: int | None = None
-    if "year" in frame.columns and len(frame):
-        years = pd.to_numeric(frame["year"], errors="coerce")
-        available = sorted(int(y) for y in years.dropna().unique())
-        if year is None:
-            if not available:
-                raise SchemaError(f"{what}: the 'year' column holds no valid year")
-            chosen = available[-1]
-        else:
-            chosen = int(year)
-            if chosen not in available:
-                raise ParkgeoError(
-                    f"year {chosen} is not in the {what} (years present: "
-                    f"{', '.join(map(str, available)) or 'none'}); pass one of those"
-                )
-        frame = frame[(years == chosen).to_numpy()]
-    elif year is not None:
-        raise SchemaError(f"year={year} was given but the {what} have no 'year' column")
-    ids = frame["enterprise_id"].astype(str)
-    dup = ids.duplicated(keep=False)
-    if dup.any():
-        first = ids[dup].iloc[0]
+    frame["_pos"] = pos
+    ids = frame["enterprise_id"]
+    if not pd.api.types.is_string_dtype(ids.dtype) or ids.dtype == object:
+        ids = ids.astype("string")
+    # one canonical order (by enterprise id) so that results do not depend on row order; a
+    # repeated id then sits next to itself
+    order = ids.argsort(kind="stable").to_numpy()
+    sorted_ids = ids.iloc[order]
+    repeated = np.zeros(0, dtype=bool)
+    if len(ids) > 1:
+        same = sorted_ids.array[1:] == sorted_ids.array[:-1]
+        repeated = np.asarray(pd.array(same, dtype="boolean").fillna(False), dtype=bool)
+    if repeated.any():
+        first = str(sorted_ids.iloc[int(np.flatnonzero(repeated)[0])])
         where = f" in {chosen}" if chosen is not None else ""
         raise ParkgeoError(
             f"{what}: enterprise_id {first!r} appears {int((ids == first).sum())} times{where}; "
             "keep one row per enterprise and year (the loader rejects duplicates)"
         )
-    bad_xy = ~(np.isfinite(frame["lon"].to_numpy()) & np.isfinite(frame["lat"].to_numpy()))
+    bad_xy = ~(np.isfinite(lon) & np.isfinite(lat))
     if bad_xy.any():
         raise ParkgeoError(
             f"{what}: row {frame.index[np.flatnonzero(bad_xy)[0]]!r} has no valid lon/lat; "
             "validate the table with parkgeo.io.read_enterprises first"
         )
     frame["enterprise_id"] = ids
-    frame["_industry"] = rollup_codes(frame["industry"], level)
-    coarse = frame["_industry"].isna()
+    frame = frame.iloc[order]
+    # the rolled-up code as a categorical with sorted categories: rolled once per distinct code
+    row_code, distinct = pd.factorize(frame["industry"])
+    rolled = rollup_codes(pd.Series(np.asarray(distinct, dtype=object)), level)
+    categories = sorted({str(c) for c in rolled.dropna()})
+    where = {c: k for k, c in enumerate(categories)}
+    code_map = np.array(
+        [where.get(str(c), -1) if pd.notna(c) else -1 for c in rolled] + [-1], dtype=np.int64
+    )
+    frame["_industry"] = pd.Categorical.from_codes(code_map[row_code], categories=categories)
+    coarse = frame["_industry"].isna().to_numpy()
     if coarse.any():
-        log.info(
-            "%d %s with an industry code coarser than the %s level were left out",
-            int(coarse.sum()),
-            what,
-            level,
-        )
-        frame = frame[~coarse.to_numpy()]
-    order = np.lexsort((frame.index.to_numpy(), frame["enterprise_id"].to_numpy()))
-    return frame.iloc[order], chosen
+        log.debug("%d %s without a %s-level industry code left out", int(coarse.sum()), what, level)
+        frame = frame[~coarse]
+    return frame, chosen
 
 
 def in_park_ids(frame: pd.DataFrame, parks: Any | None) -> pd.Series:
-    """Park of each firm: the join's ``park_id`` when present, else point in polygon (or NA)."""
+    """Park of each firm: the join's ``park_id`` when present, else point in polygon (or NA).
+
+    A categorical ``park_id`` (as :func:`parkgeo.join.assign_parks` returns) stays categorical.
+    """
     if "park_id" in frame.columns:
-        pid = frame["park_id"].astype("string")
+        pid = frame["park_id"]
+        if not isinstance(pid.dtype, pd.CategoricalDtype):
+            pid = pid.astype("string")
         if "match" in frame.columns:
-            ok = frame["match"].astype("string").isin(IN_PARK_MATCHES).fillna(False)
-            pid = pid.where(ok.to_numpy(), pd.NA)
+            ok = frame["match"].isin(IN_PARK_MATCHES).to_numpy(dtype=bool)
+            pid = pid.where(ok)
         return pid
     out = pd.Series(pd.NA, index=frame.index, dtype="string")
     if parks is None or not len(frame):
         return out
-    import shapely
-
     parks4326 = parks_wgs84(parks)
     pts = shapely.points(frame["lon"].to_numpy(), frame["lat"].to_numpy())
     tree = shapely.STRtree(parks4326.geometry.to_numpy())
     pt_idx, park_idx = tree.query(pts, predicate="intersects")
     if len(pt_idx):
         # a firm in overlapping parks: the smallest park (the join's default rule)
-        from parkgeo.coords import geodesic_area_ha
-
         area = geodesic_area_ha(parks4326.geometry)[park_idx]
         order = np.lexsort((park_idx, area, pt_idx))
         pt_sorted = pt_idx[order]
@@ -161,8 +235,6 @@ def in_park_ids(frame: pd.DataFrame, parks: Any | None) -> pd.Series:
 
 
 def parks_wgs84(parks: Any) -> Any:
-    import geopandas as gpd
-
     if not isinstance(parks, gpd.GeoDataFrame):
         raise ParkgeoError(f"parks must be a GeoDataFrame; got {type(parks).__name__}")
     if "park_id" not in parks.columns:
@@ -177,17 +249,34 @@ def parks_wgs84(parks: Any) -> Any:
     return parks.to_crs("EPSG:4326")
 
 
-def to_metric(crs: Any, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray:
-    from pyproj import Transformer
+@functools.lru_cache(maxsize=16)
+def _transformer(crs_text: str) -> Transformer:
+    # building a transformer costs ~50 ms (database look-ups); the metric CRSs are few
+    return Transformer.from_crs("EPSG:4326", crs_text, always_xy=True)
 
-    tr = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
-    x, y = tr.transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+
+def metric_transformer(crs: Any) -> Transformer:
+    """WGS-84 -> ``crs`` transformer (lon/lat order), cached per CRS."""
+    return _transformer(CRS.from_user_input(crs).srs)
+
+
+def to_metric(crs: Any, lon: ArrayLike, lat: ArrayLike) -> NDArray[np.float64]:
+    """(n, 2) metric coordinates of WGS-84 ``lon``/``lat``."""
+    x, y = metric_transformer(crs).transform(
+        np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    )
     return np.column_stack([np.asarray(x, dtype=float), np.asarray(y, dtype=float)])
 
 
-def industry_names(codes: list[str]) -> tuple[list[Any], list[Any]]:
-    from parkgeo.industry import industry_name
+def from_metric(crs: Any, x: ArrayLike, y: ArrayLike) -> NDArray[np.float64]:
+    """(n, 2) WGS-84 lon/lat of metric ``x``/``y``."""
+    lon, lat = metric_transformer(crs).transform(
+        np.asarray(x, dtype=float), np.asarray(y, dtype=float), direction=TransformDirection.INVERSE
+    )
+    return np.column_stack([np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)])
 
+
+def industry_names(codes: list[str]) -> tuple[list[Any], list[Any]]:
     def one(code: str, lang: Literal["zh", "en"]) -> Any:
         try:
             return industry_name(code, lang=lang)

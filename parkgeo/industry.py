@@ -226,6 +226,18 @@ def _is_missing(code: object) -> bool:
 
 def _normalize(code: object) -> str | IndustryCodeError:
     """Canonical code, or the error explaining why there is none (never raises)."""
+    if isinstance(code, str):
+        # the same few thousand codes come back in every analysis step: normalise each once
+        return _normalize_text(code)
+    return _normalize_uncached(code)
+
+
+@functools.lru_cache(maxsize=65536)
+def _normalize_text(code: str) -> str | IndustryCodeError:
+    return _normalize_uncached(code)
+
+
+def _normalize_uncached(code: object) -> str | IndustryCodeError:
     by_digits, sections = _lookups()
     if _is_missing(code):
         return IndustryCodeError(code, "the code is missing")
@@ -327,7 +339,7 @@ def normalize_code(code: object) -> str:
     """
     result = _normalize(code)
     if isinstance(result, IndustryCodeError):
-        raise result
+        raise IndustryCodeError(result.code, result.reason) from None
     return result
 
 

@@ -164,10 +164,35 @@ def test_chunked_dbscan_matches_scikit_learn() -> None:
     )
     full = industry_clusters(firms, method="dbscan", eps_m=120, min_size=8)
     chunked = industry_clusters(firms, method="dbscan", eps_m=120, min_size=8, max_pairs=500)
-    assert full.params["dbscan_path"] == {"C35": "sklearn"}
+    assert full.params["dbscan_path"] == {"C35": "pairs"}
     assert chunked.params["dbscan_path"] == {"C35": "chunked"}
     pd.testing.assert_series_equal(full.labels, chunked.labels)
     pd.testing.assert_frame_equal(full.clusters, chunked.clusters)
+
+
+@pytest.mark.parametrize(("eps", "min_size", "seed"), [(120, 8, 3), (60, 4, 5), (300, 15, 7)])
+def test_dbscan_labels_equal_scikit_learn(eps: float, min_size: int, seed: int) -> None:
+    """Both DBSCAN paths give scikit-learn's own labels, border points reachable from two
+    clusters included (grid-snapped coordinates make many exact ties at eps)."""
+    from sklearn.cluster import DBSCAN
+
+    from parkgeo.clusters import _dbscan
+
+    rng = np.random.default_rng(seed)
+    xy = np.concatenate(
+        [
+            rng.normal(0, 120, (500, 2)),
+            rng.normal((1500, 0), 150, (400, 2)),
+            rng.normal((0, 1500), 60, (60, 2)),
+            np.round(rng.uniform(-2000, 3000, (300, 2)) / 30) * 30,
+        ]
+    )
+    expected = DBSCAN(eps=eps, min_samples=min_size, algorithm="kd_tree").fit_predict(xy)
+    for guard, path in ((10**9, "pairs"), (2_000, "chunked")):
+        labels, ran, _ = _dbscan(xy, eps_m=eps, min_size=min_size, max_pairs=guard)
+        assert ran == path
+        np.testing.assert_array_equal(labels, expected)
+    assert len(set(expected)) >= 4  # noise and at least three clusters
 
 
 def test_years_parks_and_labels_on_every_row() -> None:
