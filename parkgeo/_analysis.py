@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, Literal
 
 import geopandas as gpd
@@ -50,14 +52,32 @@ def _require_industry(enterprises: pd.DataFrame, what: str) -> None:
         )
 
 
+LEVEL_EXAMPLE = {"section": "C", "division": "C27", "group": "C271", "class": "C2710"}
+# set while an analysis that already resolved (and reported) its level runs its steps, so that
+# each step's own resolve_level does not repeat the same warnings
+_LEVEL_REPORTED: ContextVar[bool] = ContextVar("parkgeo_level_reported", default=False)
+
+
+@contextmanager
+def level_reported() -> Iterator[None]:
+    """Within this block :func:`resolve_level` checks but does not warn again."""
+    token = _LEVEL_REPORTED.set(True)
+    try:
+        yield
+    finally:
+        _LEVEL_REPORTED.reset(token)
+
+
 def resolve_level(
     enterprises: pd.DataFrame, level: str | None, *, what: str = "enterprises"
 ) -> str:
-    """The GB/T 4754 level an analysis runs at.
+    """The GB/T 4754 level an analysis runs at (documented in ``docs/clusters.md``).
 
     ``level=None`` means division (``C27``), or section (``C``) when no code in the data is as
-    fine as a division: a planner with section-level codes gets a section-level analysis, said
-    loudly. An explicit level that no code reaches is refused with the fix.
+    fine as a division: a planner whose registry only has sections gets a section-level
+    analysis, said loudly in a warning. An explicit level that no code reaches is refused with
+    the fix. Rows without a code at the level (missing, unknown or coarser) are left out with a
+    warning that counts them.
     """
     if level is not None:
         check_level(level)
@@ -70,45 +90,57 @@ def resolve_level(
     column = enterprises["industry"]
     distinct = pd.Series(np.asarray(column.dropna().unique(), dtype=object))
     normalized = normalize_codes(distinct)
-    lengths = normalized.str.len()
-    if not lengths.notna().any():
+    lengths = normalized.str.len().to_numpy(dtype=float, na_value=np.nan)
+    if not np.isfinite(lengths).any():
+        found = (
+            "is empty" if not len(distinct) else f"holds no GB/T 4754 code (e.g. {distinct[0]!r})"
+        )
         raise SchemaError(
-            f"the {what}' 'industry' column holds no valid GB/T 4754 code (e.g. C27, 2710); fix "
-            "the column or map the right header to it with --columns / columns="
+            f"the {what}' industry column {found}; clusters, gaps and siting need each firm's "
+            "GB/T 4754 code (e.g. C27 or 2710): add the column, or map its header to 'industry' "
+            "with --columns / columns="
         )
-    finest = int(lengths.max())
+    finest = int(np.nanmax(lengths))
     wanted = "division" if level is None else level
-    if finest >= CODE_LENGTH[wanted]:
-        coarse_codes = distinct[(lengths < CODE_LENGTH[wanted]).to_numpy()]
-        coarse = int(column.isin(coarse_codes).sum()) if len(coarse_codes) else 0
-        if coarse:
-            log.warning(
-                "%d of %d %s rows have an industry code coarser than the %s level (e.g. %r) "
-                "and are left out of the analysis",
-                coarse,
-                len(enterprises),
-                what,
-                wanted,
-                str(normalized[lengths < CODE_LENGTH[wanted]].iloc[0]),
+    if finest < CODE_LENGTH[wanted]:
+        found = next(lv for lv in reversed(LEVELS) if CODE_LENGTH[lv] <= finest)
+        example = str(normalized[lengths == finest].iloc[0])
+        if level is not None:
+            raise ParkgeoError(
+                f"the {what}' industry codes are {found}-level only (e.g. {example!r}); a "
+                f"{level}-level analysis needs codes such as {LEVEL_EXAMPLE[level]}: pass "
+                f"level='{found}' (--level {found}) or give finer codes"
             )
-        return wanted
-    found = next(lv for lv in reversed(LEVELS) if CODE_LENGTH[lv] <= finest)
-    example = str(normalized[lengths == finest].iloc[0])
-    if level is not None:
-        raise ParkgeoError(
-            f"the {what}' industry codes are {found}-level only (e.g. {example!r}); a {level}-level "
-            f"analysis needs codes such as C27: pass level='{found}' (--level {found}) or give "
-            "finer codes"
+        _warn(
+            "the %s' industry codes are %s-level only (e.g. %r): the analysis runs at %s level "
+            "(e.g. %s, not %s); give division codes such as C27 for a finer analysis",
+            what,
+            found,
+            example,
+            found,
+            LEVEL_EXAMPLE[found],
+            LEVEL_EXAMPLE["division"],
         )
-    log.warning(
-        "the %s' industry codes are %s-level only (e.g. %r): the analysis runs at %s level; "
-        "give division codes such as C27 for a finer analysis",
-        what,
-        found,
-        example,
-        found,
-    )
-    return found
+        wanted = found
+    unusable = distinct[~(lengths >= CODE_LENGTH[wanted])]
+    n_left = int(column.isna().sum()) + (int(column.isin(unusable).sum()) if len(unusable) else 0)
+    if n_left:
+        shown = f" (e.g. {unusable.iloc[0]!r})" if len(unusable) else ""
+        _warn(
+            "%d of %d rows of the %s have no %s-level industry code (missing, unknown or "
+            "coarser%s) and are left out of the industry analysis",
+            n_left,
+            len(enterprises),
+            what,
+            wanted,
+            shown,
+        )
+    return wanted
+
+
+def _warn(message: str, *args: object) -> None:
+    if not _LEVEL_REPORTED.get():
+        log.warning(message, *args)
 
 
 def rollup_codes(codes: pd.Series, level: str) -> pd.Series:

@@ -77,7 +77,7 @@ def _neighbour_weights(
 def colocation_quotients(
     enterprises: pd.DataFrame,
     *,
-    level: str = "division",
+    level: str | None = None,
     k: int = 1,
     year: int | None = None,
 ) -> pd.DataFrame:
@@ -94,8 +94,9 @@ def colocation_quotients(
     ----------
     enterprises : pandas.DataFrame
         Canonical enterprise table (or a GeoDataFrame of points).
-    level : str
-        GB/T 4754 level (default division).
+    level : str, optional
+        GB/T 4754 level; default division, or section when the data has only section codes
+        (see ``docs/clusters.md``).
     k : int
         Number of nearest neighbours.
     year : int, optional

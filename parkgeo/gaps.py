@@ -15,7 +15,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from parkgeo._analysis import check_weights, in_park_ids, industry_names, parks_wgs84, snapshot
+from parkgeo._analysis import (
+    check_weights,
+    in_park_ids,
+    industry_names,
+    level_reported,
+    parks_wgs84,
+    resolve_level,
+    snapshot,
+)
 from parkgeo._errors import ParkgeoError
 from parkgeo._relatedness import Structure, build_structure, strategic_scores
 from parkgeo.clusters import ClusterResult, industry_clusters
@@ -123,7 +131,7 @@ def missing_clusters(
     assigned: pd.DataFrame,
     parks: Any,
     *,
-    level: str = "division",
+    level: str | None = None,
     top: int | None = 5,
     threshold: float = 1.0,
     measure: str = "count",
@@ -155,8 +163,9 @@ def missing_clusters(
         Enterprises with ``park_id``/``match`` from :func:`parkgeo.join.assign_parks`.
     parks : geopandas.GeoDataFrame
         Park polygons (``park_id``, ``name``).
-    level : str
-        GB/T 4754 level (default division).
+    level : str, optional
+        GB/T 4754 level; default division, or section when the data has only section codes
+        (see ``docs/clusters.md``).
     top : int or None
         Rows kept per park (None: all candidates).
     threshold : float
@@ -214,6 +223,43 @@ def missing_clusters(
     if top is not None and (isinstance(top, bool) or int(top) < 1):
         raise ParkgeoError(f"top must be a positive integer or None; got {top!r}")
     parks4326 = parks_wgs84(parks)
+    level = resolve_level(assigned, level)  # once: every step below runs at the same level
+    with level_reported():
+        return _missing_clusters(
+            assigned,
+            parks4326,
+            level=level,
+            top=top,
+            threshold=threshold,
+            measure=measure,
+            year=year,
+            w=w,
+            city_totals=city_totals,
+            relatedness=relatedness,
+            peer_k=peer_k,
+            peers=peers,
+            clusters=clusters,
+            random_state=random_state,
+        )
+
+
+def _missing_clusters(
+    assigned: pd.DataFrame,
+    parks4326: Any,
+    *,
+    level: str,
+    top: int | None,
+    threshold: float,
+    measure: str,
+    year: int | None,
+    w: dict[str, float],
+    city_totals: str,
+    relatedness: str,
+    peer_k: int | None,
+    peers: PeerGroups | None,
+    clusters: ClusterResult | Any | None,
+    random_state: int,
+) -> pd.DataFrame:
 
     # compute
     st = build_structure(

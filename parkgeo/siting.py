@@ -24,7 +24,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from parkgeo._analysis import check_weights, parks_wgs84, snapshot, to_metric
+from parkgeo._analysis import (
+    check_weights,
+    level_reported,
+    parks_wgs84,
+    resolve_level,
+    snapshot,
+    to_metric,
+)
 from parkgeo._errors import ParkgeoError, SchemaError
 from parkgeo._relatedness import build_structure
 from parkgeo.clusters import ClusterResult, industry_clusters
@@ -239,7 +246,7 @@ class _Context:
         metrics: pd.DataFrame | None,
         clusters: Any,
         year: int | None,
-        level: str,
+        level: str | None,
         threshold: float,
         measure: str,
         n_related: int,
@@ -247,58 +254,65 @@ class _Context:
     ) -> None:
         from parkgeo.coords import local_metric_crs
 
-        self.code = _industry_code(industry, level)
-        self.parks = parks_wgs84(parks)
-        st = build_structure(
-            assigned,
-            self.parks,
-            level=level,
-            year=year,
-            measure=measure,
-            threshold=threshold,
-            city_totals="parks",
-            relatedness=relatedness,
-        )
-        self.year = st.year
-        self.st = st
-        code = self.code
-        if code in st.proximity.index:
-            phi = st.proximity.loc[code].drop(code)
-            phi = phi[phi > 0]
-            order = sorted(phi.index, key=lambda j: (-round(float(phi[j]), 12), str(j)))
-            self.related = [str(j) for j in order[:n_related]]
-            self.density = st.density[code]
-            self.lq = st.lq[code]
-            self.n_firms = (
-                st.matrix[code]
-                if measure == "count"
-                else _count_matrix(assigned, level, year, self.parks)[code]
+        level = resolve_level(assigned, level)  # once: every step below runs at this level
+        with level_reported():
+            self.level = level
+            self.code = _industry_code(industry, level)
+            self.parks = parks_wgs84(parks)
+            st = build_structure(
+                assigned,
+                self.parks,
+                level=level,
+                year=year,
+                measure=measure,
+                threshold=threshold,
+                city_totals="parks",
+                relatedness=relatedness,
             )
-        else:
-            self.related = []
-            self.density = pd.Series(0.0, index=st.matrix.index)
-            self.lq = pd.Series(0.0, index=st.matrix.index)
-            self.n_firms = pd.Series(0.0, index=st.matrix.index)
-        table = _cluster_table(
-            clusters,
-            assigned,
-            self.parks,
-            level=level,
-            year=year,
-        )
-        bounds = self.parks.total_bounds
-        self.crs = local_metric_crs([bounds[0], bounds[2]], [bounds[1], bounds[3]])
-        inds = table["industry"].astype(str).to_numpy() if len(table) else np.empty(0, dtype=object)
-        hulls = table.geometry.to_crs(self.crs).to_numpy() if len(table) else np.empty(0)
-        ids = table["cluster_id"].to_numpy(dtype=np.int64) if len(table) else np.empty(0)
-        own = inds == code
-        self.own_hulls, self.own_ids = hulls[own], ids[own]
-        rel = np.isin(inds, self.related)
-        self.rel_hulls, self.rel_ids, self.rel_inds = hulls[rel], ids[rel], inds[rel]
-        self.metrics = _park_metrics(assigned, self.parks, metrics, self.year)
-        self.e_industry, self.typical_va = _industry_energy(
-            assigned, code, level=level, year=self.year
-        )
+            self.year = st.year
+            self.st = st
+            code = self.code
+            if code in st.proximity.index:
+                phi = st.proximity.loc[code].drop(code)
+                phi = phi[phi > 0]
+                order = sorted(phi.index, key=lambda j: (-round(float(phi[j]), 12), str(j)))
+                self.related = [str(j) for j in order[:n_related]]
+                self.density = st.density[code]
+                self.lq = st.lq[code]
+                self.n_firms = (
+                    st.matrix[code]
+                    if measure == "count"
+                    else _count_matrix(assigned, level, year, self.parks)[code]
+                )
+            else:
+                self.related = []
+                self.density = pd.Series(0.0, index=st.matrix.index)
+                self.lq = pd.Series(0.0, index=st.matrix.index)
+                self.n_firms = pd.Series(0.0, index=st.matrix.index)
+            table = _cluster_table(
+                clusters,
+                assigned,
+                self.parks,
+                level=level,
+                year=year,
+            )
+            bounds = self.parks.total_bounds
+            self.crs = local_metric_crs([bounds[0], bounds[2]], [bounds[1], bounds[3]])
+            inds = (
+                table["industry"].astype(str).to_numpy()
+                if len(table)
+                else np.empty(0, dtype=object)
+            )
+            hulls = table.geometry.to_crs(self.crs).to_numpy() if len(table) else np.empty(0)
+            ids = table["cluster_id"].to_numpy(dtype=np.int64) if len(table) else np.empty(0)
+            own = inds == code
+            self.own_hulls, self.own_ids = hulls[own], ids[own]
+            rel = np.isin(inds, self.related)
+            self.rel_hulls, self.rel_ids, self.rel_inds = hulls[rel], ids[rel], inds[rel]
+            self.metrics = _park_metrics(assigned, self.parks, metrics, self.year)
+            self.e_industry, self.typical_va = _industry_energy(
+                assigned, code, level=level, year=self.year
+            )
 
     def distances(self, geoms_metric: np.ndarray) -> dict[str, np.ndarray]:
         own_id, own_km = _nearest_clusters(geoms_metric, self.own_hulls, self.own_ids)
@@ -427,7 +441,7 @@ def rank_parks(
     metrics: pd.DataFrame | None = None,
     clusters: ClusterResult | Any | None = None,
     year: int | None = None,
-    level: str = "division",
+    level: str | None = None,
     threshold: float = 1.0,
     measure: str = "count",
     relatedness: str = "proximity",
@@ -514,7 +528,7 @@ def score_sites(
     metrics: pd.DataFrame | None = None,
     clusters: ClusterResult | Any | None = None,
     year: int | None = None,
-    level: str = "division",
+    level: str | None = None,
     threshold: float = 1.0,
     measure: str = "count",
     relatedness: str = "proximity",

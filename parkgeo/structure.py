@@ -66,7 +66,7 @@ def park_industry_matrix(
     assigned: pd.DataFrame,
     *,
     measure: str = "count",
-    level: str = "division",
+    level: str | None = None,
     year: int | None = None,
     parks: Any | None = None,
 ) -> pd.DataFrame:
@@ -79,8 +79,9 @@ def park_industry_matrix(
         :func:`parkgeo.join.assign_parks`. Firms outside parks (``unmatched``) are left out.
     measure : {"count", "employees", "value_added", "tax"}
         Number of firms, or the sum of the measure (NaN skipped).
-    level : str
-        GB/T 4754 level of the industries (default division).
+    level : str, optional
+        GB/T 4754 level; default division, or section when the data has only section codes
+        (see ``docs/clusters.md``).
     year : int, optional
         Default the latest year present.
     parks : GeoDataFrame or iterable of park ids, optional
@@ -135,7 +136,7 @@ def industry_totals(
     enterprises: pd.DataFrame,
     *,
     measure: str = "count",
-    level: str = "division",
+    level: str | None = None,
     year: int | None = None,
 ) -> pd.Series:
     """City totals of a measure by industry, over every firm (inside and outside parks).

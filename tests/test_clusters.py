@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -13,6 +19,7 @@ from parkgeo._errors import CRSError, ParkgeoError, SchemaError
 from parkgeo.cli import main
 from parkgeo.clusters import CLUSTER_COLUMNS, industry_clusters
 
+ROOT = Path(__file__).resolve().parent.parent
 GK117 = "EPSG:4548"  # CGCS2000 / 3-degree Gauss-Kruger CM 117E: the local metric CRS chosen here
 _TO_LONLAT = Transformer.from_crs(GK117, "EPSG:4326", always_xy=True)
 X0, Y0 = 500_000.0, 4_330_000.0  # about 117.0 E, 39.1 N
@@ -321,3 +328,62 @@ def test_cli_clusters_csv_and_geopackage(tmp_path, capsys) -> None:
     assert main(["clusters", "--enterprises", str(firms_path), *opts]) == 0  # stdout, no parks
     assert capsys.readouterr().out.startswith("cluster_id,industry,")
     assert main([*common, "--method", "optics"]) == 2
+
+
+def _cli(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "parkgeo", *argv],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_no_industry_column_is_one_clear_error(tmp_path, caplog) -> None:
+    firms = two_blobs_and_noise().drop(columns="industry")
+    with pytest.raises(SchemaError, match="no 'industry' column.*--columns"):
+        industry_clusters(firms)
+    # the loader keeps an empty industry column when the file has none (documented optional)
+    empty = firms.assign(industry=pd.NA)
+    with pytest.raises(SchemaError, match="industry column is empty.*--columns"):
+        industry_clusters(empty)
+    path = tmp_path / "no_industry.csv"
+    firms.to_csv(path, index=False)
+    done = _cli("clusters", "--enterprises", str(path), "-q")
+    assert done.returncode == 3, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "industry" in lines[0] and "--columns" in lines[0]
+
+
+def test_section_codes_only_run_at_section_level(tmp_path, caplog) -> None:
+    firms = two_blobs_and_noise()
+    sections = firms.assign(industry=firms["industry"].str[0])  # C3911 -> C
+    with caplog.at_level(logging.WARNING, logger="parkgeo"):
+        res = industry_clusters(sections, method="dbscan", eps_m=300, min_size=5)
+    assert res.params["level"] == "section"
+    assert "section-level only" in caplog.text and "runs at section level" in caplog.text
+    # all C firms together: blob A (30) + blob B (20) + C27's 12 firms (5 km away, own cluster)
+    assert sorted(res.clusters["n_firms"].tolist()) == [12, 20, 30]
+    assert set(res.clusters["industry"]) == {"C"}
+    with pytest.raises(ParkgeoError, match=r"section-level only.*--level section"):
+        industry_clusters(sections, level="division")
+    path = tmp_path / "sections.csv"
+    sections.to_csv(path, index=False)
+    done = _cli("clusters", "--enterprises", str(path), "--eps-m", "300", "--min-size", "5")
+    assert done.returncode == 0, done.stderr
+    assert "runs at section level" in done.stderr and "section level" in done.stderr
+    assert pd.read_csv(io.StringIO(done.stdout))["industry"].eq("C").all()
+    refused = _cli("clusters", "--enterprises", str(path), "--level", "group", "-q")
+    assert refused.returncode == 3 and "--level section" in refused.stderr
+
+
+def test_mixed_codes_left_out_are_counted(caplog) -> None:
+    firms = two_blobs_and_noise()
+    firms.loc[firms.index[:3], "industry"] = "C"
+    firms.loc[firms.index[3], "industry"] = None
+    with caplog.at_level(logging.WARNING, logger="parkgeo"):
+        res = industry_clusters(firms, method="dbscan", eps_m=300, min_size=5)
+    assert res.params["level"] == "division"
+    assert "4 of 67 rows of the enterprises have no division-level industry code" in caplog.text
+    assert res.labels.iloc[:4].isna().all()

@@ -4,6 +4,10 @@ planted in the bundled Tianjin sample."""
 from __future__ import annotations
 
 import io
+import logging
+import subprocess
+import sys
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -223,3 +227,44 @@ def test_cli_gaps(tmp_path, capsys) -> None:
     assert len(geo) == 12 and geo.geometry.geom_type.eq("Polygon").all()
     assert main([*common, "--weights", "density=1,peers"]) == 3
     assert "name=value" in capsys.readouterr().err
+
+
+def _cli(*argv: str) -> subprocess.CompletedProcess[str]:
+    root = Path(__file__).resolve().parent.parent
+    return subprocess.run(
+        [sys.executable, "-m", "parkgeo", *argv], cwd=root, capture_output=True, text=True
+    )
+
+
+def test_no_industry_column_and_section_codes(tmp_path, caplog) -> None:
+    firms, parks = city()
+    parks_path = tmp_path / "parks.gpkg"
+    parks.to_file(parks_path, driver="GPKG")
+    # no industry column (documented optional): one clear line, exit 3, through library and CLI
+    bare = firms.drop(columns="industry")
+    with pytest.raises(SchemaError, match="no 'industry' column"):
+        missing_clusters(assign_parks(bare, parks).assigned, parks)
+    bare_path = tmp_path / "bare.csv"
+    bare.to_csv(bare_path, index=False)
+    done = _cli("gaps", "--enterprises", str(bare_path), "--parks", str(parks_path), "-q")
+    assert done.returncode == 3, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "--columns" in done.stderr
+    # section codes only (C, G, F, I): the analysis runs at section level, said loudly
+    sections = firms.assign(industry=firms["industry"].str[0])
+    assigned = assign_parks(sections, parks).assigned
+    with caplog.at_level(logging.WARNING, logger="parkgeo"):
+        gaps = missing_clusters(assigned, parks, top=None)
+    assert caplog.text.count("runs at section level") == 1  # said once, not once per step
+    assert set(gaps["industry"].dropna()) <= {"C", "F", "G", "I"}
+    # the E group (C, I) lacks G and F, which the Q parks have: E parks list them
+    e1 = gaps[gaps["park_id"] == "E1"]
+    assert {"F", "G"} <= set(e1["industry"])
+    with pytest.raises(ParkgeoError, match="--level section"):
+        missing_clusters(assigned, parks, level="division")
+    sec_path = tmp_path / "sections.csv"
+    sections.to_csv(sec_path, index=False)
+    done = _cli("gaps", "--enterprises", str(sec_path), "--parks", str(parks_path))
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("runs at section level") == 1
+    out = pd.read_csv(io.StringIO(done.stdout))
+    assert set(out["industry"].dropna()) <= {"C", "F", "G", "I"}

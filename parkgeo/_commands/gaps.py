@@ -14,7 +14,7 @@ from parkgeo._commands._common import (
     load_parks,
     output_format,
 )
-from parkgeo._commands.clusters import GEO_FORMATS, add_cluster_options
+from parkgeo._commands.clusters import GEO_FORMATS, add_cluster_options, analysis_scope
 
 log = logging.getLogger("parkgeo")
 
@@ -124,34 +124,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from parkgeo._analysis import level_reported
     from parkgeo.clusters import industry_clusters
     from parkgeo.gaps import missing_clusters
 
     weights = parse_weights(args.weights, "--weights")
     assigned, parks = assigned_enterprises(args)
-    clusters = industry_clusters(
-        assigned,
-        level=args.level,
-        method=args.method,
-        min_size=args.min_size,
-        eps_m=args.eps_m,
-        year=args.year,
-        parks=parks,
-    )
-    gaps = missing_clusters(
-        assigned,
-        parks,
-        level=args.level,
-        top=args.top,
-        threshold=args.threshold,
-        measure=args.measure,
-        year=args.year,
-        weights=weights,
-        city_totals=args.city_totals,
-        relatedness=args.relatedness,
-        peer_k=args.peer_k,
-        clusters=clusters,
-    )
+    level, year = analysis_scope(assigned, args)
+    with level_reported():
+        clusters = industry_clusters(
+            assigned,
+            level=level,
+            method=args.method,
+            min_size=args.min_size,
+            eps_m=args.eps_m,
+            year=year,
+            parks=parks,
+        )
+        gaps = missing_clusters(
+            assigned,
+            parks,
+            level=level,
+            top=args.top,
+            threshold=args.threshold,
+            measure=args.measure,
+            year=year,
+            weights=weights,
+            city_totals=args.city_totals,
+            relatedness=args.relatedness,
+            peer_k=args.peer_k,
+            clusters=clusters,
+        )
     n_no_sei = gaps.loc[gaps["no_sei"], "park_id"].nunique()
     log.info(
         "%d gaps listed for %d parks; %d parks have no strategic emerging industry",
