@@ -27,6 +27,7 @@ from parkgeo._analysis import (
 from parkgeo._errors import ParkgeoError
 from parkgeo._relatedness import Structure, build_structure, strategic_scores
 from parkgeo.clusters import ClusterResult, industry_clusters
+from parkgeo.results import with_park_geometry
 from parkgeo.structure import (
     PeerGroups,
     park_industry_matrix,
@@ -143,6 +144,7 @@ def missing_clusters(
     peers: PeerGroups | None = None,
     clusters: ClusterResult | Any | None = None,
     random_state: int = 0,
+    geometry: bool = False,
 ) -> pd.DataFrame:
     """Rank, for each park, the industry clusters it is missing, and say why.
 
@@ -193,14 +195,17 @@ def missing_clusters(
         ``industry_clusters(assigned, level=level, year=year, parks=parks)``.
     random_state : int
         Seed of the peer-group clustering.
+    geometry : bool
+        Return a GeoDataFrame with each row's park polygon (in the parks' CRS), as
+        :func:`parkgeo.results.with_park_geometry` does.
 
     Returns
     -------
-    pandas.DataFrame
-        One row per park and candidate, ranked within each park (columns in
-        :data:`GAP_COLUMNS`, documented in ``docs/clusters.md``). A park without firms gets a
-        single row with no industry; ``no_sei`` flags parks with no firm in a strategic
-        emerging industry.
+    pandas.DataFrame or geopandas.GeoDataFrame
+        One row per park and candidate on a RangeIndex, ranked within each park (columns in
+        :data:`GAP_COLUMNS`, documented in ``docs/clusters.md``; plus ``geometry`` with
+        ``geometry=True``). A park without firms gets a single row with no industry;
+        ``no_sei`` flags parks with no firm in a strategic emerging industry.
 
     Examples
     --------
@@ -225,7 +230,7 @@ def missing_clusters(
     parks4326 = parks_wgs84(parks)
     level = resolve_level(assigned, level)  # once: every step below runs at the same level
     with level_reported():
-        return _missing_clusters(
+        table = _missing_clusters(
             assigned,
             parks4326,
             level=level,
@@ -241,6 +246,7 @@ def missing_clusters(
             clusters=clusters,
             random_state=random_state,
         )
+    return with_park_geometry(table, parks) if geometry else table
 
 
 def _missing_clusters(

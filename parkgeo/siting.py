@@ -18,6 +18,7 @@ mean; the weights of the others are renormalised.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -35,8 +36,11 @@ from parkgeo._analysis import (
 from parkgeo._errors import ParkgeoError, SchemaError
 from parkgeo._relatedness import build_structure
 from parkgeo.clusters import ClusterResult, industry_clusters
+from parkgeo.results import with_park_geometry
 
 __all__ = ["SITE_WEIGHTS", "rank_parks", "score_sites"]
+
+log = logging.getLogger("parkgeo")
 
 SITE_WEIGHTS: dict[str, float] = {
     "relatedness": 0.3,
@@ -447,6 +451,7 @@ def rank_parks(
     relatedness: str = "proximity",
     n_related: int = 5,
     distance_scale_km: float = 10.0,
+    geometry: bool = False,
 ) -> pd.DataFrame:
     """Rank parks for a new firm of ``industry``.
 
@@ -475,11 +480,15 @@ def rank_parks(
         How many of the most related industries count for ``score_related_cluster``.
     distance_scale_km : float
         Distance at which a distance score falls to ``1/e`` (0.37).
+    geometry : bool
+        Return a GeoDataFrame with each park's polygon (in the parks' CRS), as
+        :func:`parkgeo.results.with_park_geometry` does.
 
     Returns
     -------
-    pandas.DataFrame
-        One row per park, ``rank`` 1 = best (columns in :data:`PARK_COLUMNS`).
+    pandas.DataFrame or geopandas.GeoDataFrame
+        One row per park on a RangeIndex, ``rank`` 1 = best (columns in :data:`PARK_COLUMNS`;
+        plus ``geometry`` with ``geometry=True``).
 
     Examples
     --------
@@ -514,8 +523,8 @@ def rank_parks(
     frame["score"] = _weighted_score(frame, w)
     frame["rank"] = _rank(frame, ["park_id"])
     frame["reason"] = [_reason(r) for _, r in frame.iterrows()]
-    frame = frame.sort_values("rank", kind="mergesort").reset_index(drop=True)
-    return frame[PARK_COLUMNS]
+    frame = frame.sort_values("rank", kind="mergesort").reset_index(drop=True)[PARK_COLUMNS]
+    return with_park_geometry(frame, parks) if geometry else frame
 
 
 def score_sites(
@@ -553,8 +562,11 @@ def score_sites(
 
     Returns
     -------
-    pandas.DataFrame
-        One row per point, on the points' index (columns in :data:`POINT_COLUMNS`).
+    pandas.DataFrame or geopandas.GeoDataFrame
+        The input, as it came (same type, rows, order, index, the user's columns and
+        geometry), with the columns of :data:`POINT_COLUMNS` added: ``rank`` 1 = best,
+        ``lon``/``lat`` in WGS-84. A user column with one of those names is replaced, with a
+        warning (``lon``/``lat`` silently when they hold the same WGS-84 values).
 
     Examples
     --------
@@ -613,7 +625,7 @@ def score_sites(
     chosen = pids[best]
     ctx_rows = park_frame.loc[list(chosen)]
     dist = ctx.distances(pts_m)
-    out = pd.DataFrame(index=points.index.copy())
+    out = pd.DataFrame(index=pd.RangeIndex(len(points)))
     out["lon"] = lon
     out["lat"] = lat
     out["park_id"] = pd.array(chosen, dtype="string")
@@ -648,7 +660,32 @@ def score_sites(
     )
     out["score_park_distance"] = _decay(park_km, distance_scale_km)
     out["score"] = _weighted_score(out, w)
-    key = pd.Series(np.arange(len(out)), index=out.index)
-    out["_pos"] = key
+    out["_pos"] = np.arange(len(out))
     out["rank"] = _rank(out, ["lon", "lat", "_pos"])
-    return out[POINT_COLUMNS]
+    return _add_columns(points, out[POINT_COLUMNS])
+
+
+def _add_columns(points: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
+    """The user's table (type, index, columns, geometry) with ``scores`` (same row order) added."""
+    result = points.copy()
+    replaced = []
+    for col in scores.columns:
+        values = scores[col].to_numpy()
+        if col in result.columns and col != getattr(result, "_geometry_column_name", None):
+            same = col in ("lon", "lat") and np.allclose(
+                pd.to_numeric(result[col], errors="coerce").to_numpy(dtype=float),
+                values.astype(float),
+                rtol=0,
+                atol=1e-9,
+                equal_nan=True,
+            )
+            if not same:
+                replaced.append(col)
+        result[col] = scores[col].array if hasattr(scores[col], "array") else values
+    if replaced:
+        log.warning(
+            "score_sites replaced the points' own column(s) %s with its results; rename them "
+            "to keep both",
+            ", ".join(replaced),
+        )
+    return result

@@ -65,16 +65,13 @@ def assigned_enterprises(args: argparse.Namespace) -> tuple[Any, Any]:
     return joined.assigned, parks
 
 
-def with_park_geometry(frame: Any, parks: Any, args: argparse.Namespace) -> Any:
-    """Attach each row's park polygon when the output format carries geometry."""
+def park_geometry_if_geo(frame: Any, parks: Any, args: argparse.Namespace) -> Any:
+    """Attach each row's park polygon (WGS-84) when the output format carries geometry."""
     if output_format(args) not in GEO_FORMATS:
         return frame
-    import geopandas as gpd
+    from parkgeo.results import with_park_geometry
 
-    geom = parks.to_crs("EPSG:4326").set_index(parks["park_id"].astype(str)).geometry
-    return gpd.GeoDataFrame(
-        frame, geometry=geom.reindex(frame["park_id"].astype(str)).to_numpy(), crs="EPSG:4326"
-    )
+    return with_park_geometry(frame, parks.to_crs("EPSG:4326"))
 
 
 def add_relatedness_option(parser: argparse.ArgumentParser) -> None:
@@ -162,5 +159,5 @@ def run(args: argparse.Namespace) -> int:
         gaps["park_id"].nunique(),
         n_no_sei,
     )
-    emit_table(with_park_geometry(gaps, parks, args), args)
+    emit_table(park_geometry_if_geo(gaps, parks, args), args)
     return 0

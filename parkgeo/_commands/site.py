@@ -21,8 +21,8 @@ from parkgeo._commands.gaps import (
     add_join_options,
     add_relatedness_option,
     assigned_enterprises,
+    park_geometry_if_geo,
     parse_weights,
-    with_park_geometry,
 )
 
 log = logging.getLogger("parkgeo")
@@ -135,12 +135,12 @@ def run(args: argparse.Namespace) -> int:
         with level_reported():
             ranked = rank_parks(args.industry, assigned, parks, weights=weights, **options)
         log.info("ranked %d parks for %s", len(ranked), ranked["industry"].iloc[0])
-        emit_table(with_park_geometry(ranked, parks, args), args)
+        emit_table(park_geometry_if_geo(ranked, parks, args), args)
         return 0
     with level_reported():
         scored = score_sites(points, args.industry, assigned, parks, weights=weights, **options)
-    extra = [c for c in points.columns if c not in scored.columns]
-    table = pd.concat([points[extra], scored], axis=1).sort_values("rank", kind="mergesort")
+    # the points' own columns come first (score_sites keeps them); best site first
+    table = scored.sort_values("rank", kind="mergesort")
     log.info("scored %d candidate points for %s", len(table), args.industry)
     if output_format(args) in GEO_FORMATS:
         import geopandas as gpd
