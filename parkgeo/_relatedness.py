@@ -25,6 +25,7 @@ from parkgeo.structure import (
     proximity,
     relatedness_density,
 )
+from parkgeo.years import resolve_year
 
 
 @dataclass(frozen=True)
@@ -59,11 +60,10 @@ def build_structure(
             "the enterprises have no 'park_id' column: assign them to parks first with "
             "parkgeo.join.assign_parks(enterprises, parks).assigned"
         )
-    chosen: int | None = None
+    # the one default-year rule (parkgeo.default_year: the latest year in the data), resolved
+    # once so that every table below is of the same year
+    year = chosen = resolve_year(assigned, year)
     matrix = park_industry_matrix(assigned, measure=measure, level=level, year=year, parks=parks)
-    if "year" in assigned.columns:
-        years = pd.to_numeric(assigned["year"], errors="coerce").dropna()
-        chosen = int(year) if year is not None else (int(years.max()) if len(years) else None)
     totals = (
         industry_totals(assigned, measure=measure, level=level, year=year)
         if city_totals == "city"

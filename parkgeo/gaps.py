@@ -33,6 +33,7 @@ from parkgeo.structure import (
     park_industry_matrix,
     peer_groups,
 )
+from parkgeo.years import resolve_year
 
 __all__ = ["GAP_COLUMNS", "GAP_WEIGHTS", "missing_clusters"]
 
@@ -229,6 +230,7 @@ def missing_clusters(
         raise ParkgeoError(f"top must be a positive integer or None; got {top!r}")
     parks4326 = parks_wgs84(parks)
     level = resolve_level(assigned, level)  # once: every step below runs at the same level
+    year = resolve_year(assigned, year)  # parkgeo.default_year: the latest year in the data
     with level_reported():
         table = _missing_clusters(
             assigned,

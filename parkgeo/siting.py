@@ -37,6 +37,7 @@ from parkgeo._errors import ParkgeoError, SchemaError
 from parkgeo._relatedness import build_structure
 from parkgeo.clusters import ClusterResult, industry_clusters
 from parkgeo.results import with_park_geometry
+from parkgeo.years import resolve_year
 
 __all__ = ["SITE_WEIGHTS", "rank_parks", "score_sites"]
 
@@ -259,6 +260,7 @@ class _Context:
         from parkgeo.coords import local_metric_crs
 
         level = resolve_level(assigned, level)  # once: every step below runs at this level
+        year = resolve_year(assigned, year)  # parkgeo.default_year: the latest year in the data
         with level_reported():
             self.level = level
             self.code = _industry_code(industry, level)

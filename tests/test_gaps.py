@@ -268,3 +268,28 @@ def test_no_industry_column_and_section_codes(tmp_path, caplog) -> None:
     assert done.stderr.count("runs at section level") == 1
     out = pd.read_csv(io.StringIO(done.stdout))
     assert set(out["industry"].dropna()) <= {"C", "F", "G", "I"}
+
+
+def test_default_year_is_the_latest_year_in_the_data(tmp_path) -> None:
+    from parkgeo import default_year
+    from parkgeo.siting import rank_parks
+
+    firms, parks = city()
+    panel = pd.concat([firms.assign(year=2014), firms], ignore_index=True)
+    assigned = assign_parks(panel, parks).assigned
+    assert default_year(assigned) == 2015
+    assert set(missing_clusters(assigned, parks, top=1)["year"]) == {2015}
+    assert set(rank_parks("C29", assigned, parks)["year"]) == {2015}
+    assert set(missing_clusters(assigned, parks, top=1, year=2014)["year"]) == {2014}
+    panel_path = tmp_path / "panel.csv"
+    panel.to_csv(panel_path, index=False)
+    parks_path = tmp_path / "parks.gpkg"
+    parks.to_file(parks_path, driver="GPKG")
+    common = ["--enterprises", str(panel_path), "--parks", str(parks_path)]
+    done = _cli("gaps", *common, "--top", "1")
+    assert done.returncode == 0, done.stderr
+    assert "analysing 2015 (the latest year in the data) at the division level" in done.stderr
+    done = _cli("site", *common, "--industry", "C29", "--year", "2014")
+    assert done.returncode == 0 and "analysing 2014 (--year)" in done.stderr
+    done = _cli("clusters", *common, "--year", "2010", "-q")
+    assert done.returncode == 3 and "years present: 2014, 2015" in done.stderr
