@@ -147,7 +147,8 @@ def rollup_codes(codes: pd.Series, level: str) -> pd.Series:
     """Codes rolled up to ``level``; unknown codes and codes coarser than the level -> NA."""
     rolled = rollup(codes, level=level)
     ok = rolled.str.len() == CODE_LENGTH[level]
-    return rolled.where(ok.fillna(False).to_numpy(), pd.NA).astype("string")
+    result: pd.Series = rolled.where(ok.fillna(False).to_numpy(), pd.NA).astype("string")
+    return result
 
 
 def snapshot(
@@ -223,11 +224,13 @@ def snapshot(
     row_code, distinct = pd.factorize(frame["industry"])
     rolled = rollup_codes(pd.Series(np.asarray(distinct, dtype=object)), level)
     categories = sorted({str(c) for c in rolled.dropna()})
-    where = {c: k for k, c in enumerate(categories)}
+    position = {c: k for k, c in enumerate(categories)}
     code_map = np.array(
-        [where.get(str(c), -1) if pd.notna(c) else -1 for c in rolled] + [-1], dtype=np.int64
+        [position.get(str(c), -1) if pd.notna(c) else -1 for c in rolled] + [-1], dtype=np.int64
     )
-    frame["_industry"] = pd.Categorical.from_codes(code_map[row_code], categories=categories)
+    frame["_industry"] = pd.Categorical.from_codes(
+        code_map[row_code], categories=pd.Index(categories, dtype=object)
+    )
     coarse = frame["_industry"].isna().to_numpy()
     if coarse.any():
         log.debug("%d %s without a %s-level industry code left out", int(coarse.sum()), what, level)
@@ -248,7 +251,7 @@ def in_park_ids(frame: pd.DataFrame, parks: Any | None) -> pd.Series:
             ok = frame["match"].isin(IN_PARK_MATCHES).to_numpy(dtype=bool)
             pid = pid.where(ok)
         return pid
-    out = pd.Series(pd.NA, index=frame.index, dtype="string")
+    out: pd.Series = pd.Series(pd.NA, index=frame.index, dtype="string")
     if parks is None or not len(frame):
         return out
     parks4326 = parks_wgs84(parks)

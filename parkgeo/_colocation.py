@@ -23,7 +23,7 @@ TIE_TOLERANCE_M = 1e-6
 
 
 def _neighbour_weights(
-    xy: NDArray, *, k: int, extra: int = 8
+    xy: NDArray[np.float64], *, k: int, extra: int = 8
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
     """(point, neighbour, weight) triples: each point spreads weight 1 over its k nearest others.
 
@@ -140,7 +140,7 @@ def colocation_quotients(
         clq = (counts / n_by[:, None]) / (n_b_other / (n - 1))
     clq[~np.isfinite(clq)] = np.nan
     a, b = np.meshgrid(np.arange(d), np.arange(d), indexing="ij")
-    return pd.DataFrame(
+    result: pd.DataFrame = pd.DataFrame(
         {
             "industry_a": pd.array(codes[a.ravel()], dtype="string"),
             "industry_b": pd.array(codes[b.ravel()], dtype="string"),
@@ -150,6 +150,7 @@ def colocation_quotients(
             "clq": np.round(clq.ravel(), 12),
         }
     )
+    return result
 
 
 def colocation_proximity(clq: pd.DataFrame) -> pd.DataFrame:
@@ -194,4 +195,5 @@ def colocation_proximity(clq: pd.DataFrame) -> pd.DataFrame:
         phi = np.where(np.isfinite(r) & (r > 1), 1.0 - 1.0 / r, 0.0)
     np.fill_diagonal(phi, 1.0)
     index = pd.Index(codes, name=None)
-    return pd.DataFrame(phi, index=index, columns=index.copy())
+    result: pd.DataFrame = pd.DataFrame(phi, index=index, columns=index.copy())
+    return result

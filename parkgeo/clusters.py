@@ -255,7 +255,7 @@ def _dbscan_chunked(
     return _dbscan_labels(core, root, border, reached_from)
 
 
-def _hdbscan(xy: NDArray, *, min_size: int, eps_m: float | None) -> NDArray[np.int64]:
+def _hdbscan(xy: NDArray[np.float64], *, min_size: int, eps_m: float | None) -> NDArray[np.int64]:
     from sklearn.cluster import HDBSCAN
 
     est = HDBSCAN(
@@ -264,7 +264,7 @@ def _hdbscan(xy: NDArray, *, min_size: int, eps_m: float | None) -> NDArray[np.i
         algorithm="kd_tree",
         copy=True,
     )
-    return est.fit_predict(xy).astype(np.int64)
+    return np.asarray(est.fit_predict(xy), dtype=np.int64)
 
 
 # --------------------------------------------------------------------------------------------
@@ -583,4 +583,5 @@ def _labels_on_input(
     values = by_code[codes]  # code -1 (missing id) picks the trailing -2
     out = pd.array(values, dtype="Int64")
     out[values == -2] = pd.NA
-    return pd.Series(out, index=enterprises.index, name="cluster_id")
+    result: pd.Series = pd.Series(out, index=enterprises.index, name="cluster_id")
+    return result

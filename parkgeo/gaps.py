@@ -84,7 +84,8 @@ def _sei_firm_counts(assigned: pd.DataFrame, *, year: int | None, level: str) ->
         index=snap.index,
     )
     inside = park_of.notna() & cats.notna()
-    return park_of[inside].astype(str).value_counts()
+    result: pd.Series = park_of[inside].astype(str).value_counts()
+    return result
 
 
 def _cluster_distances_km(
@@ -508,7 +509,8 @@ def _assemble(
             "reason_zh": "string",
         }
     )
-    return out.reset_index(drop=True)
+    result: pd.DataFrame = out.reset_index(drop=True)
+    return result
 
 
 def _reason_en(

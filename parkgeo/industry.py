@@ -156,7 +156,8 @@ def _classification() -> pd.DataFrame:
     canonical = section + digits
 
     def prefixed(column: str) -> pd.Series:
-        return (section + raw[column]).where(raw[column] != "", pd.NA)
+        result: pd.Series = (section + raw[column]).where(raw[column] != "", pd.NA)
+        return result
 
     table = pd.DataFrame(
         {
@@ -177,7 +178,8 @@ def _classification() -> pd.DataFrame:
         raise ParkgeoError(f"{path}: duplicate industry codes; restore the file from parkgeo")
     # An unnamed index: "code" as both index name and column makes sort_values/merge ambiguous.
     table.index = pd.Index(table["code"].to_numpy(), dtype="str")
-    return table
+    result: pd.DataFrame = table
+    return result
 
 
 def load_classification() -> pd.DataFrame:
@@ -201,7 +203,8 @@ def load_classification() -> pd.DataFrame:
     >>> table.loc["C2710", ["division", "name"]].tolist()
     ['C27', '化学药品原料药制造']
     """
-    return _classification().copy()
+    result: pd.DataFrame = _classification().copy()
+    return result
 
 
 @functools.lru_cache(maxsize=1)
@@ -375,7 +378,8 @@ def _map_unique(values: pd.Series, func: Any) -> pd.Series:
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     mapped = np.array([func(u) for u in uniques] + [np.nan], dtype=object)
     out = mapped[codes]  # code -1 picks the trailing NaN
-    return pd.Series(out, index=values.index, name=values.name, dtype="str")
+    result: pd.Series = pd.Series(out, index=values.index, name=values.name, dtype="str")
+    return result
 
 
 def _as_series(codes: Any) -> pd.Series:
@@ -383,7 +387,8 @@ def _as_series(codes: Any) -> pd.Series:
         return codes
     if isinstance(codes, (str, bytes)) or not isinstance(codes, Iterable):
         raise TypeError("expected a Series or a list/array of codes")
-    return pd.Series(list(codes), dtype=object)
+    result: pd.Series = pd.Series(list(codes), dtype=object)
+    return result
 
 
 def normalize_codes(codes: pd.Series | Iterable[object]) -> pd.Series:
@@ -629,9 +634,10 @@ def load_strategic_mapping(path: str | Path | None = None) -> pd.DataFrame:
             }
         )
     columns = [*_MAPPING_COLUMNS, "level"]
-    return pd.DataFrame(rows, columns=columns).astype(
+    table: pd.DataFrame = pd.DataFrame(rows, columns=columns).astype(
         {"code": "str", "category": "str", "category_zh": "str", "note": "str", "level": "str"}
     )
+    return table
 
 
 @functools.lru_cache(maxsize=1)

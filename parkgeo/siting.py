@@ -153,7 +153,8 @@ def _percentile_rank(values: pd.Series) -> pd.Series:
     ranks = values.rank(method="average")
     n = int(values.notna().sum())
     if n <= 1:
-        return values.where(values.isna(), 1.0)
+        result: pd.Series = values.where(values.isna(), 1.0)
+        return result
     return (ranks - 1.0) / (n - 1.0)
 
 
@@ -176,7 +177,9 @@ def _nearest_clusters(
     return ids[order].astype(np.int64), best / 1000.0
 
 
-def _industry_energy(assigned: pd.DataFrame, code: str, *, level: str, year: int | None) -> tuple:
+def _industry_energy(
+    assigned: pd.DataFrame, code: str, *, level: str, year: int | None
+) -> tuple[float, float]:
     """City energy per value added of the industry (ratio of sums, pairwise complete) and the
     median value added of its firms (the 'typical new firm')."""
     snap, _ = snapshot(assigned, year=year, level=level)
@@ -222,7 +225,8 @@ def _park_metrics(
         ["value_added"] if "value_added" in table.columns else []
     )
     out = table.assign(park_id=table["park_id"].astype(str)).drop_duplicates("park_id")
-    return out.set_index("park_id")[cols].astype(float)
+    result: pd.DataFrame = out.set_index("park_id")[cols].astype(float)
+    return result
 
 
 def _cluster_table(
@@ -396,7 +400,8 @@ def _park_frame(ctx: _Context, scale_km: float) -> pd.DataFrame:
     )
     frame["score_tax"] = _percentile_rank(frame["tax_per_ha"])
     frame["score_energy"] = s_energy
-    return frame
+    result: pd.DataFrame = frame
+    return result
 
 
 def _rank(frame: pd.DataFrame, keys: list[str]) -> pd.Series:
@@ -406,7 +411,8 @@ def _rank(frame: pd.DataFrame, keys: list[str]) -> pd.Series:
         kind="mergesort",
         na_position="last",
     ).index
-    return pd.Series(np.arange(1, len(order) + 1), index=order).reindex(frame.index)
+    result: pd.Series = pd.Series(np.arange(1, len(order) + 1), index=order).reindex(frame.index)
+    return result
 
 
 def _reason(row: pd.Series) -> str:
@@ -526,7 +532,8 @@ def rank_parks(
     frame["rank"] = _rank(frame, ["park_id"])
     frame["reason"] = [_reason(r) for _, r in frame.iterrows()]
     frame = frame.sort_values("rank", kind="mergesort").reset_index(drop=True)[PARK_COLUMNS]
-    return with_park_geometry(frame, parks) if geometry else frame
+    result: pd.DataFrame = with_park_geometry(frame, parks) if geometry else frame
+    return result
 
 
 def score_sites(
@@ -669,7 +676,7 @@ def score_sites(
 
 def _add_columns(points: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
     """The user's table (type, index, columns, geometry) with ``scores`` (same row order) added."""
-    result = points.copy()
+    result: pd.DataFrame = points.copy()
     replaced = []
     for col in scores.columns:
         values = scores[col].to_numpy()

@@ -46,7 +46,8 @@ def _measure_values(frame: pd.DataFrame, measure: str) -> pd.Series:
     if measure not in MATRIX_MEASURES:
         raise ParkgeoError(f"measure must be one of {', '.join(MATRIX_MEASURES)}; got {measure!r}")
     if measure == "count":
-        return pd.Series(1.0, index=frame.index)
+        result: pd.Series = pd.Series(1.0, index=frame.index)
+        return result
     if measure not in frame.columns:
         raise SchemaError(f"measure {measure!r} needs a {measure!r} column in the enterprises")
     return pd.to_numeric(frame[measure], errors="coerce").astype(float)
@@ -129,7 +130,8 @@ def park_industry_matrix(
     matrix = matrix.sort_index().sort_index(axis=1).astype(float)
     matrix.index.name = "park_id"
     matrix.columns.name = "industry"
-    return matrix
+    result: pd.DataFrame = matrix
+    return result
 
 
 def industry_totals(
@@ -217,7 +219,10 @@ def location_quotients(
         lq = share_park / share_city[None, :]
     lq[~np.isfinite(lq)] = np.nan
     lq[(row > 0)[:, None] & (share_city > 0)[None, :] & (x == 0)] = 0.0
-    return pd.DataFrame(lq, index=matrix.index.copy(), columns=matrix.columns.copy())
+    result: pd.DataFrame = pd.DataFrame(
+        lq, index=matrix.index.copy(), columns=matrix.columns.copy()
+    )
+    return result
 
 
 def presence(lq: pd.DataFrame, *, threshold: float = 1.0) -> pd.DataFrame:
@@ -234,7 +239,8 @@ def presence(lq: pd.DataFrame, *, threshold: float = 1.0) -> pd.DataFrame:
     values = lq.to_numpy(dtype=float)
     with np.errstate(invalid="ignore"):
         m = np.where(np.isfinite(values) & (values >= threshold), 1, 0).astype(np.int64)
-    return pd.DataFrame(m, index=lq.index.copy(), columns=lq.columns.copy())
+    result: pd.DataFrame = pd.DataFrame(m, index=lq.index.copy(), columns=lq.columns.copy())
+    return result
 
 
 def proximity(presence: pd.DataFrame) -> pd.DataFrame:
@@ -261,7 +267,10 @@ def proximity(presence: pd.DataFrame) -> pd.DataFrame:
     denom = np.maximum(ubiquity[:, None], ubiquity[None, :])
     with np.errstate(divide="ignore", invalid="ignore"):
         phi = np.where(denom > 0, co / denom, 0.0)
-    return pd.DataFrame(phi, index=presence.columns.copy(), columns=presence.columns.copy())
+    result: pd.DataFrame = pd.DataFrame(
+        phi, index=presence.columns.copy(), columns=presence.columns.copy()
+    )
+    return result
 
 
 def relatedness_density(presence: pd.DataFrame, proximity: pd.DataFrame) -> pd.DataFrame:
@@ -296,7 +305,10 @@ def relatedness_density(presence: pd.DataFrame, proximity: pd.DataFrame) -> pd.D
     den = phi.sum(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         w = np.where(den[None, :] > 0, num / den[None, :], 0.0)
-    return pd.DataFrame(w, index=presence.index.copy(), columns=presence.columns.copy())
+    result: pd.DataFrame = pd.DataFrame(
+        w, index=presence.index.copy(), columns=presence.columns.copy()
+    )
+    return result
 
 
 # --------------------------------------------------------------------------------------------
@@ -467,7 +479,9 @@ def peer_groups(
     return PeerGroups(groups, table, best, criterion)
 
 
-def _fit_groups(feats: NDArray, k: int, *, method: str, random_state: int) -> NDArray[np.int64]:
+def _fit_groups(
+    feats: NDArray[np.float64], k: int, *, method: str, random_state: int
+) -> NDArray[np.int64]:
     if k == 1:
         return np.zeros(len(feats), dtype=np.int64)
     if method == "kmeans":

@@ -28,7 +28,10 @@ def _year_values(data: Any) -> pd.Series | None:
     if isinstance(data, pd.Series):
         return pd.to_numeric(data, errors="coerce")
     if isinstance(data, Iterable) and not isinstance(data, (str, bytes)):
-        return pd.to_numeric(pd.Series(list(data), dtype=object), errors="coerce")
+        result: pd.Series | None = pd.to_numeric(
+            pd.Series(list(data), dtype=object), errors="coerce"
+        )
+        return result
     raise ParkgeoError(
         f"expected a table with a 'year' column or a list of years; got {type(data).__name__}"
     )

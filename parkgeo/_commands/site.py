@@ -98,7 +98,8 @@ def read_points(path: str, coord_system: str, encoding: str | None) -> pd.DataFr
                 f"({out[col].iloc[row]!r}); fix or remove that row"
             )
         out[col] = values.astype(float)
-    return to_wgs84(out, coord_system)
+    result: pd.DataFrame = to_wgs84(out, coord_system)
+    return result
 
 
 def run(args: argparse.Namespace) -> int:
