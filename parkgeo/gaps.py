@@ -10,10 +10,13 @@ the peers that have it, and the nearest city-level cluster of the industry.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import shapely
+from numpy.typing import NDArray
 
 from parkgeo._analysis import (
     check_weights,
@@ -25,8 +28,10 @@ from parkgeo._analysis import (
     snapshot,
 )
 from parkgeo._errors import ParkgeoError
+from parkgeo._reasons import GapFacts, compass_point, reason_en, reason_zh
 from parkgeo._relatedness import Structure, build_structure, strategic_scores
 from parkgeo.clusters import ClusterResult, industry_clusters
+from parkgeo.coords import local_metric_crs
 from parkgeo.results import with_park_geometry
 from parkgeo.structure import (
     PeerGroups,
@@ -88,46 +93,69 @@ def _sei_firm_counts(assigned: pd.DataFrame, *, year: int | None, level: str) ->
     return result
 
 
-def _cluster_distances_km(
-    parks4326: Any, clusters: Any, pairs: pd.DataFrame
-) -> tuple[list[Any], list[float]]:
-    """For each (park_id, industry) pair: nearest cluster of the industry and its distance (km)."""
+@dataclass(frozen=True)
+class _Nearest:
+    """The nearest cluster of an industry to a park, for the table and the reason."""
+
+    cluster_id: Any
+    km: float
+    n_firms: int | None = None
+    direction: int | None = None
+    around: str | None = None
+
+
+def _nearest_clusters(parks4326: Any, clusters: Any, pairs: pd.DataFrame) -> list[_Nearest]:
+    """For each (park_id, industry) pair: the industry's nearest cluster, its distance (km) and
+    direction from the park, and a park it lies in or around (by name)."""
+    none = _Nearest(pd.NA, float("nan"))
     if not len(pairs) or clusters is None or not len(clusters):
-        return [pd.NA] * len(pairs), [float("nan")] * len(pairs)
-    import shapely
-
-    from parkgeo.coords import local_metric_crs
-
+        return [none] * len(pairs)
     bounds = parks4326.total_bounds
     crs = local_metric_crs([bounds[0], bounds[2]], [bounds[1], bounds[3]])
-    park_geom = dict(
-        zip(
-            parks4326["park_id"].astype(str),
-            parks4326.geometry.to_crs(crs).to_numpy(),
-            strict=True,
-        )
-    )
+    park_ids = parks4326["park_id"].astype(str).to_numpy(dtype=object)
+    park_metric = parks4326.geometry.to_crs(crs).to_numpy()
+    park_geom = dict(zip(park_ids, park_metric, strict=True))
+    park_name = dict(zip(park_ids, _park_names(parks4326), strict=True))
     hulls = clusters.geometry.to_crs(crs).to_numpy()
-    by_industry: dict[str, np.ndarray] = {
-        str(k): np.asarray(v)
+    by_industry: dict[str, NDArray[np.int64]] = {
+        str(k): np.asarray(v, dtype=np.int64)
         for k, v in pd.Series(np.arange(len(clusters)))
         .groupby(clusters["industry"].astype(str).to_numpy())
         .groups.items()
     }
     ids = clusters["cluster_id"].to_numpy()
-    out_id: list[Any] = []
-    out_km: list[float] = []
-    for pid, code in zip(pairs["park_id"], pairs["industry"], strict=True):
+    sizes = clusters["n_firms"].to_numpy() if "n_firms" in clusters.columns else [None] * len(ids)
+    in_parks = (
+        clusters["park_ids"].astype("string").fillna("").to_numpy(dtype=object)
+        if "park_ids" in clusters.columns
+        else [""] * len(ids)
+    )
+    out: list[_Nearest] = []
+    for pid, code in zip(pairs["park_id"].astype(str), pairs["industry"], strict=True):
         pos = by_industry.get(str(code))
         if pos is None:
-            out_id.append(pd.NA)
-            out_km.append(float("nan"))
+            out.append(none)
             continue
-        d = shapely.distance(park_geom[str(pid)], hulls[pos])
-        best = int(np.lexsort((ids[pos], d))[0])
-        out_id.append(int(ids[pos][best]))
-        out_km.append(float(d[best]) / 1000.0)
-    return out_id, out_km
+        d = shapely.distance(park_geom[pid], hulls[pos])
+        best = int(pos[int(np.lexsort((ids[pos], d))[0])])
+        here = shapely.centroid(park_geom[pid])
+        there = shapely.centroid(hulls[best])
+        others = [p for p in str(in_parks[best]).split(",") if p and p != pid and p in park_name]
+        out.append(
+            _Nearest(
+                cluster_id=int(ids[best]),
+                km=float(shapely.distance(park_geom[pid], hulls[best])) / 1000.0,
+                n_firms=sizes[best],
+                direction=compass_point(there.x - here.x, there.y - here.y),
+                around=park_name[others[0]] if others else None,
+            )
+        )
+    return out
+
+
+def _park_names(parks4326: Any) -> list[str]:
+    column = "name" if "name" in parks4326.columns else "park_id"
+    return [str(v) for v in parks4326[column]]
 
 
 def missing_clusters(
@@ -337,6 +365,7 @@ def _missing_clusters(
         level=level,
         year=year,
         threshold=threshold,
+        measure=measure,
     )
 
 
@@ -357,6 +386,7 @@ def _assemble(
     level: str,
     year: int | None,
     threshold: float,
+    measure: str,
 ) -> pd.DataFrame:
     m = st.presence
     m_arr = m.to_numpy()
@@ -376,8 +406,7 @@ def _assemble(
             strict=True,
         )
     )
-    wanted = sorted({industries[r["_i"]] for r in records if "_i" in r})
-    zh, en = _names(wanted)
+    zh, en = _names(industries)
     pairs = pd.DataFrame(
         {
             "park_id": [r["park_id"] for r in records if "_i" in r],
@@ -388,7 +417,9 @@ def _assemble(
         # every industry, so that the ids match those of a full industry_clusters table
         clusters = industry_clusters(assigned, level=level, year=year, parks=parks4326)
     cl = clusters.clusters if isinstance(clusters, ClusterResult) else clusters
-    near_id, near_km = _cluster_distances_km(parks4326, cl, pairs)
+    nearest = _nearest_clusters(parks4326, cl, pairs)
+    matrix = st.matrix.to_numpy(dtype=float)
+    park_totals = matrix.sum(axis=1)
 
     rows: list[dict[str, Any]] = []
     k = 0
@@ -415,6 +446,7 @@ def _assemble(
         peer_idx = np.flatnonzero(same[p])
         with_idx = peer_idx[m_arr[peer_idx, i] == 1]
         peers_with = [park_ids[q] for q in with_idx]
+        near = nearest[k]
         related = [j for j in np.flatnonzero(m_arr[p] == 1) if j != i and phi[i, j] > 0]
         related.sort(key=lambda j: (-round(float(phi[i, j]), 12), industries[j]))
         related = related[:N_RELATED_SHOWN]
@@ -423,12 +455,34 @@ def _assemble(
         n_firms = float(counts_arr[p, i])
         status = "absent" if n_firms == 0 else "below threshold"
         lq = float(lq_arr[p, i])
-        cid, km = near_id[k], near_km[k]
         k += 1
         name_en = en.get(code)
         name_zh = zh.get(code)
-        label_en = f"{code} {name_en}" if isinstance(name_en, str) else code
-        label_zh = f"{name_zh}（{code}）" if isinstance(name_zh, str) else code
+        park_share = matrix[p, i] / park_totals[p] if park_totals[p] > 0 else float("nan")
+        facts = GapFacts(
+            park=pname,
+            code=code,
+            name_en=name_en if isinstance(name_en, str) else None,
+            name_zh=name_zh if isinstance(name_zh, str) else None,
+            absent=status == "absent",
+            n_firms=int(n_firms),
+            park_share=park_share,
+            all_share=park_share / lq if lq > 0 else float("nan"),
+            measure=measure,
+            threshold=threshold,
+            n_peers=len(peer_idx),
+            peers_with=[name_of.get(q, q) for q in peers_with],
+            related=[
+                (industries[j], _text(en.get(industries[j])), _text(zh.get(industries[j])))
+                for j in related
+            ],
+            category=cat,
+            no_sei=no_sei,
+            cluster_km=near.km,
+            cluster_firms=near.n_firms,
+            direction=near.direction,
+            around=near.around,
+        )
         rows.append(
             {
                 "park_id": pid,
@@ -450,34 +504,11 @@ def _assemble(
                 "n_peers": len(peer_idx),
                 "peers_with": ",".join(peers_with) if peers_with else pd.NA,
                 "related_present": related_txt or pd.NA,
-                "nearest_cluster_id": cid,
-                "nearest_cluster_km": km,
+                "nearest_cluster_id": near.cluster_id,
+                "nearest_cluster_km": near.km,
                 "no_sei": no_sei,
-                "reason": _reason_en(
-                    pname,
-                    label_en,
-                    status,
-                    threshold,
-                    len(peer_idx),
-                    peers_with,
-                    [(industries[j], float(phi[i, j])) for j in related],
-                    cat,
-                    cid,
-                    km,
-                    no_sei,
-                ),
-                "reason_zh": _reason_zh(
-                    pname,
-                    label_zh,
-                    status,
-                    len(peer_idx),
-                    peers_with,
-                    [(industries[j], float(phi[i, j])) for j in related],
-                    cat,
-                    cid,
-                    km,
-                    no_sei,
-                ),
+                "reason": reason_en(facts),
+                "reason_zh": reason_zh(facts),
             }
         )
     out = pd.DataFrame(rows, columns=GAP_COLUMNS)
@@ -513,72 +544,5 @@ def _assemble(
     return result
 
 
-def _reason_en(
-    park: str,
-    label: str,
-    status: str,
-    threshold: float,
-    n_peers: int,
-    peers_with: list[str],
-    related: list[tuple[str, float]],
-    category: str | None,
-    cluster_id: Any,
-    km: float,
-    no_sei: bool,
-) -> str:
-    head = (
-        f"{park} has no {label} firms"
-        if status == "absent"
-        else f"{park} has {label} firms but below location quotient {threshold:g}"
-    )
-    parts = [head]
-    if n_peers:
-        listed = f" ({', '.join(peers_with)})" if peers_with else ""
-        parts.append(f"{len(peers_with)} of its {n_peers} peer parks have it{listed}")
-    else:
-        parts.append("it has no peer parks")
-    if related:
-        parts.append(
-            "related industries it already has: "
-            + ", ".join(f"{c} (proximity {v:.2f})" for c, v in related)
-        )
-    else:
-        parts.append("it has none of the related industries")
-    if category:
-        partly = category.startswith("part: ")
-        kind = "partly a" if partly else "a"
-        parts.append(f"{kind} strategic emerging industry ({category.removeprefix('part: ')})")
-        if no_sei:
-            parts.append("the park has no strategic emerging industry yet")
-    if cluster_id is not pd.NA and np.isfinite(km):
-        parts.append(f"the nearest city cluster of it (#{cluster_id}) is {km:.1f} km away")
-    return "; ".join(parts) + "."
-
-
-def _reason_zh(
-    park: str,
-    label: str,
-    status: str,
-    n_peers: int,
-    peers_with: list[str],
-    related: list[tuple[str, float]],
-    category: str | None,
-    cluster_id: Any,
-    km: float,
-    no_sei: bool,
-) -> str:
-    head = f"{park}缺少{label}企业" if status == "absent" else f"{park}的{label}未形成优势"
-    parts = [head]
-    if n_peers:
-        listed = f"（{'、'.join(peers_with)}）" if peers_with else ""
-        parts.append(f"同类园区{n_peers}个中有{len(peers_with)}个具备{listed}")
-    if related:
-        parts.append("园区已有相关产业：" + "、".join(f"{c}（邻近度{v:.2f}）" for c, v in related))
-    if category:
-        kind = "部分属" if category.startswith("part: ") else "属"
-        parts.append(f"{kind}战略性新兴产业（{category.removeprefix('part: ')}）")
-        if no_sei:
-            parts.append("园区尚无战略性新兴产业")
-    if cluster_id is not pd.NA and np.isfinite(km):
-        parts.append(f"最近的该产业集群（#{cluster_id}）距园区{km:.1f}公里")
-    return "；".join(parts) + "。"
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None

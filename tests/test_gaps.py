@@ -82,8 +82,20 @@ def test_industry_absent_from_one_park_but_in_all_its_peers(fixture_city) -> Non
     # and P4 has all three
     assert top["density"] == pytest.approx(1.0)
     assert top["related_present"] == "C33 (0.75); C34 (0.75); C36 (0.75)"
-    assert "3 of its 3 peer parks have it (P1, P2, P3)" in top["reason"]
-    assert "同类园区3个中有3个具备" in top["reason_zh"]
+    # plain language, park names not ids, no cluster numbers or quotients
+    assert top["reason"].startswith("Park P4 has no C29 (")
+    assert (
+        "3 of the 3 parks with a similar industry mix have it (Park P1, Park P2, Park P3)"
+        in (top["reason"])
+    )
+    assert "产业结构相近的3个园区中有3个已有该产业（Park P1、Park P2、Park P3）" in top["reason_zh"]
+    assert "It already has industries often found alongside it: C33 (" in top["reason"]
+    # P3's C29 firms lie 0.05 deg of longitude west of P4
+    assert "The nearest concentration of C29 firms (" in top["reason"]
+    assert " km west, around Park P3." in top["reason"]
+    assert "位于园区以西" in top["reason_zh"] and "（Park P3一带）" in top["reason_zh"]
+    for text in gaps["reason"].dropna():
+        assert "#" not in text and "quotient" not in text and "proximity" not in text
     assert top["score"] == pytest.approx(0.4 * 1.0 + 0.4 * 1.0 + 0.2 * 0.0)
     # every other candidate of P4 scores lower; parks P1-P3 have no such gap
     assert (p4["score"].iloc[1:] < top["score"]).all()
@@ -105,6 +117,10 @@ def test_peer_groups_and_sei_flags(fixture_city) -> None:
     c39 = gaps[(gaps["park_id"] == "P4") & (gaps["industry"] == "C39")].iloc[0]
     assert c39["strategic"] == 1.0 and c39["strategic_category"] == "New-generation IT"
     assert "the park has no strategic emerging industry yet" in c39["reason"]
+    assert (
+        "属于战略性新兴产业（新一代信息技术产业），园区目前尚无战略性新兴产业" in c39["reason_zh"]
+    )
+    assert "New-generation" not in "".join(gaps["reason_zh"].dropna())
     # candidates are ranked 1..n within each park with no ties in rank
     for _, part in gaps.groupby("park_id"):
         assert part["rank"].tolist() == list(range(1, len(part) + 1))
@@ -293,3 +309,62 @@ def test_default_year_is_the_latest_year_in_the_data(tmp_path) -> None:
     assert done.returncode == 0 and "analysing 2014 (--year)" in done.stderr
     done = _cli("clusters", *common, "--year", "2010", "-q")
     assert done.returncode == 3 and "years present: 2014, 2015" in done.stderr
+
+
+def test_reasons_never_contradict_themselves() -> None:
+    """A cluster touching the park is not 'the nearest ... 0.0 km away'; a firm counted below
+    the threshold says how its share compares; directions follow the compass."""
+    from parkgeo._reasons import GapFacts, compass_point, reason_en, reason_zh
+
+    assert [compass_point(0, 1), compass_point(1, 1), compass_point(1, 0)] == [0, 1, 2]
+    assert [compass_point(0, -1), compass_point(-1, 0), compass_point(-1, 1)] == [4, 6, 7]
+    assert compass_point(0, 0) is None
+    base = dict(
+        park="Park A",
+        code="C39",
+        name_en="Electronics",
+        name_zh="电子设备制造业",
+        absent=True,
+        n_firms=0,
+        park_share=0.0,
+        all_share=float("nan"),
+        measure="count",
+        threshold=1.0,
+        n_peers=1,
+        peers_with=["Park B"],
+        related=[],
+        category=None,
+        no_sei=False,
+        cluster_km=0.0,
+        cluster_firms=25,
+        direction=None,
+        around=None,
+    )
+    touching = GapFacts(**base)  # type: ignore[arg-type]
+    assert "0.0 km" not in reason_en(touching)
+    assert "reaches the park's boundary, but none of them is inside the park" in reason_en(touching)
+    assert "紧邻园区边界，但这些企业均不在园区内" in reason_zh(touching)
+    assert "1 of the 1 park with a similar industry mix has it (Park B)" in reason_en(touching)
+    below = GapFacts(
+        **{
+            **base,
+            "absent": False,
+            "n_firms": 3,
+            "park_share": 0.02,  # type: ignore[arg-type]
+            "all_share": 0.05,
+            "cluster_km": 7.25,
+            "direction": 2,
+            "around": "Park C",
+        }
+    )
+    assert "has 3 C39 (Electronics) firms, 2.0% of its firms against 5.0% across all parks" in (
+        reason_en(below)
+    )
+    assert "is 7.2 km east, around Park C." in reason_en(below) or "is 7.3 km east" in reason_en(
+        below
+    )
+    assert (
+        "有3家电子设备制造业（C39）企业，占园区企业数的2.0%，低于全部园区平均的5.0%"
+        in reason_zh(below)
+    )
+    assert "位于园区以东7." in reason_zh(below)

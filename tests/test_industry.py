@@ -439,6 +439,7 @@ def test_analysis_modules_are_mypy_strict_clean() -> None:
         "parkgeo/_analysis.py",
         "parkgeo/_colocation.py",
         "parkgeo/_relatedness.py",
+        "parkgeo/_reasons.py",
         "parkgeo/years.py",
         "parkgeo/results.py",
         "parkgeo/_commands/clusters.py",
