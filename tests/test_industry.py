@@ -440,6 +440,7 @@ def test_analysis_modules_are_mypy_strict_clean() -> None:
         "parkgeo/_colocation.py",
         "parkgeo/_relatedness.py",
         "parkgeo/_reasons.py",
+        "parkgeo/_sitecontext.py",
         "parkgeo/years.py",
         "parkgeo/results.py",
         "parkgeo/_commands/clusters.py",
