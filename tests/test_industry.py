@@ -432,6 +432,7 @@ def test_analysis_modules_are_mypy_strict_clean() -> None:
     root = Path(__file__).resolve().parent.parent
     mine = [
         "parkgeo/industry.py",
+        "parkgeo/_gbt4754.py",
         "parkgeo/clusters.py",
         "parkgeo/structure.py",
         "parkgeo/gaps.py",
