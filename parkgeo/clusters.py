@@ -138,8 +138,8 @@ def _dbscan(
 
 
 def _union(
-    parent: NDArray[np.int64], a: NDArray[np.int64], b: NDArray[np.int64]
-) -> NDArray[np.int64]:
+    parent: NDArray[np.integer[Any]], a: NDArray[np.integer[Any]], b: NDArray[np.integer[Any]]
+) -> NDArray[np.integer[Any]]:
     """Union-find on arrays: merge the sets of every pair (a[k], b[k]).
 
     ``parent`` maps each element to its set's root (``parent[x] <= x``); each round hooks the
@@ -164,9 +164,9 @@ def _union(
 
 def _dbscan_labels(
     core: NDArray[np.bool_],
-    root: NDArray[np.int64],
-    border: NDArray[np.int64],
-    reached_from: NDArray[np.int64],
+    root: NDArray[np.integer[Any]],
+    border: NDArray[np.integer[Any]],
+    reached_from: NDArray[np.integer[Any]],
 ) -> NDArray[np.int64]:
     """Labels exactly as scikit-learn's DBSCAN numbers them.
 
@@ -197,18 +197,25 @@ def _dbscan_pairs(xy: NDArray[np.float64], *, eps_m: float, min_size: int) -> ND
     tree self-join, each once (``i < j``): half of what a per-point radius query returns.
     """
     n = len(xy)
+    # int32 indices halve the memory of the pair arrays (the bulk of it) below 2**31 firms
+    index = np.int32 if n < 2**31 else np.int64
     pairs = cKDTree(xy).query_pairs(eps_m, output_type="ndarray")
-    i, j = pairs[:, 0], pairs[:, 1]
+    i, j = pairs[:, 0].astype(index), pairs[:, 1].astype(index)
+    del pairs
     counts = np.bincount(i, minlength=n) + np.bincount(j, minlength=n) + 1
     core = counts >= min_size
     if not core.any():
         return np.full(n, -1, dtype=np.int64)
     ci, cj = core[i], core[j]
+    i_border, j_border = cj & ~ci, ci & ~cj  # one end core, the other a border point
+    border = np.concatenate([i[i_border], j[j_border]])
+    reached_from = np.concatenate([j[i_border], i[j_border]])
+    del i_border, j_border
     both = ci & cj
-    root = _union(np.arange(n, dtype=np.int64), i[both], j[both])
-    one_way = ci != cj  # a core point and a border point
-    border = np.where(ci, j, i)[one_way]
-    reached_from = np.where(ci, i, j)[one_way]
+    del ci, cj
+    a, b = i[both], j[both]
+    del i, j, both
+    root = _union(np.arange(n, dtype=index), a, b)
     return _dbscan_labels(core, root, border, reached_from)
 
 
@@ -230,7 +237,7 @@ def _dbscan_chunked(
     if not len(core_idx):
         return np.full(n, -1, dtype=np.int64)
     core_tree = cKDTree(xy[core_idx])
-    root = np.arange(n, dtype=np.int64)
+    root: NDArray[np.integer[Any]] = np.arange(n, dtype=np.int64)
     # about 70 bytes a pair while a chunk is linked: 4 million pairs stay under 300 MB
     budget = max(min(int(max_pairs), CHUNK_PAIRS), 1)
     cum = np.cumsum(counts[core_idx])
