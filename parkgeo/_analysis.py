@@ -197,6 +197,12 @@ def snapshot(
     ids = frame["enterprise_id"]
     if not pd.api.types.is_string_dtype(ids.dtype) or ids.dtype == object:
         ids = ids.astype("string")
+    no_id = ids.isna().to_numpy(dtype=bool)
+    if no_id.any():
+        raise SchemaError(
+            f"{what}: row {frame.index[np.flatnonzero(no_id)[0]]!r} has no enterprise_id; give "
+            "every firm an id (parkgeo.io.read_enterprises ledgers such rows)"
+        )
     # one canonical order (by enterprise id) so that results do not depend on row order; a
     # repeated id then sits next to itself
     order = ids.argsort(kind="stable").to_numpy()

@@ -297,6 +297,10 @@ def test_bad_options_and_inputs() -> None:
         industry_clusters(firms, level="subclass")
     with pytest.raises(SchemaError, match="industry"):
         industry_clusters(firms.drop(columns="industry"))
+    with pytest.raises(SchemaError, match="row 103 has no enterprise_id"):
+        industry_clusters(
+            firms.assign(enterprise_id=firms["enterprise_id"].where(firms.index != 103))
+        )
     dup = pd.concat([firms, firms.iloc[[0]]])
     with pytest.raises(ParkgeoError, match="E0000.*appears 2 times"):
         industry_clusters(dup)
