@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
+from scipy.spatial import cKDTree
 
 from parkgeo._analysis import snapshot, to_metric
 from parkgeo._errors import ParkgeoError, SchemaError
@@ -31,8 +32,6 @@ def _neighbour_weights(
     tied at the k-th distance share what remains equally (Leslie and Kronenfeld 2011's rule for
     ties, generalised to k). The result does not depend on the order of the points.
     """
-    from scipy.spatial import cKDTree
-
     n = len(xy)
     tree = cKDTree(xy)
     kq = min(n, k + 1 + extra)

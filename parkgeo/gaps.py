@@ -32,6 +32,7 @@ from parkgeo._reasons import GapFacts, compass_point, reason_en, reason_zh
 from parkgeo._relatedness import Structure, build_structure, strategic_scores
 from parkgeo.clusters import ClusterResult, industry_clusters
 from parkgeo.coords import local_metric_crs
+from parkgeo.industry import strategic_category
 from parkgeo.results import with_park_geometry
 from parkgeo.structure import (
     PeerGroups,
@@ -80,8 +81,6 @@ def _names(codes: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def _sei_firm_counts(assigned: pd.DataFrame, *, year: int | None, level: str) -> pd.Series:
     """Firms in a strategic emerging industry per park (from each firm's own, finest code)."""
-    from parkgeo.industry import strategic_category
-
     snap, _ = snapshot(assigned, year=year, level=level)
     park_of = in_park_ids(snap, None)
     cats = pd.Series(

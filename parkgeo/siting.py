@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from parkgeo._analysis import (
     check_weights,
@@ -39,6 +40,7 @@ from parkgeo._sitecontext import (
     weighted_score,
 )
 from parkgeo.clusters import ClusterResult
+from parkgeo.coords import lonlat_of
 from parkgeo.results import with_park_geometry
 
 __all__ = ["SITE_WEIGHTS", "rank_parks", "score_sites"]
@@ -263,10 +265,6 @@ def score_sites(
     >>> bool(scored["score_park_distance"].iloc[1] < 1)
     True
     """
-    import shapely
-
-    from parkgeo.coords import lonlat_of
-
     w = check_weights(weights, POINT_WEIGHTS)
     w = {k: v for k, v in w.items() if v > 0}
     if not (np.isfinite(distance_scale_km) and distance_scale_km > 0):
