@@ -109,6 +109,9 @@ def pair_bound(xy: NDArray[np.float64], eps_m: float) -> int:
     """
     if not len(xy):
         return 0
+    span = (xy.max(axis=0) - xy.min(axis=0)) / eps_m + 3
+    if float(span[0]) * float(span[1]) > 2.0**62:  # cell keys would overflow: no cheap bound
+        return len(xy) ** 2
     cells = np.floor((xy - xy.min(axis=0)) / eps_m).astype(np.int64)
     ny = int(cells[:, 1].max()) + 3
     keys, counts = np.unique(cells[:, 0] * ny + cells[:, 1], return_counts=True)

@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pyproj import Transformer
 
 from parkgeo._errors import CRSError, ParkgeoError, SchemaError
@@ -391,3 +393,25 @@ def test_mixed_codes_left_out_are_counted(caplog) -> None:
     assert res.params["level"] == "division"
     assert "4 of 67 rows of the enterprises have no division-level industry code" in caplog.text
     assert res.labels.iloc[:4].isna().all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    points=st.lists(st.tuples(st.integers(0, 40), st.integers(0, 40)), min_size=2, max_size=120),
+    eps=st.sampled_from([1.0, 2.0, 3.0, 5.0]),
+    min_size=st.integers(2, 6),
+)
+def test_dbscan_equals_scikit_learn_on_any_layout(
+    points: list[tuple[int, int]], eps: float, min_size: int
+) -> None:
+    """Lattice points: duplicates and pairs at exactly eps everywhere, the hardest case for
+    identical labels; both paths and scikit-learn agree label for label."""
+    from sklearn.cluster import DBSCAN
+
+    from parkgeo.clusters import _dbscan
+
+    xy = np.asarray(points, dtype=float) * 10.0
+    expected = DBSCAN(eps=eps * 10.0, min_samples=min_size).fit_predict(xy)
+    for guard in (10**9, 1):
+        labels, _, _ = _dbscan(xy, eps_m=eps * 10.0, min_size=min_size, max_pairs=guard)
+        np.testing.assert_array_equal(labels, expected)
