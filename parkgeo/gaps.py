@@ -32,7 +32,7 @@ from parkgeo._reasons import GapFacts, compass_point, reason_en, reason_zh
 from parkgeo._relatedness import Structure, build_structure, strategic_scores
 from parkgeo.clusters import ClusterResult, industry_clusters
 from parkgeo.coords import local_metric_crs
-from parkgeo.industry import strategic_category
+from parkgeo.industry import rollup, strategic_category
 from parkgeo.results import with_park_geometry
 from parkgeo.structure import (
     PeerGroups,
@@ -80,15 +80,22 @@ def _names(codes: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def _sei_firm_counts(assigned: pd.DataFrame, *, year: int | None, level: str) -> pd.Series:
-    """Firms in a strategic emerging industry per park (from each firm's own, finest code)."""
+    """Firms in a strategic emerging industry per park (from each firm's own, finest code).
+
+    A park with a firm whose code is only a section (``C``) cannot be said to have none: the
+    mapping works on divisions and finer, so such parks count as unknown (NaN).
+    """
     snap, _ = snapshot(assigned, year=year, level=level)
     park_of = in_park_ids(snap, None)
-    cats = pd.Series(
-        np.asarray(strategic_category(snap["industry"].astype(str)), dtype=object),
-        index=snap.index,
-    )
-    inside = park_of.notna() & cats.notna()
-    result: pd.Series = park_of[inside].astype(str).value_counts()
+    codes = snap["industry"].astype(str)
+    cats = pd.Series(np.asarray(strategic_category(codes), dtype=object), index=snap.index)
+    inside = park_of.notna().to_numpy(dtype=bool)
+    sei = park_of[inside & cats.notna().to_numpy(dtype=bool)].astype(str).value_counts()
+    section_only = rollup(codes, level="division").isna().to_numpy(dtype=bool)
+    unknown = set(park_of[inside & section_only].astype(str))
+    result: pd.Series = sei.astype(float)
+    for pid in unknown - set(sei.index):
+        result[pid] = float("nan")
     return result
 
 
@@ -425,7 +432,7 @@ def _assemble(
     for rec in records:
         pid = str(rec["park_id"])
         pname = name_of.get(pid, pid)
-        no_sei = int(sei_firms.get(pid, 0)) == 0
+        no_sei = bool(sei_firms.get(pid, 0) == 0)  # NaN (unknown) is not "none"
         if "_i" not in rec:
             rows.append(
                 {

@@ -272,6 +272,9 @@ def test_no_industry_column_and_section_codes(tmp_path, caplog) -> None:
         gaps = missing_clusters(assigned, parks, top=None)
     assert caplog.text.count("runs at section level") == 1  # said once, not once per step
     assert set(gaps["industry"].dropna()) <= {"C", "F", "G", "I"}
+    # section codes cannot say a park has no strategic emerging industry: never claimed
+    assert not gaps["no_sei"].any()
+    assert "no strategic emerging industry yet" not in "".join(gaps["reason"].dropna())
     # the E group (C, I) lacks G and F, which the Q parks have: E parks list them
     e1 = gaps[gaps["park_id"] == "E1"]
     assert {"F", "G"} <= set(e1["industry"])
