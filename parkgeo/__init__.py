@@ -23,10 +23,10 @@ _PUBLIC: dict[str, tuple[str, str]] = {
     "MissingAssetError": ("parkgeo._errors", "MissingAssetError"),
     "ParkgeoError": ("parkgeo._errors", "ParkgeoError"),
     "SchemaError": ("parkgeo._errors", "SchemaError"),
-    "BatchedResult": ("parkgeo._stream", "BatchedResult"),
-    "iter_enterprise_batches": ("parkgeo._stream", "iter_enterprise_batches"),
-    "park_metrics_batched": ("parkgeo._stream", "park_metrics_batched"),
-    "park_metrics_file": ("parkgeo._stream", "park_metrics_file"),
+    "BatchedResult": ("parkgeo.scale", "BatchedResult"),
+    "iter_enterprise_batches": ("parkgeo.scale", "iter_enterprise_batches"),
+    "park_metrics_batched": ("parkgeo.scale", "park_metrics_batched"),
+    "park_metrics_file": ("parkgeo.scale", "park_metrics_file"),
     "REJECT_REASONS": ("parkgeo._validate", "REASONS"),
     "validate_enterprises": ("parkgeo._validate", "validate_enterprises"),
     "validate_parks": ("parkgeo._validate", "validate_parks"),
@@ -50,7 +50,7 @@ _PUBLIC: dict[str, tuple[str, str]] = {
     "load_tianjin": ("parkgeo.datasets", "load_tianjin"),
     "planted_gaps": ("parkgeo.datasets", "planted_gaps"),
     "sample_path": ("parkgeo.datasets", "sample_path"),
-    "park_metrics_dask": ("parkgeo.distributed", "park_metrics_dask"),
+    "park_metrics_dask": ("parkgeo.scale", "park_metrics_dask"),
     "missing_clusters": ("parkgeo.gaps", "missing_clusters"),
     "STRATEGIC_CATEGORIES": ("parkgeo.industry", "STRATEGIC_CATEGORIES"),
     "IndustryCodeError": ("parkgeo.industry", "IndustryCodeError"),
@@ -114,12 +114,6 @@ if TYPE_CHECKING:  # static checkers and IDEs see ordinary imports
         ParkgeoError,
         SchemaError,
     )
-    from parkgeo._stream import (
-        BatchedResult,
-        iter_enterprise_batches,
-        park_metrics_batched,
-        park_metrics_file,
-    )
     from parkgeo._validate import (
         REASONS as REJECT_REASONS,
     )
@@ -152,9 +146,6 @@ if TYPE_CHECKING:  # static checkers and IDEs see ordinary imports
         load_tianjin,
         planted_gaps,
         sample_path,
-    )
-    from parkgeo.distributed import (
-        park_metrics_dask,
     )
     from parkgeo.gaps import (
         missing_clusters,
@@ -206,6 +197,13 @@ if TYPE_CHECKING:  # static checkers and IDEs see ordinary imports
         park_metrics,
         partials_of,
         read_targets,
+    )
+    from parkgeo.scale import (
+        BatchedResult,
+        iter_enterprise_batches,
+        park_metrics_batched,
+        park_metrics_dask,
+        park_metrics_file,
     )
     from parkgeo.siting import (
         rank_parks,

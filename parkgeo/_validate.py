@@ -546,7 +546,7 @@ def _text_at(series: pd.Series, rows: NDArray[np.intp]) -> pd.Series:
     return pd.Series(text.to_numpy(dtype=object, na_value=""), dtype="str").fillna("")
 
 
-def _clean_text(series: pd.Series, *, long_text: bool = False) -> pd.Series:
+def clean_text(series: pd.Series, *, long_text: bool = False) -> pd.Series:
     """Trimmed text; empty cells and missing-value tokens become NA. Numbers keep exact text.
 
     ``long_text`` (names): only cells of at most 5 characters can be missing-value tokens, so
@@ -586,13 +586,13 @@ def _clean_codes(series: pd.Series) -> tuple[NDArray[np.bool_], pd.Series]:
         pd.api.types.is_string_dtype(series.dtype)
         and not pd.api.types.is_object_dtype(series.dtype)
     ):
-        text = _clean_text(series)
+        text = clean_text(series)
         codes = _normalize_industry(_industry_input(series, text))
         return text.notna().to_numpy(), codes
     encoded = pc.dictionary_encode(_as_arrow_strings(series))
     if isinstance(encoded, pa.ChunkedArray):
         encoded = encoded.combine_chunks()
-    text_u = _clean_text(_str_series(encoded.dictionary))
+    text_u = clean_text(_str_series(encoded.dictionary))
     codes_u = _normalize_industry(text_u.where(text_u.notna(), None))
     indices = encoded.indices
     present_u = np.append(text_u.notna().to_numpy(), False)  # a null cell indexes the end
@@ -601,7 +601,7 @@ def _clean_codes(series: pd.Series) -> tuple[NDArray[np.bool_], pd.Series]:
     return present_u[positions], codes
 
 
-def _parse_years(years: Any) -> tuple[int, int]:
+def parse_years(years: Any) -> tuple[int, int]:
     if years is None:
         return DEFAULT_YEARS
     if isinstance(years, range):
@@ -661,6 +661,7 @@ def validate_enterprises(
     years: Any = None,
     scales: Mapping[str, float] | None = None,
     check_duplicates: bool = True,
+    quiet: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Parse and check an enterprise table; return the kept rows and the reject ledger.
 
@@ -686,6 +687,10 @@ def validate_enterprises(
         ``False`` keeps such rows: the batched density path turns the check off and finds
         the repeats of the whole file at once from hashed keys, then validates the few
         batches that hold one again with the check on.
+    quiet : bool
+        Do not log the conversions (``kept.attrs["conversions"]`` still records them): a
+        caller validating a file in parts logs them once for the whole file
+        (:func:`log_conversions`).
 
     Returns
     -------
@@ -724,7 +729,7 @@ def validate_enterprises(
             f"{', '.join(map(str, df.columns))}. Map your headers to parkgeo's names "
             "(columns={'enterprise_id': '统一社会信用代码', ...})."
         )
-    first_year, last_year = _parse_years(years)
+    first_year, last_year = parse_years(years)
     scales = dict(scales or {})
     n = len(df)
     source_rows = _source_rows(df.index)
@@ -734,7 +739,7 @@ def validate_enterprises(
         return _text_at(df[col], rows)
 
     # -- enterprise id
-    ids = _clean_text(df["enterprise_id"])
+    ids = clean_text(df["enterprise_id"])
     problems.append(
         _Problem.of(
             "missing_enterprise_id",
@@ -929,7 +934,7 @@ def validate_enterprises(
                 + raw("industry", r).str.slice(0, 40)
                 + "' is not in GB/T 4754-2017: "
                 + _industry_problem(
-                    _industry_input(df["industry"].iloc[r], _clean_text(df["industry"].iloc[r]))
+                    _industry_input(df["industry"].iloc[r], clean_text(df["industry"].iloc[r]))
                 )
                 + " (write a section letter plus digits such as C27 or C2710; the letter is "
                 "optional)",
@@ -985,7 +990,7 @@ def validate_enterprises(
         raise DataValidationError(_strict_message(ledger, n, source), rejects=ledger)
 
     name = (
-        _clean_text(df["name"], long_text=True)
+        clean_text(df["name"], long_text=True)
         if "name" in df.columns
         # all missing, built in Arrow: from a column of Python Nones it took 0.08 s per
         # million rows, and density does not read names
@@ -1017,9 +1022,11 @@ def validate_enterprises(
         data[col] = numbers(values, col)
     kept = pd.DataFrame({c: data[c] for c in ENTERPRISE_COLUMNS}, index=index, copy=False)
     kept.attrs["source"] = source
-    conversions = _conversions(converted, rejected, df, source)
+    conversions = _conversions(converted, rejected, df)
     if conversions:
         kept.attrs["conversions"] = conversions
+        if not quiet:
+            log_conversions(conversions, source)
     return kept, ledger
 
 
@@ -1027,10 +1034,8 @@ def _conversions(
     converted: Mapping[str, tuple[NDArray[np.intp], NDArray[np.float64]]],
     rejected: NDArray[np.bool_],
     df: pd.DataFrame,
-    source: str,
 ) -> dict[str, dict[str, Any]]:
-    """Per column, the kept cells that were converted (count and up to three examples), and a
-    log line for each: a conversion is never silent."""
+    """Per column, the kept cells that were converted (count and up to three examples)."""
     out: dict[str, dict[str, Any]] = {}
     for col, (positions, values) in converted.items():
         kept_positions = positions[~rejected[positions]]
@@ -1043,14 +1048,19 @@ def _conversions(
             for text, p in zip(texts, shown, strict=True)
         ]
         out[col] = {"n": len(kept_positions), "examples": examples}
+    return out
+
+
+def log_conversions(conversions: Mapping[str, Mapping[str, Any]], source: str) -> None:
+    """One log line per column whose cells were converted: a conversion is never silent."""
+    for col, found in conversions.items():
         log.info(
             "%s: %s: %d cell(s) were not plain numbers and were converted, e.g. %s",
             source,
             col,
-            len(kept_positions),
-            "; ".join(f"{e['value']!r} -> {e['read_as']:g}" for e in examples),
+            found["n"],
+            "; ".join(f"{e['value']!r} -> {e['read_as']:g}" for e in found["examples"]),
         )
-    return out
 
 
 def _measure_problems(
@@ -1276,7 +1286,7 @@ def validate_parks(gdf: Any, *, source: str = "input") -> tuple[Any, list[dict[s
             f"{source}: the parks have no park_id column (columns: "
             f"{', '.join(map(str, gdf.columns))}); map one, e.g. columns={{'park_id': '代码'}}"
         )
-    ids = _clean_text(gdf["park_id"])
+    ids = clean_text(gdf["park_id"])
     geoms = np.asarray(gdf.geometry.values, dtype=object)
     index = list(gdf.index)
     errors: list[str] = []
@@ -1382,11 +1392,11 @@ def validate_parks(gdf: Any, *, source: str = "input") -> tuple[Any, list[dict[s
         raise GeometryError(f"{source}: {len(errors)} park feature problems: {shown}{more}")
 
     data: dict[str, Any] = {"park_id": ids}
-    name = _clean_text(gdf["name"]) if "name" in gdf.columns else ids.copy()
+    name = clean_text(gdf["name"]) if "name" in gdf.columns else ids.copy()
     data["name"] = name.fillna(ids)
     for col in ("district", "level", "leading_industries"):
         data[col] = (
-            _clean_text(gdf[col])
+            clean_text(gdf[col])
             if col in gdf.columns
             else pd.Series(None, index=gdf.index, dtype="str")
         )

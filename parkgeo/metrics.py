@@ -289,8 +289,8 @@ def park_metrics(
     +20.6%
     """
     # Check the options before summing millions of rows.
-    _plan(targets, baseline_year, target_year)
-    _check_min_enterprises(min_enterprises)
+    resolve_targets(targets, baseline_year, target_year)
+    check_min_enterprises(min_enterprises)
     return finish(
         partials_of(assigned, parks),
         parks,
@@ -309,7 +309,9 @@ def park_metrics(
 # --------------------------------------------------------------------------------------------
 
 
-def _plan(targets: Targets | None, baseline_year: int | None, target_year: int | None) -> Targets:
+def resolve_targets(
+    targets: Targets | None, baseline_year: int | None, target_year: int | None
+) -> Targets:
     plan = targets if targets is not None else Targets()
     if not isinstance(plan, Targets):
         raise ParkgeoError(f"targets must be a parkgeo.Targets, got {type(plan).__name__}")
@@ -922,8 +924,8 @@ def finish(
     >>> round(float(table.set_index("park_id").loc["ALL", "profit_change"]), 3)
     0.45
     """
-    plan = _plan(targets, baseline_year, target_year)
-    _check_min_enterprises(min_enterprises)
+    plan = resolve_targets(targets, baseline_year, target_year)
+    check_min_enterprises(min_enterprises)
     park_ids, names, area_ha = _park_table(parks)
     n_parks = len(park_ids)
     if partials.n_parks != n_parks:
@@ -961,7 +963,7 @@ def finish(
     return table.loc[keep].reset_index(drop=True)
 
 
-def _check_min_enterprises(min_enterprises: int | None) -> None:
+def check_min_enterprises(min_enterprises: int | None) -> None:
     if min_enterprises is not None and (
         isinstance(min_enterprises, bool)
         or not isinstance(min_enterprises, int)

@@ -191,13 +191,13 @@ API_SCRIPT = textwrap.dedent(
         parks_path, firms, out, backend, amount = sys.argv[1:6]
         parks = read_parks(parks_path)
         if backend == "batched":
-            from parkgeo._stream import park_metrics_batched
+            from parkgeo.scale import park_metrics_batched
             result = park_metrics_batched(firms, parks, batch_rows=int(amount), progress=False)
         elif backend == "memory":
-            from parkgeo._stream import park_metrics_file
+            from parkgeo.scale import park_metrics_file
             result = park_metrics_file(firms, parks, backend="memory")
         else:
-            from parkgeo.distributed import park_metrics_dask
+            from parkgeo.scale import park_metrics_dask
             result = park_metrics_dask(firms, parks, workers=int(amount), progress=False)
         write_table(result.table, out)
 
