@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 from parkgeo._dedupe import Keys, key_hashes
 from parkgeo._options import JoinOptions, ReadOptions
 from parkgeo._readers import Part, Plan, part_frame
+from parkgeo.join import assign_parks, lonlat_bounds
 from parkgeo.metrics import Partials, partials_of
 
 __all__ = ["Cleaned", "Context", "PartResult", "clean", "read_attrs", "report_cleaning", "run_part"]
@@ -207,15 +208,7 @@ def run_part(context: Context, task: Task) -> PartResult:
         with _quiet():
             assigned = _join(kept, parks, context.join)
         partial = partials_of(assigned, parks)
-        lon, lat = kept["lon"].to_numpy(), kept["lat"].to_numpy()
-        finite = np.isfinite(lon) & np.isfinite(lat)
-        if finite.any():
-            bounds = (
-                float(lon[finite].min()),
-                float(lon[finite].max()),
-                float(lat[finite].min()),
-                float(lat[finite].max()),
-            )
+        bounds = lonlat_bounds(kept["lon"].to_numpy(), kept["lat"].to_numpy())
     else:
         partial = Partials.empty(len(parks), has_industry=context.industry_mix)
     return PartResult(
@@ -232,8 +225,6 @@ def run_part(context: Context, task: Task) -> PartResult:
 
 
 def _join(kept: pd.DataFrame, parks: Any, join: JoinOptions) -> pd.DataFrame:
-    from parkgeo.join import assign_parks
-
     return assign_parks(kept, parks, **join.kwargs()).assigned
 
 

@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,6 @@ from parkgeo._chunk import (
 from parkgeo._dedupe import repeats_by_part
 from parkgeo._errors import InputFormatError, ParkgeoError
 from parkgeo._options import (
-    UNUSED_BY_DENSITY,
     JoinOptions,
     ReadOptions,
     ReportOptions,
@@ -43,7 +42,7 @@ from parkgeo._readers import Plan, parts, plan_source
 from parkgeo._runners import auto_jobs, runner_for
 from parkgeo.metrics import Partials, finish
 
-__all__ = ["BatchedResult", "build_options", "join_summary", "run_density"]
+__all__ = ["BatchedResult", "join_summary", "run_density"]
 
 log = logging.getLogger("parkgeo")
 
@@ -251,50 +250,3 @@ def _no_rows(plan: Plan) -> InputFormatError:
         f"({', '.join(plan.match.columns)}) but nothing under it; check that it is the right "
         "file (or the right sheet)"
     )
-
-
-# --------------------------------------------------------------------------------------------
-# public entry points
-# --------------------------------------------------------------------------------------------
-
-
-def build_options(
-    parks: Any,
-    *,
-    columns: Mapping[str, str] | None,
-    coord_system: str,
-    encoding: str | None,
-    strict: bool,
-    accept_years: Any,
-    near_m: float | None,
-    overlap: str,
-    priority: str | None,
-    years: Iterable[int] | None,
-    baseline_year: int | None,
-    target_year: int | None,
-    targets: Any,
-    min_enterprises: int | None,
-    per_mu: bool,
-    industry_mix: bool,
-) -> tuple[ReadOptions, JoinOptions, ReportOptions]:
-    """Build and check every option once, before reading a byte."""
-    skip = UNUSED_BY_DENSITY if industry_mix else (*UNUSED_BY_DENSITY, "industry")
-    report = ReportOptions.build(
-        years=years,
-        baseline_year=baseline_year,
-        target_year=target_year,
-        targets=targets,
-        min_enterprises=min_enterprises,
-        per_mu=per_mu,
-        industry_mix=industry_mix,
-    )
-    read = ReadOptions.build(
-        columns=columns,
-        coord_system=coord_system,
-        encoding=encoding,
-        strict=strict,
-        accept_years=accept_years,
-        skip=skip,
-    )
-    join = JoinOptions.build(parks, near_m=near_m, overlap=overlap, priority=priority)
-    return read, join, report

@@ -14,7 +14,7 @@ import os
 import sys
 from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Protocol
 
 from parkgeo._chunk import Context, PartResult, Task, run_part
@@ -69,6 +69,22 @@ class SerialRunner:
         pass
 
 
+def _in_order(futures: Iterable[Any], ahead: int) -> Iterator[PartResult]:
+    """Results of ``futures`` in order, with at most ``ahead`` + 1 submitted and not yet
+    taken: a part that carries its cells is sent only when a worker is about to be free."""
+    window: deque[Any] = deque()
+    try:
+        for future in futures:
+            window.append(future)
+            if len(window) > ahead:
+                yield window.popleft().result()
+        while window:
+            yield window.popleft().result()
+    finally:
+        for future in window:
+            future.cancel()
+
+
 def _init_worker(context: Context) -> None:
     _WORKER["context"] = context
 
@@ -93,17 +109,7 @@ class ProcessRunner:
         )
 
     def map(self, tasks: Iterable[Task]) -> Iterator[PartResult]:
-        window: deque[Future[PartResult]] = deque()
-        try:
-            for task in tasks:
-                window.append(self._pool.submit(_worker_task, task))
-                if len(window) > self._jobs:
-                    yield window.popleft().result()
-            while window:
-                yield window.popleft().result()
-        finally:
-            for future in window:
-                future.cancel()
+        return _in_order((self._pool.submit(_worker_task, task) for task in tasks), self._jobs)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -133,17 +139,9 @@ class DaskRunner:
         self._window = max(2, 2 * len(self._client.scheduler_info().get("workers", {})))
 
     def map(self, tasks: Iterable[Task]) -> Iterator[PartResult]:
-        window: deque[Any] = deque()
-        try:
-            for task in tasks:
-                window.append(self._client.submit(_dask_task, self._context, task, pure=False))
-                if len(window) > self._window:
-                    yield window.popleft().result()
-            while window:
-                yield window.popleft().result()
-        finally:
-            for future in window:
-                future.cancel()
+        submit = self._client.submit
+        futures = (submit(_dask_task, self._context, task, pure=False) for task in tasks)
+        return _in_order(futures, self._window)
 
     def close(self) -> None:
         for thing in self._owned:

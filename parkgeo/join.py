@@ -204,16 +204,22 @@ def assign_parks(
 def _warn_nothing_matched(
     lon: NDArray[np.float64], lat: NDArray[np.float64], park_geoms: NDArray[np.object_]
 ) -> None:
+    warn_nothing_matched(len(lon), lonlat_bounds(lon, lat), park_geoms)
+
+
+def lonlat_bounds(
+    lon: NDArray[np.float64], lat: NDArray[np.float64]
+) -> tuple[float, float, float, float] | None:
+    """(lon min, lon max, lat min, lat max) of the finite points, None if there are none."""
     finite = np.isfinite(lon) & np.isfinite(lat)
-    bounds = None
-    if finite.any():
-        bounds = (
-            float(lon[finite].min()),
-            float(lon[finite].max()),
-            float(lat[finite].min()),
-            float(lat[finite].max()),
-        )
-    warn_nothing_matched(len(lon), bounds, park_geoms)
+    if not finite.any():
+        return None
+    return (
+        float(lon[finite].min()),
+        float(lon[finite].max()),
+        float(lat[finite].min()),
+        float(lat[finite].max()),
+    )
 
 
 def warn_nothing_matched(

@@ -32,9 +32,16 @@ import pandas as pd
 
 from parkgeo._chunk import clean, merge_conversions, read_attrs, report_cleaning
 from parkgeo._dedupe import SeenKeys, key_hashes
-from parkgeo._driver import BatchedResult, build_options, join_summary, run_density
+from parkgeo._driver import BatchedResult, join_summary, run_density
 from parkgeo._errors import ParkgeoError
-from parkgeo._options import ReadOptions, RunOptions, whole_number
+from parkgeo._options import (
+    UNUSED_BY_DENSITY,
+    JoinOptions,
+    ReadOptions,
+    ReportOptions,
+    RunOptions,
+    whole_number,
+)
 from parkgeo._readers import part_frame, partitions_of, parts, plan_source
 from parkgeo._runners import AUTO_JOBS_ROWS
 
@@ -162,16 +169,8 @@ def park_metrics_file(
         )
     else:
         run = RunOptions(rows=None, executor="serial", progress=bool(progress))
-    read, join, report = build_options(
-        parks,
-        columns=columns,
-        coord_system=coord_system,
-        encoding=encoding,
-        strict=strict,
-        accept_years=accept_years,
-        near_m=near_m,
-        overlap=overlap,
-        priority=priority,
+    # every option is built and checked here, once, before a byte is read
+    report = ReportOptions.build(
         years=years,
         baseline_year=baseline_year,
         target_year=target_year,
@@ -180,6 +179,15 @@ def park_metrics_file(
         per_mu=per_mu,
         industry_mix=industry_mix,
     )
+    read = ReadOptions.build(
+        columns=columns,
+        coord_system=coord_system,
+        encoding=encoding,
+        strict=strict,
+        accept_years=accept_years,
+        skip=UNUSED_BY_DENSITY if industry_mix else (*UNUSED_BY_DENSITY, "industry"),
+    )
+    join = JoinOptions.build(parks, near_m=near_m, overlap=overlap, priority=priority)
     return run_density(path, parks, read, join, report, run)
 
 

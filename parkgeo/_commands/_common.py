@@ -79,6 +79,11 @@ def add_output_options(parser: argparse.ArgumentParser, *, default_format: str =
         default=None,
         help=f"output format (default: from the -o suffix, else {default_format})",
     )
+    add_csv_options(parser)
+
+
+def add_csv_options(parser: argparse.ArgumentParser) -> None:
+    """--excel/--raw: how CSV output is written."""
     parser.add_argument(
         "--excel",
         action="store_true",
