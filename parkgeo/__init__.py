@@ -27,9 +27,9 @@ _PUBLIC: dict[str, tuple[str, str]] = {
     "iter_enterprise_batches": ("parkgeo.scale", "iter_enterprise_batches"),
     "park_metrics_batched": ("parkgeo.scale", "park_metrics_batched"),
     "park_metrics_file": ("parkgeo.scale", "park_metrics_file"),
-    "REJECT_REASONS": ("parkgeo._validate", "REASONS"),
+    "REJECT_REASONS": ("parkgeo._ledger", "REASONS"),
     "validate_enterprises": ("parkgeo._validate", "validate_enterprises"),
-    "validate_parks": ("parkgeo._validate", "validate_parks"),
+    "validate_parks": ("parkgeo._validate_parks", "validate_parks"),
     "ClusterResult": ("parkgeo.clusters", "ClusterResult"),
     "industry_clusters": ("parkgeo.clusters", "industry_clusters"),
     "COORD_SYSTEMS": ("parkgeo.coords", "COORD_SYSTEMS"),
@@ -114,11 +114,13 @@ if TYPE_CHECKING:  # static checkers and IDEs see ordinary imports
         ParkgeoError,
         SchemaError,
     )
-    from parkgeo._validate import (
+    from parkgeo._ledger import (
         REASONS as REJECT_REASONS,
     )
     from parkgeo._validate import (
         validate_enterprises,
+    )
+    from parkgeo._validate_parks import (
         validate_parks,
     )
     from parkgeo.clusters import (
