@@ -428,3 +428,82 @@ def _dbf_encoding(data: bytes) -> str | None:
         except UnicodeDecodeError:
             continue
     return None
+
+
+# -- park layers ------------------------------------------------------------------------------
+
+
+def scaled_area(values: pd.Series, scale: float) -> np.ndarray:
+    from parkgeo._validate import parse_numbers
+
+    return np.asarray(parse_numbers(values, kind="area").values * scale, dtype=np.float64)
+
+
+def read_vector(path: Path, *, layer: str | None, encoding: str | None) -> Any:
+    import pyogrio
+
+    try:
+        return pyogrio.read_dataframe(path, layer=layer, encoding=encoding)
+    except RecursionError:
+        raise InputFormatError(f"{path}: the file is nested too deeply to be a map layer") from None
+    except Exception as exc:
+        if type(exc).__module__.startswith("pyogrio") or isinstance(exc, (OSError, ValueError)):
+            raise InputFormatError(
+                f"{path}: cannot read it as a vector layer ({gdal_message(exc)}); check that it "
+                "is a valid GeoJSON/GeoPackage/Shapefile"
+            ) from None
+        raise
+
+
+def check_crs(gdf: Any, crs: Any, source: str) -> Any:
+    import pyproj
+
+    given = None
+    if crs is not None:
+        try:
+            given = pyproj.CRS.from_user_input(crs)
+        except pyproj.exceptions.CRSError as exc:
+            raise CRSError(f"crs={crs!r} is not a CRS pyproj knows ({exc})") from None
+    if gdf.crs is None:
+        if given is None:
+            bounds = bounds_text(gdf)
+            raise CRSError(
+                f"{source}: the parks have no CRS (coordinates {bounds}). Say which it is: "
+                "crs='EPSG:4326' in Python or --parks-crs EPSG:4326 on the command line "
+                "(for a Shapefile, a .prj file next to it)"
+            )
+        gdf = gdf.set_crs(given)
+    elif given is not None and not given.equals(gdf.crs, ignore_axis_order=True):
+        raise CRSError(
+            f"{source}: the file says its CRS is {gdf.crs.to_string()!r} but crs={crs!r} was "
+            "given; drop crs= (it is only for files without a CRS) or fix the file"
+        )
+    if len(gdf) == 0 or gdf.geometry.is_empty.all():
+        return gdf
+    min_x, min_y, max_x, max_y = gdf.geometry.total_bounds
+    degrees = min_x >= -180 and max_x <= 180 and min_y >= -90 and max_y <= 90
+    if gdf.crs.is_geographic and not degrees:
+        raise CRSError(
+            f"{source}: the CRS {gdf.crs.to_string()!r} is geographic (degrees) but the "
+            f"coordinates ({bounds_text(gdf)}) look like projected metres; give the right CRS "
+            "(e.g. EPSG:4547 or EPSG:32650) in the file or with crs="
+        )
+    if gdf.crs.is_projected and degrees and max(abs(max_x - min_x), abs(max_y - min_y)) < 10:
+        raise CRSError(
+            f"{source}: the CRS {gdf.crs.to_string()!r} is projected (metres) but the "
+            f"coordinates ({bounds_text(gdf)}) look like longitude/latitude degrees; use "
+            "EPSG:4326 (or EPSG:4490)"
+        )
+    return gdf
+
+
+def bounds_text(gdf: Any) -> str:
+    if len(gdf) == 0 or gdf.geometry.is_empty.all():
+        return "none"
+    min_x, min_y, max_x, max_y = gdf.geometry.total_bounds
+    return f"x {min_x:.6g}..{max_x:.6g}, y {min_y:.6g}..{max_y:.6g}"
+
+
+# --------------------------------------------------------------------------------------------
+# writers
+# --------------------------------------------------------------------------------------------

@@ -22,20 +22,13 @@ neutralised), Parquet/GeoParquet, GeoPackage, GeoJSON and JSON, always through
 from __future__ import annotations
 
 import contextlib
-import csv
-import io as _io
-import json
 import logging
-import math
 import os
-import re
-import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any
 
-import numpy as np
 import pandas as pd
 
 from parkgeo._columns import (
@@ -44,16 +37,26 @@ from parkgeo._columns import (
     header_scale,
     match_columns,
 )
-from parkgeo._errors import CRSError, InputFormatError, ParkgeoError, SchemaError
+from parkgeo._errors import InputFormatError, ParkgeoError, SchemaError
 from parkgeo._formats import (
-    gdal_message,
+    check_crs,
     is_wgs84_like,
     pick_layer,
+    read_vector,
+    scaled_area,
     shapefile_encoding,
     split_lonlat_column,
 )
 from parkgeo._sniff import PARQUET_SUFFIXES, kind_of
 from parkgeo._validate import validate_parks
+from parkgeo._writers import (
+    as_geodataframe,
+    finish_atomic,
+    format_csv,
+    format_json,
+    temp_sibling,
+    with_index,
+)
 
 __all__ = [
     "Loaded",
@@ -383,7 +386,7 @@ def read_parks(
         if suffix in (".shp", ".zip") and encoding is None:
             used_encoding = shapefile_encoding(path)
         layer = pick_layer(path, polygons=True)
-        gdf = _read_vector(path, layer=layer, encoding=used_encoding)
+        gdf = read_vector(path, layer=layer, encoding=used_encoding)
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.active_geometry_name is None:
         raise InputFormatError(f"{source}: the file has no geometry column; parks must be polygons")
     if len(gdf) == 0:
@@ -397,7 +400,7 @@ def read_parks(
         crs=gdf.crs,
         index=pd.RangeIndex(len(gdf)),
     )
-    frame = _check_crs(frame, crs, source)
+    frame = check_crs(frame, crs, source)
     if frame.crs is not None and not is_wgs84_like(frame.crs):
         frame = frame.to_crs("EPSG:4326")
     else:
@@ -407,7 +410,7 @@ def read_parks(
     scales = {c: header_scale(c, h) for c, h in match.columns.items()}
     if scales.get("approved_area_ha", 1.0) != 1.0:
         frame = frame.copy()
-        parsed_area = _scaled_area(frame["approved_area_ha"], scales["approved_area_ha"])
+        parsed_area = scaled_area(frame["approved_area_ha"], scales["approved_area_ha"])
         frame["approved_area_ha"] = parsed_area
     parks, repairs = validate_parks(frame, source=source)
     parks.attrs.update(
@@ -421,105 +424,6 @@ def read_parks(
         }
     )
     return parks
-
-
-def _scaled_area(values: pd.Series, scale: float) -> np.ndarray:
-    from parkgeo._validate import parse_numbers
-
-    return np.asarray(parse_numbers(values, kind="area").values * scale, dtype=np.float64)
-
-
-def _read_vector(path: Path, *, layer: str | None, encoding: str | None) -> Any:
-    import pyogrio
-
-    try:
-        return pyogrio.read_dataframe(path, layer=layer, encoding=encoding)
-    except RecursionError:
-        raise InputFormatError(f"{path}: the file is nested too deeply to be a map layer") from None
-    except Exception as exc:
-        if type(exc).__module__.startswith("pyogrio") or isinstance(exc, (OSError, ValueError)):
-            raise InputFormatError(
-                f"{path}: cannot read it as a vector layer ({gdal_message(exc)}); check that it "
-                "is a valid GeoJSON/GeoPackage/Shapefile"
-            ) from None
-        raise
-
-
-def _check_crs(gdf: Any, crs: Any, source: str) -> Any:
-    import pyproj
-
-    given = None
-    if crs is not None:
-        try:
-            given = pyproj.CRS.from_user_input(crs)
-        except pyproj.exceptions.CRSError as exc:
-            raise CRSError(f"crs={crs!r} is not a CRS pyproj knows ({exc})") from None
-    if gdf.crs is None:
-        if given is None:
-            bounds = _bounds_text(gdf)
-            raise CRSError(
-                f"{source}: the parks have no CRS (coordinates {bounds}). Say which it is: "
-                "crs='EPSG:4326' in Python or --parks-crs EPSG:4326 on the command line "
-                "(for a Shapefile, a .prj file next to it)"
-            )
-        gdf = gdf.set_crs(given)
-    elif given is not None and not given.equals(gdf.crs, ignore_axis_order=True):
-        raise CRSError(
-            f"{source}: the file says its CRS is {gdf.crs.to_string()!r} but crs={crs!r} was "
-            "given; drop crs= (it is only for files without a CRS) or fix the file"
-        )
-    if len(gdf) == 0 or gdf.geometry.is_empty.all():
-        return gdf
-    min_x, min_y, max_x, max_y = gdf.geometry.total_bounds
-    degrees = min_x >= -180 and max_x <= 180 and min_y >= -90 and max_y <= 90
-    if gdf.crs.is_geographic and not degrees:
-        raise CRSError(
-            f"{source}: the CRS {gdf.crs.to_string()!r} is geographic (degrees) but the "
-            f"coordinates ({_bounds_text(gdf)}) look like projected metres; give the right CRS "
-            "(e.g. EPSG:4547 or EPSG:32650) in the file or with crs="
-        )
-    if gdf.crs.is_projected and degrees and max(abs(max_x - min_x), abs(max_y - min_y)) < 10:
-        raise CRSError(
-            f"{source}: the CRS {gdf.crs.to_string()!r} is projected (metres) but the "
-            f"coordinates ({_bounds_text(gdf)}) look like longitude/latitude degrees; use "
-            "EPSG:4326 (or EPSG:4490)"
-        )
-    return gdf
-
-
-def _bounds_text(gdf: Any) -> str:
-    if len(gdf) == 0 or gdf.geometry.is_empty.all():
-        return "none"
-    min_x, min_y, max_x, max_y = gdf.geometry.total_bounds
-    return f"x {min_x:.6g}..{max_x:.6g}, y {min_y:.6g}..{max_y:.6g}"
-
-
-# --------------------------------------------------------------------------------------------
-# writers
-# --------------------------------------------------------------------------------------------
-
-
-def _temp_sibling(path: Path) -> Path:
-    fd, name = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent
-    )
-    os.close(fd)
-    return Path(name)
-
-
-def _finish(temp: Path, target: Path) -> None:
-    umask = os.umask(0)
-    os.umask(umask)
-    with contextlib.suppress(OSError):
-        os.chmod(temp, 0o666 & ~umask)
-    os.replace(temp, target)
-    if hasattr(os, "O_DIRECTORY"):
-        with contextlib.suppress(OSError):
-            fd = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
 
 
 @contextlib.contextmanager
@@ -554,7 +458,7 @@ def atomic_write(
     target = Path(path)
     if not target.parent.is_dir():
         raise ParkgeoError(f"cannot write {target}: the directory {target.parent} does not exist")
-    temp = _temp_sibling(target)
+    temp = temp_sibling(target)
     try:
         kwargs: dict[str, Any] = (
             {} if mode == "wb" else {"encoding": encoding or "utf-8", "newline": ""}
@@ -563,7 +467,7 @@ def atomic_write(
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
-        _finish(temp, target)
+        finish_atomic(temp, target)
     except BaseException:
         with contextlib.suppress(OSError):
             temp.unlink()
@@ -587,7 +491,7 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
     target = Path(path)
     if not target.parent.is_dir():
         raise ParkgeoError(f"cannot write {target}: the directory {target.parent} does not exist")
-    temp = _temp_sibling(target)
+    temp = temp_sibling(target)
     temp.unlink()  # GDAL refuses to create over an existing (empty) file
     try:
         yield temp
@@ -597,7 +501,7 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-        _finish(temp, target)
+        finish_atomic(temp, target)
     except BaseException:
         for leftover in (temp, *(temp.parent.glob(temp.name + "-*"))):
             with contextlib.suppress(OSError):
@@ -616,8 +520,6 @@ _FORMATS = {
     ".geojson": "geojson",
     ".json": "json",
 }
-_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
-_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
 def write_table(
@@ -670,25 +572,19 @@ def write_table(
         with atomic_write(target, "wb") as fh:
             fh.write(format_json(df).encode("utf-8"))
     elif fmt == "parquet":
-        _write_parquet(_with_index(df), target)
+        _write_parquet(with_index(df), target)
     elif fmt == "geojson":
-        gdf = _as_geodataframe(_with_index(df), "geojson")
+        gdf = as_geodataframe(with_index(df), "geojson")
         text = gdf.to_crs("EPSG:4326").to_json(ensure_ascii=False, drop_id=True)
         with atomic_write(target, "wb") as fh:
             fh.write((text + "\n").encode("utf-8"))
     elif fmt == "gpkg":
-        _write_gpkg(_with_index(df), target)
+        _write_gpkg(with_index(df), target)
     else:
         raise ParkgeoError(
             f"unknown output format {fmt!r}; use csv, parquet, gpkg, geojson or json"
         )
     return target
-
-
-def _with_index(df: pd.DataFrame) -> pd.DataFrame:
-    if any(name is not None for name in df.index.names):
-        return df.reset_index()
-    return df
 
 
 def _write_parquet(df: pd.DataFrame, target: Path) -> None:
@@ -701,18 +597,6 @@ def _write_parquet(df: pd.DataFrame, target: Path) -> None:
             df.to_parquet(fh, index=False, engine="pyarrow")
 
 
-def _as_geodataframe(df: pd.DataFrame, fmt: str) -> Any:
-    import geopandas as gpd
-
-    if isinstance(df, gpd.GeoDataFrame):
-        return df
-    if "lon" in df.columns and "lat" in df.columns:
-        return gpd.GeoDataFrame(
-            df, geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs="EPSG:4326"
-        )
-    raise SchemaError(f"{fmt} output needs geometries or lon/lat columns; use csv or parquet")
-
-
 def _write_gpkg(df: pd.DataFrame, target: Path) -> None:
     import geopandas as gpd
     import pyogrio
@@ -723,125 +607,9 @@ def _write_gpkg(df: pd.DataFrame, target: Path) -> None:
     try:
         with atomic_path(target) as temp:
             if isinstance(df, gpd.GeoDataFrame) or ("lon" in df.columns and "lat" in df.columns):
-                gdf = _as_geodataframe(df, "gpkg")
+                gdf = as_geodataframe(df, "gpkg")
                 pyogrio.write_dataframe(gdf, temp, layer=layer, driver="GPKG")
             else:
                 pyogrio.write_dataframe(gpd.GeoDataFrame(df), temp, layer=layer, driver="GPKG")
     finally:
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
-
-
-def _neutralise(series: pd.Series) -> pd.Series:
-    text = series.astype("str")
-    starts = text.str.startswith(_DANGEROUS).fillna(False)
-    if not starts.any():
-        return series
-    number = text.str.fullmatch(_PLAIN_NUMBER.pattern).fillna(False)
-    risky = starts & ~number
-    if not risky.any():
-        return series
-    return series.astype(object).where(~risky, "'" + text)
-
-
-def format_csv(df: pd.DataFrame, *, raw: bool = False) -> str:
-    """The table as CSV text (UTF-8, ``\\n`` line ends, floats written exactly).
-
-    Cells of text columns that start with ``= + - @``, tab or carriage return are prefixed
-    with ``'`` so that spreadsheet programs do not run them as formulas (unless ``raw``);
-    numbers, including negative ones, are written as numbers. A named index is written as a
-    column; an unnamed one is not. Geometries are written as WKT.
-
-    Examples
-    --------
-    >>> print(format_csv(pd.DataFrame({"a": ["@SUM(A1)", "-5"], "b": [-1, 2]})), end="")
-    a,b
-    '@SUM(A1),-1
-    -5,2
-    """
-    table = _with_index(df)
-    table = _geometry_as_wkt(table)
-    if not raw:
-        out = {}
-        for col in table.columns:
-            values = table[col]
-            if not (
-                pd.api.types.is_numeric_dtype(values.dtype)
-                or pd.api.types.is_bool_dtype(values.dtype)
-            ):
-                values = _neutralise(values)
-            out[col] = values
-        table = pd.DataFrame(out, index=table.index)
-        table.columns = [_neutralise_name(c) for c in table.columns]
-    buffer = _io.StringIO()
-    # Python's csv module quotes a field holding "\n" but not one holding a lone "\r" (with
-    # "\n" line ends), which would split the row when read back; quote all text then.
-    quoting: Literal[0, 2] = (
-        csv.QUOTE_NONNUMERIC if _has_carriage_return(table) else csv.QUOTE_MINIMAL
-    )
-    table.to_csv(buffer, index=False, lineterminator="\n", quoting=quoting)
-    return buffer.getvalue()
-
-
-def _has_carriage_return(table: pd.DataFrame) -> bool:
-    for col in table.columns:
-        values = table[col]
-        if pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
-            continue
-        if values.astype("str").str.contains("\r", regex=False).fillna(False).any():
-            return True
-    return "\r" in "".join(map(str, table.columns))
-
-
-def _neutralise_name(name: object) -> object:
-    text = str(name)
-    if text.startswith(_DANGEROUS) and not _PLAIN_NUMBER.match(text):
-        return "'" + text
-    return name
-
-
-def _geometry_as_wkt(df: pd.DataFrame) -> pd.DataFrame:
-    import sys
-
-    if "geopandas" not in sys.modules:
-        return df
-    import geopandas as gpd
-
-    geo_cols = [c for c in df.columns if isinstance(df[c].dtype, gpd.array.GeometryDtype)]
-    if not geo_cols:
-        return df
-    plain = pd.DataFrame(df).copy()
-    for col in geo_cols:
-        plain[col] = gpd.GeoSeries(df[col]).to_wkt()
-    return plain
-
-
-def format_json(df: pd.DataFrame) -> str:
-    """The table as a JSON array of records (UTF-8, NaN as null, floats exact, geometry WKT).
-
-    Examples
-    --------
-    >>> format_json(pd.DataFrame({"park": ["甲"], "tax_per_ha": [float("nan")], "n": [3]}))
-    '[{"park": "甲", "tax_per_ha": null, "n": 3}]\\n'
-    """
-    table = _geometry_as_wkt(_with_index(df))
-    records = []
-    columns = [str(c) for c in table.columns]
-    for row in table.itertuples(index=False, name=None):
-        records.append({c: _json_value(v) for c, v in zip(columns, row, strict=True)})
-    return json.dumps(records, ensure_ascii=False, allow_nan=False) + "\n"
-
-
-def _json_value(value: Any) -> Any:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return None if not math.isfinite(float(value)) else float(value)
-    if isinstance(value, (np.bool_, bool)):
-        return bool(value)
-    if isinstance(value, (pd.Timestamp,)):
-        return value.isoformat()
-    if isinstance(value, (str, int)):
-        return value
-    return str(value)
