@@ -149,7 +149,8 @@ _TOKEN_SET = pa.array(sorted(MISSING_TOKENS | {_full_width(t) for t in MISSING_T
 def str_series(arr: pa.Array | pa.ChunkedArray, index: pd.Index | None = None) -> pd.Series:
     """A pandas ``str`` Series over an Arrow string array, without a copy to Python objects."""
     values = pd.array(arr, dtype="str")
-    return pd.Series(values, index=index)
+    result: pd.Series = pd.Series(values, index=index)
+    return result
 
 
 def _is_empty(values: pa.Array) -> pa.Array:
@@ -418,7 +419,8 @@ def clean_text(series: pd.Series, *, long_text: bool = False) -> pd.Series:
         series = series.astype("str")
     elif pd.api.types.is_integer_dtype(series.dtype):
         text = series.astype("str")
-        return text.where(series.notna(), None)
+        result: pd.Series = text.where(series.notna(), None)
+        return result
     elif pd.api.types.is_float_dtype(series.dtype) or pd.api.types.is_object_dtype(series.dtype):
         series = object_to_text(series)
     arr = as_arrow_strings(series)
@@ -467,7 +469,8 @@ def industry_input(series: pd.Series, text: pd.Series) -> pd.Series:
     """What to give the code normaliser: numbers stay numbers (a number lost its leading zero,
     0111 -> 111, and the normaliser knows that), text is trimmed, missing is None."""
     if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
-        return series.astype(object).where(series.notna(), None)
+        result: pd.Series = series.astype(object).where(series.notna(), None)
+        return result
     if pd.api.types.is_object_dtype(series.dtype):
         numeric = series.map(
             lambda v: (
@@ -475,9 +478,9 @@ def industry_input(series: pd.Series, text: pd.Series) -> pd.Series:
             )
         ).astype(bool)
         if numeric.any():
-            return series.where(numeric & series.notna(), text.astype(object)).where(
-                text.notna(), None
-            )
+            mixed = series.where(numeric & series.notna(), text.astype(object))
+            given: pd.Series = mixed.where(text.notna(), None)
+            return given
     return text
 
 
@@ -487,7 +490,8 @@ def normalize_industry(values: pd.Series) -> pd.Series:
     out = industry.normalize_codes(values)
     if not isinstance(out, pd.Series):
         out = pd.Series(np.asarray(out, dtype=object), dtype="str")
-    return pd.Series(out.astype("str").array, index=values.index)
+    result: pd.Series = pd.Series(out.astype("str").array, index=values.index)
+    return result
 
 
 def industry_problem(values: pd.Series) -> pd.Series:
@@ -496,4 +500,5 @@ def industry_problem(values: pd.Series) -> pd.Series:
 
     unique = values.unique()
     reasons = pd.Series([industry.code_problem(v) or "" for v in unique], index=unique)
-    return pd.Series(values.map(reasons).to_numpy(), dtype="str").fillna("")
+    result: pd.Series = pd.Series(values.map(reasons).to_numpy(), dtype="str").fillna("")
+    return result

@@ -94,7 +94,8 @@ def join_summary(partials: Partials) -> pd.DataFrame:
     )
     for j, year in enumerate(partials.years):
         summary[str(int(year))] = counts[:, j].astype(np.int64)
-    return summary
+    result: pd.DataFrame = summary
+    return result
 
 
 # --------------------------------------------------------------------------------------------

@@ -49,14 +49,18 @@ def split_lonlat_column(frame: pd.DataFrame) -> pd.DataFrame:
     if "lonlat" not in frame.columns:
         return frame
     if "lon" in frame.columns and "lat" in frame.columns:
-        return frame.drop(columns="lonlat")
-    from parkgeo._validate import clean_text
+        result: pd.DataFrame = frame.drop(columns="lonlat")
+        return result
+    from parkgeo._cells import clean_text
 
     text = clean_text(frame["lonlat"])
     parts = text.str.normalize("NFKC").str.extract(r"^\s*([^,;\s]+)\s*[,;\s]\s*([^,;\s]+)\s*$")
     lon = parts[0].astype("str").where(parts[0].notna(), text)
     lat = parts[1].astype("str")
-    return frame.drop(columns="lonlat").assign(lon=lon.to_numpy(), lat=lat.to_numpy())
+    split: pd.DataFrame = frame.drop(columns="lonlat").assign(
+        lon=lon.to_numpy(), lat=lat.to_numpy()
+    )
+    return split
 
 
 def string_mapper(arrow_type: Any) -> Any:
@@ -207,7 +211,10 @@ def decode_dictionaries(frame: pd.DataFrame) -> pd.DataFrame:
     categorical = [c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)]
     if not categorical:
         return frame
-    return frame.assign(**{c: frame[c].astype(frame[c].cat.categories.dtype) for c in categorical})
+    result: pd.DataFrame = frame.assign(
+        **{c: frame[c].astype(frame[c].cat.categories.dtype) for c in categorical}
+    )
+    return result
 
 
 def points_from_arrow(column: Any, encoding: str, source: str) -> tuple[np.ndarray, np.ndarray]:

@@ -61,7 +61,7 @@ def empty_ledger() -> pd.DataFrame:
     >>> list(empty_ledger().columns)
     ['source_row', 'enterprise_id', 'column', 'value', 'reason', 'message']
     """
-    return pd.DataFrame(
+    return pd.DataFrame(  # type: ignore[no-any-return,unused-ignore]
         {
             "source_row": pd.Series([], dtype="int64"),
             **{c: pd.Series([], dtype="str") for c in LEDGER_COLUMNS[1:]},
@@ -104,7 +104,8 @@ def text_at(series: pd.Series, rows: NDArray[np.intp]) -> pd.Series:
     """Raw cell text at positions ``rows`` (empty string for missing), on a RangeIndex."""
     sub = series.iloc[rows]
     text = object_to_text(sub) if pd.api.types.is_object_dtype(sub.dtype) else sub.astype("str")
-    return pd.Series(text.to_numpy(dtype=object, na_value=""), dtype="str").fillna("")
+    result: pd.Series = pd.Series(text.to_numpy(dtype=object, na_value=""), dtype="str").fillna("")
+    return result
 
 
 def build_ledger(
@@ -151,7 +152,8 @@ def build_ledger(
     ledger["source_row"] = ledger["source_row"].astype("int64")
     for col in LEDGER_COLUMNS[1:]:
         ledger[col] = ledger[col].astype("str")
-    return ledger[list(LEDGER_COLUMNS)]
+    result: pd.DataFrame = ledger[list(LEDGER_COLUMNS)]
+    return result
 
 
 def strict_message(ledger: pd.DataFrame, n: int, source: str) -> str:

@@ -151,16 +151,17 @@ class DaskRunner:
 def _client(scheduler: Any, workers: int | None) -> tuple[Any, list[Any]]:
     """A distributed Client, and what to close afterwards (what this call created)."""
     try:
-        from distributed import Client, LocalCluster
+        import distributed
     except ModuleNotFoundError as exc:  # pragma: no cover - depends on the install
         raise ParkgeoError(
             "the Dask backend needs the distributed extra: pip install 'parkgeo[distributed]'"
         ) from exc
+    client_class: Any = distributed.Client  # untyped library
     if scheduler is not None and not isinstance(scheduler, str):
         return scheduler, []  # an existing Client
     if scheduler:
         try:
-            client = Client(scheduler, timeout="20s")
+            client = client_class(scheduler, timeout="20s")
         except (OSError, TimeoutError) as exc:
             raise ParkgeoError(
                 f"cannot reach the Dask scheduler at {scheduler} ({exc}); check the address "
@@ -169,7 +170,8 @@ def _client(scheduler: Any, workers: int | None) -> tuple[Any, list[Any]]:
         return client, [client]
     n_workers = workers if workers is not None else max(1, os.cpu_count() or 1)
     # Loopback only; the dashboard on a free port (a fixed one clashes with any other cluster).
-    cluster = LocalCluster(
+    cluster_class: Any = distributed.LocalCluster
+    cluster = cluster_class(
         n_workers=n_workers,
         threads_per_worker=1,
         processes=True,
@@ -177,7 +179,7 @@ def _client(scheduler: Any, workers: int | None) -> tuple[Any, list[Any]]:
         dashboard_address=":0",
         silence_logs=logging.WARNING,
     )
-    client = Client(cluster)
+    client = client_class(cluster)
     log.info("Dask: %d local workers, dashboard %s", n_workers, client.dashboard_link)
     return client, [client, cluster]
 

@@ -50,7 +50,8 @@ def finish_atomic(temp: Path, target: Path) -> None:
 
 def with_index(df: pd.DataFrame) -> pd.DataFrame:
     if any(name is not None for name in df.index.names):
-        return df.reset_index()
+        result: pd.DataFrame = df.reset_index()
+        return result
     return df
 
 
@@ -75,7 +76,8 @@ def neutralise(series: pd.Series) -> pd.Series:
     risky = starts & ~number
     if not risky.any():
         return series
-    return series.astype(object).where(~risky, "'" + text)
+    result: pd.Series = series.astype(object).where(~risky, "'" + text)
+    return result
 
 
 def format_csv(df: pd.DataFrame, *, raw: bool = False) -> str:
@@ -147,7 +149,8 @@ def _geometry_as_wkt(df: pd.DataFrame) -> pd.DataFrame:
     plain = pd.DataFrame(df).copy()
     for col in geo_cols:
         plain[col] = gpd.GeoSeries(df[col]).to_wkt()
-    return plain
+    result: pd.DataFrame = plain
+    return result
 
 
 def format_json(df: pd.DataFrame) -> str:

@@ -171,7 +171,7 @@ def read_targets(path: str | Path) -> Targets:
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
+        import tomli as tomllib  # type: ignore[no-redef,unused-ignore]
 
     path = Path(path)
     try:
@@ -347,7 +347,8 @@ def _park_ids(parks: Any) -> pd.Series:
         raise SchemaError(
             f"park_id values repeat: {ids[ids.duplicated()].unique()[:10].tolist()}; ids must be unique"
         )
-    return ids
+    result: pd.Series = ids
+    return result
 
 
 def _park_table(parks: Any) -> tuple[NDArray[Any], NDArray[Any], NDArray[np.float64]]:
@@ -513,7 +514,8 @@ def _figures(
         # No enterprises: the sum is a true zero. Enterprises but no reported value: unknown.
         out = sums[f"sum_{name}"].copy()
         out[(n > 0) & (sums[f"n_present_{name}"] == 0)] = np.nan
-        return out
+        result: NDArray[np.float64] = out
+        return result
 
     tax, energy = measure_sum("tax"), measure_sum("energy_tce")
     area_for_ratio = np.where(is_all, np.nan, area)
@@ -543,7 +545,8 @@ def _figures(
     columns["labour_productivity"] = _safe_ratio(sums["pair_va_emp"], pair_emp)
     for name in MEASURES:
         columns[f"n_missing_{name}"] = (n - sums[f"n_present_{name}"]).astype(np.int64)
-    return pd.DataFrame(columns)
+    result: pd.DataFrame = pd.DataFrame(columns)
+    return result
 
 
 def _suppress(
@@ -614,7 +617,8 @@ def _changes(
         new[f"{name}_change"] = change
         new[f"{name}_progress"] = progress
         new[f"{name}_status"] = pd.array(status.astype(str), dtype="str")
-    return pd.concat([table, pd.DataFrame(new, index=table.index)], axis=1)
+    result: pd.DataFrame = pd.concat([table, pd.DataFrame(new, index=table.index)], axis=1)
+    return result
 
 
 # --------------------------------------------------------------------------------------------
@@ -960,7 +964,8 @@ def finish(
     if industry_mix:
         table = _industry_mix_from_partials(table, partials, sums, n_parks)
     keep = np.isin(row_year, report_years)
-    return table.loc[keep].reset_index(drop=True)
+    result: pd.DataFrame = table.loc[keep].reset_index(drop=True)
+    return result
 
 
 def check_min_enterprises(min_enterprises: int | None) -> None:
@@ -1009,12 +1014,14 @@ def _top_industries(matrix: NDArray[np.int64], labels: NDArray[np.object_]) -> p
     code (``labels`` are sorted), as :mod:`parkgeo.metrics` writes them."""
     n_rows = matrix.shape[0]
     if len(labels) == 0:
-        return pd.Series(pd.array([pd.NA] * n_rows, dtype="str"))
+        result: pd.Series = pd.Series(pd.array([pd.NA] * n_rows, dtype="str"))
+        return result
     top = np.argsort(-matrix, axis=1, kind="stable")[:, :_TOP_INDUSTRIES]
     out = np.full(n_rows, "", dtype=object)
     for row in range(n_rows):
         out[row] = "; ".join(
             f"{labels[j]} ({matrix[row, j]})" for j in top[row] if matrix[row, j] > 0
         )
-    result = pd.Series(out, dtype="str")
-    return result.where(result != "", pd.NA)
+    text = pd.Series(out, dtype="str")
+    shown: pd.Series = text.where(text != "", pd.NA)
+    return shown
