@@ -61,7 +61,20 @@ DEFAULT_CACHE = Path(
 N_PARKS = 500
 BATCH_ROWS = 1_000_000
 DASK_WORKERS = 2
-STEPS = ("density", "jobs", "memory", "batched", "dask", "geopandas", "shapely")
+STEPS = (
+    "density",
+    "csv",
+    "duckdb",
+    "floor",
+    "library",
+    "version",
+    "jobs",
+    "memory",
+    "batched",
+    "dask",
+    "geopandas",
+    "shapely",
+)
 
 
 @dataclass(frozen=True)
@@ -207,8 +220,8 @@ API_SCRIPT = textwrap.dedent(
 )
 
 
-def measure_density(data: Dataset, extra: list[str], name: str) -> Row:
-    out = data.workdir / f"density_{name}.csv"
+def measure_density(data: Dataset, extra: list[str], name: str, firms: Path | None = None) -> Row:
+    out = data.workdir / f"density_{name.replace(' ', '_')}.csv"
     command = [
         sys.executable,
         "-m",
@@ -217,7 +230,7 @@ def measure_density(data: Dataset, extra: list[str], name: str) -> Row:
         "--parks",
         str(data.parks),
         "--enterprises",
-        str(data.enterprises_file),
+        str(firms or data.enterprises_file),
         "-o",
         str(out),
         "-q",
@@ -443,11 +456,43 @@ def _run_size_once(data: Dataset, steps: list[str]) -> list[Row]:
                     "Python API",
                 )
             rows.append(row)
+        elif step in ("csv", "duckdb", "floor", "library", "version"):
+            rows.extend(measure_contender(data, step))
         elif step == "geopandas":
             rows.append(measure_geopandas(data))
         elif step == "shapely":
             rows.extend(measure_shapely(data))
         print(f"  {rows[-1].size} {rows[-1].step}: {rows[-1].seconds:.2f} s", file=sys.stderr)
+    return rows
+
+
+def measure_contender(data: Dataset, step: str) -> list[Row]:
+    """The CSV density run and the contenders of ``scripts/bench_contenders.py``."""
+    import bench_contenders as bc
+
+    size = label(data.rows)
+    csv = bc.csv_copy(data.enterprises_file)
+    if step == "csv":
+        return [measure_density(data, [], "parkgeo density (CSV)", firms=csv)]
+    if step == "version":
+        return [Row(size, "parkgeo --version", bc.version_seconds(), 0.0, "median of 5")]
+    if step == "library":
+        seconds, peak = bc.library_row(run_child, data.parks, data.enterprises_file, data.workdir)
+        note = "read_enterprises + assign_parks + park_metrics"
+        return [Row(size, "library path (Parquet)", seconds, peak, note)]
+    rows = []
+    for kind, firms in (("Parquet", data.enterprises_file), ("CSV", csv)):
+        if step == "floor":
+            seconds, peak, inside = bc.floor_row(
+                run_child, data.parks, firms, kind.lower(), data.workdir
+            )
+            note = f"pyarrow read + bbox + contains_xy; {inside:.2f} s inside"
+            rows.append(Row(size, f"floor ({kind})", seconds, peak, note))
+            continue
+        for query, seconds, peak in bc.duckdb_rows(
+            run_child, data.parks, firms, kind.lower(), data.workdir
+        ):
+            rows.append(Row(size, f"DuckDB {query} ({kind})", seconds, peak, "duckdb + spatial"))
     return rows
 
 
@@ -557,6 +602,35 @@ def _goal_lines(rows: list[Row]) -> list[str]:
                     else ""
                 )
             )
+        out += _contender_lines(by, size)
+    return out
+
+
+def _contender_lines(by: dict[tuple[str, str], Row], size: str) -> list[str]:
+    """Ratios against the same run's DuckDB best query, floor and CLI (the issue-10 goals)."""
+    out = []
+    for kind, cli in (("Parquet", "parkgeo density"), ("CSV", "parkgeo density (CSV)")):
+        density = by.get((size, cli))
+        duck = [r for (s, step), r in by.items() if s == size and step.startswith("DuckDB")]
+        duck = [r for r in duck if r.step.endswith(f"({kind})")]
+        floor = by.get((size, f"floor ({kind})"))
+        if density is None:
+            continue
+        parts = [f"- {size} {kind}: density {density.seconds:.2f} s"]
+        if duck:
+            best = min(duck, key=lambda r: r.seconds)
+            parts.append(
+                f"/ DuckDB best {best.seconds:.2f} s = {density.seconds / best.seconds:.2f}"
+            )
+        if floor:
+            parts.append(f"/ floor {floor.seconds:.2f} s = {density.seconds / floor.seconds:.2f}")
+        library = by.get((size, "library path (Parquet)"))
+        if library and kind == "Parquet":
+            parts.append(
+                f"; library path / density = {library.seconds / density.seconds:.2f} "
+                f"({library.peak_mb / 1024:.2f} GB)"
+            )
+        out.append(" ".join(parts))
     return out
 
 
