@@ -10,6 +10,7 @@ texts of the cells the fast pass could not read. Nothing loops over rows in Pyth
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -484,13 +485,31 @@ def industry_input(series: pd.Series, text: pd.Series) -> pd.Series:
     return text
 
 
-def normalize_industry(values: pd.Series) -> pd.Series:
+@functools.cache
+def canonical_codes() -> frozenset[str]:
+    """Every GB/T 4754-2017 code as the normaliser writes it (each normalises to itself)."""
     from parkgeo import industry
 
-    out = industry.normalize_codes(values)
-    if not isinstance(out, pd.Series):
-        out = pd.Series(np.asarray(out, dtype=object), dtype="str")
-    result: pd.Series = pd.Series(out.astype("str").array, index=values.index)
+    return frozenset(industry.load_classification()["code"].astype(str))
+
+
+def normalize_industry(values: pd.Series) -> pd.Series:
+    """Canonical codes (unknown -> NA); codes already canonical, almost all of a real file's
+    distinct codes, skip the normaliser (0.15 ms a code in Python: 0.4 s for 3,000 codes)."""
+    from parkgeo import industry
+
+    canonical = canonical_codes()
+    done = np.fromiter(
+        (isinstance(v, str) and v in canonical for v in values.to_numpy(dtype=object)),
+        dtype=bool,
+        count=len(values),
+    )
+    out = values.to_numpy(dtype=object).copy()
+    if not done.all():
+        rest = ~done
+        normalized = industry.normalize_codes(pd.Series(out[rest], dtype=object))
+        out[rest] = np.asarray(normalized, dtype=object)
+    result: pd.Series = pd.Series(pd.Series(out, dtype="str").array, index=values.index)
     return result
 
 

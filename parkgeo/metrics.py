@@ -839,6 +839,7 @@ def _industry_codes(
     industry: pd.Series,
 ) -> tuple[NDArray[np.bool_], NDArray[np.int64], NDArray[np.object_]]:
     """Per row: strategic or not, and the index of its division in sorted division codes."""
+    from parkgeo._cells import canonical_codes
     from parkgeo.industry import rollup, strategic_category
 
     # Classify each distinct code once: millions of rows carry a few hundred codes.
@@ -855,7 +856,16 @@ def _industry_codes(
     if fresh:
         fresh_codes = pd.Series(fresh, dtype=object)
         strategic_fresh = strategic_category(fresh_codes).notna().to_numpy()
-        division_fresh = pd.Series(rollup(fresh_codes, level="division"), dtype=object)
+        # A validated code is canonical (letter + digits): its division is its first three
+        # characters; only other codes go through the normaliser again.
+        canonical = canonical_codes()
+        division_fresh = pd.Series(
+            [c[:3] if c in canonical and len(c) >= 3 else None for c in fresh], dtype=object
+        )
+        others = [i for i, c in enumerate(fresh) if c not in canonical]
+        if others:
+            rolled = rollup(pd.Series([fresh[i] for i in others], dtype=object), level="division")
+            division_fresh.iloc[others] = np.asarray(rolled, dtype=object)
         for code, is_strategic, div in zip(
             fresh, strategic_fresh, division_fresh.tolist(), strict=True
         ):
