@@ -81,15 +81,15 @@ _PUBLIC: dict[str, tuple[str, str]] = {
     "map_html": ("parkgeo.maps", "map_html"),
     "planner_map": ("parkgeo.maps", "planner_map"),
     "save_map": ("parkgeo.maps", "save_map"),
-    "ALL": ("parkgeo.metrics", "ALL"),
-    "ALL_PARKS": ("parkgeo.metrics", "ALL_PARKS"),
-    "STATUSES": ("parkgeo.metrics", "STATUSES"),
-    "Partials": ("parkgeo.metrics", "Partials"),
-    "Targets": ("parkgeo.metrics", "Targets"),
-    "finish": ("parkgeo.metrics", "finish"),
+    "ALL": ("parkgeo._figures", "ALL"),
+    "ALL_PARKS": ("parkgeo._figures", "ALL_PARKS"),
+    "STATUSES": ("parkgeo._figures", "STATUSES"),
+    "Partials": ("parkgeo._partials", "Partials"),
+    "Targets": ("parkgeo._targets", "Targets"),
+    "finish": ("parkgeo._partials", "finish"),
     "park_metrics": ("parkgeo.metrics", "park_metrics"),
-    "partials_of": ("parkgeo.metrics", "partials_of"),
-    "read_targets": ("parkgeo.metrics", "read_targets"),
+    "partials_of": ("parkgeo._partials", "partials_of"),
+    "read_targets": ("parkgeo._targets", "read_targets"),
     "rank_parks": ("parkgeo.siting", "rank_parks"),
     "score_sites": ("parkgeo.siting", "score_sites"),
     "PeerGroups": ("parkgeo.structure", "PeerGroups"),
@@ -114,9 +114,12 @@ if TYPE_CHECKING:  # static checkers and IDEs see ordinary imports
         ParkgeoError,
         SchemaError,
     )
+    from parkgeo._figures import ALL, ALL_PARKS, STATUSES
     from parkgeo._ledger import (
         REASONS as REJECT_REASONS,
     )
+    from parkgeo._partials import Partials, finish, partials_of
+    from parkgeo._targets import Targets, read_targets
     from parkgeo._validate import (
         validate_enterprises,
     )
@@ -189,17 +192,7 @@ if TYPE_CHECKING:  # static checkers and IDEs see ordinary imports
         planner_map,
         save_map,
     )
-    from parkgeo.metrics import (
-        ALL,
-        ALL_PARKS,
-        STATUSES,
-        Partials,
-        Targets,
-        finish,
-        park_metrics,
-        partials_of,
-        read_targets,
-    )
+    from parkgeo.metrics import park_metrics
     from parkgeo.scale import (
         BatchedResult,
         iter_enterprise_batches,

@@ -22,9 +22,9 @@ from numpy.typing import NDArray
 
 from parkgeo._dedupe import Keys, key_hashes
 from parkgeo._options import JoinOptions, ReadOptions
+from parkgeo._partials import Partials, partials_of
 from parkgeo._readers import Part, Plan, part_frame
 from parkgeo.join import assign_parks, lonlat_bounds
-from parkgeo.metrics import Partials, partials_of
 
 __all__ = ["Cleaned", "Context", "PartResult", "clean", "read_attrs", "report_cleaning", "run_part"]
 

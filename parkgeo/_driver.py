@@ -38,9 +38,9 @@ from parkgeo._options import (
     ReportOptions,
     RunOptions,
 )
+from parkgeo._partials import Partials, finish
 from parkgeo._readers import Plan, parts, plan_source
 from parkgeo._runners import auto_jobs, runner_for
-from parkgeo.metrics import Partials, finish
 
 __all__ = ["BatchedResult", "join_summary", "run_density"]
 

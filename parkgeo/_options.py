@@ -125,7 +125,8 @@ class ReportOptions:
         per_mu: bool = False,
         industry_mix: bool = True,
     ) -> ReportOptions:
-        from parkgeo.metrics import check_min_enterprises, resolve_targets
+        from parkgeo._partials import check_min_enterprises
+        from parkgeo._targets import resolve_targets
 
         resolve_targets(targets, baseline_year, target_year)
         check_min_enterprises(min_enterprises)
