@@ -94,6 +94,7 @@ class Row:
     seconds: float
     peak_mb: float
     note: str = ""
+    cpu: float = float("nan")  # user + system seconds of the process (and its workers)
 
 
 # --------------------------------------------------------------------------------------------
@@ -237,7 +238,7 @@ def measure_density(data: Dataset, extra: list[str], name: str, firms: Path | No
         *extra,
     ]
     seconds, peak, cpu = run_tree(command)
-    return Row(label(data.rows), name, seconds, peak, f"CPU {cpu:.2f} s")
+    return Row(label(data.rows), name, seconds, peak, f"CPU {cpu:.2f} s", cpu)
 
 
 def _tree_rss_mb(pid: int) -> float:
@@ -407,7 +408,7 @@ def run_size(data: Dataset, steps: list[str], repeat: int = 1) -> list[Row]:
         same = [run[i] for run in runs]
         fastest = min(same, key=lambda r: r.seconds)
         peak = max(r.peak_mb for r in same)
-        best.append(Row(first.size, first.step, fastest.seconds, peak, first.note))
+        best.append(Row(first.size, first.step, fastest.seconds, peak, first.note, fastest.cpu))
     return best
 
 
@@ -479,20 +480,23 @@ def measure_contender(data: Dataset, step: str) -> list[Row]:
     if step == "library":
         seconds, peak = bc.library_row(run_child, data.parks, data.enterprises_file, data.workdir)
         note = "read_enterprises + assign_parks + park_metrics"
-        return [Row(size, "library path (Parquet)", seconds, peak, note)]
+        cpu = CPU_SECONDS["last"]
+        return [Row(size, "library path (Parquet)", seconds, peak, f"{note}; CPU {cpu:.2f} s", cpu)]
     rows = []
     for kind, firms in (("Parquet", data.enterprises_file), ("CSV", csv)):
         if step == "floor":
             seconds, peak, inside = bc.floor_row(
                 run_child, data.parks, firms, kind.lower(), data.workdir
             )
-            note = f"pyarrow read + bbox + contains_xy; {inside:.2f} s inside"
-            rows.append(Row(size, f"floor ({kind})", seconds, peak, note))
+            cpu = CPU_SECONDS["last"]
+            note = f"pyarrow read + bbox + contains_xy; {inside:.2f} s inside; CPU {cpu:.2f} s"
+            rows.append(Row(size, f"floor ({kind})", seconds, peak, note, cpu))
             continue
-        for query, seconds, peak in bc.duckdb_rows(
+        for query, seconds, peak, cpu in bc.duckdb_rows(
             run_child, data.parks, firms, kind.lower(), data.workdir
         ):
-            rows.append(Row(size, f"DuckDB {query} ({kind})", seconds, peak, "duckdb + spatial"))
+            note = f"duckdb + spatial, 2 threads; CPU {cpu:.2f} s"
+            rows.append(Row(size, f"DuckDB {query} ({kind})", seconds, peak, note, cpu))
     return rows
 
 
@@ -607,30 +611,36 @@ def _goal_lines(rows: list[Row]) -> list[str]:
 
 
 def _contender_lines(by: dict[tuple[str, str], Row], size: str) -> list[str]:
-    """Ratios against the same run's DuckDB best query, floor and CLI (the issue-10 goals)."""
+    """Ratios against the same run's DuckDB best query, floor and CLI (the issue-10 goals),
+    in wall time and in CPU time (on a loaded machine CPU time is the steadier measure)."""
     out = []
+    library = by.get((size, "library path (Parquet)"))
     for kind, cli in (("Parquet", "parkgeo density"), ("CSV", "parkgeo density (CSV)")):
         density = by.get((size, cli))
-        duck = [r for (s, step), r in by.items() if s == size and step.startswith("DuckDB")]
-        duck = [r for r in duck if r.step.endswith(f"({kind})")]
-        floor = by.get((size, f"floor ({kind})"))
         if density is None:
             continue
-        parts = [f"- {size} {kind}: density {density.seconds:.2f} s"]
-        if duck:
-            best = min(duck, key=lambda r: r.seconds)
+        duck = [
+            r
+            for (s, step), r in by.items()
+            if s == size and step.startswith("DuckDB") and step.endswith(f"({kind})")
+        ]
+        floor = by.get((size, f"floor ({kind})"))
+        against = [("DuckDB best", min(duck, key=lambda r: r.seconds) if duck else None)]
+        against.append(("floor", floor))
+        if kind == "Parquet":
+            against.append(("library path", library))
+        parts = []
+        for name, other in against:
+            if other is None:
+                continue
             parts.append(
-                f"/ DuckDB best {best.seconds:.2f} s = {density.seconds / best.seconds:.2f}"
+                f"{name} {other.seconds:.2f} s / CPU {other.cpu:.2f} s: density/{name} = "
+                f"{density.seconds / other.seconds:.2f} wall, {density.cpu / other.cpu:.2f} CPU"
             )
-        if floor:
-            parts.append(f"/ floor {floor.seconds:.2f} s = {density.seconds / floor.seconds:.2f}")
-        library = by.get((size, "library path (Parquet)"))
-        if library and kind == "Parquet":
-            parts.append(
-                f"; library path / density = {library.seconds / density.seconds:.2f} "
-                f"({library.peak_mb / 1024:.2f} GB)"
-            )
-        out.append(" ".join(parts))
+        out.append(
+            f"- {size} {kind}: density {density.seconds:.2f} s / CPU {density.cpu:.2f} s, "
+            f"{density.peak_mb / 1024:.2f} GB; " + "; ".join(parts)
+        )
     return out
 
 
