@@ -18,9 +18,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from numpy.typing import NDArray
 
-from parkgeo._dedupe import Keys, key_hashes
+from parkgeo._dedupe import Keys, Repeats, key_hashes
 from parkgeo._options import JoinOptions, ReadOptions
 from parkgeo._partials import Partials, partials_of
 from parkgeo._readers import Part, Plan, part_frame
@@ -46,16 +45,16 @@ def clean(
     plan: Plan,
     read: ReadOptions,
     *,
-    first_rows: NDArray[np.int64] | None = None,
+    repeats: Repeats | None = None,
     check_duplicates: bool = True,
 ) -> Cleaned:
     """Validate raw rows and convert their coordinates to WGS-84, silently.
 
-    ``first_rows`` (one per raw row, -1 for none) names, for rows known to repeat an
-    (enterprise_id, year) key kept in an earlier part, the source row of that first
-    occurrence: such rows are validated behind a copy of it, so the validator writes their
-    ledger entries as in one pass over the whole file. ``check_duplicates=False`` keeps
-    repeated keys (the driver finds them over the whole file at once, :mod:`parkgeo._dedupe`).
+    ``repeats``: (source rows, first rows) of rows known to repeat an (enterprise_id, year)
+    key kept in an earlier part, with the source row of that first occurrence: such rows are
+    validated behind a copy of it, so the validator writes their ledger entries as in one
+    pass over the whole file. ``check_duplicates=False`` keeps repeated keys (the driver finds
+    them over the whole file at once, :mod:`parkgeo._dedupe`).
     """
     from parkgeo import coords
     from parkgeo._validate import validate_enterprises
@@ -67,10 +66,10 @@ def clean(
         "scales": dict(plan.scales),
         "quiet": True,
     }
-    if first_rows is not None and (first_rows >= 0).any():
-        repeat = np.flatnonzero(first_rows >= 0)
-        firsts = raw.iloc[repeat].copy()
-        firsts.index = pd.Index(first_rows[repeat], dtype=np.int64)
+    if repeats is not None and len(repeats[0]):
+        rows, first_rows = repeats
+        firsts = raw.iloc[raw.index.get_indexer(pd.Index(rows))].copy()
+        firsts.index = pd.Index(first_rows, dtype=np.int64)
         kept, ledger = validate_enterprises(pd.concat([firsts, raw]), **options)
         kept = kept.loc[~kept.index.isin(firsts.index)]
     else:
@@ -179,7 +178,7 @@ class Task:
     """One run of the per-part step: the part, and how to treat repeated keys."""
 
     part: Part
-    first_rows: NDArray[np.int64] | None = None
+    repeats: Repeats | None = None
     check_duplicates: bool = True
     hash_keys: bool = True
 
@@ -192,7 +191,7 @@ def run_part(context: Context, task: Task) -> PartResult:
         raw,
         context.plan,
         context.read,
-        first_rows=task.first_rows,
+        repeats=task.repeats,
         check_duplicates=task.check_duplicates,
     )
     n_read = len(raw)

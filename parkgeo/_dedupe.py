@@ -20,10 +20,14 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-__all__ = ["Keys", "SeenKeys", "key_hashes", "repeated_keys", "repeats_by_part"]
+__all__ = ["Keys", "Repeats", "SeenKeys", "key_hashes", "repeated_keys", "repeats_by_part"]
 
 Keys = tuple[NDArray[np.uint64], NDArray[np.uint64], NDArray[np.int64]]
 """Hashes h1, h2 of the kept rows' keys and their source rows."""
+
+Repeats = tuple[NDArray[np.int64], NDArray[np.int64]]
+"""Source rows that repeat a key kept in an earlier part, and the source row of that first
+occurrence (see :func:`parkgeo._chunk.clean`)."""
 
 _HASH_SEEDS = (0x243F6A8885A308D3, 0x13198A2E03707344)
 
@@ -181,26 +185,22 @@ def repeated_keys(
     return found[order], firsts[order]
 
 
-def repeats_by_part(
-    keys: Sequence[Keys], starts: Sequence[int], lengths: Sequence[int]
-) -> dict[int, NDArray[np.int64]]:
-    """The parts to redo, each with its ``first_rows`` (see :func:`parkgeo._chunk.clean`).
+def repeats_by_part(keys: Sequence[Keys], starts: Sequence[int]) -> dict[int, Repeats]:
+    """The parts to redo (by position in ``keys``), each with its :data:`Repeats`.
 
-    ``keys``: each part's hashed keys of its first pass; ``starts``/``lengths``: each part's
-    first source row and row count. Within a part the validator finds repeats itself (behind
-    the copy of an earlier first occurrence), so only first occurrences in earlier parts are
-    named, once per key.
+    ``keys``: each part's hashed keys of its first pass; ``starts``: each part's first source
+    row (increasing). Within a part the validator finds repeats itself (behind the copy of an
+    earlier first occurrence), so only first occurrences in earlier parts are named, once
+    per key.
     """
     repeats, firsts = repeated_keys(keys)
     if not len(repeats):
         return {}
     first_of = np.asarray(starts, dtype=np.int64)
     owner = np.searchsorted(first_of, repeats, side="right") - 1
-    out: dict[int, NDArray[np.int64]] = {}
+    out: dict[int, Repeats] = {}
     for i in np.unique(owner).tolist():
-        first_rows = np.full(int(lengths[i]), -1, dtype=np.int64)
         mine = np.flatnonzero((owner == i) & (firsts < first_of[i]))
         mine = mine[np.unique(firsts[mine], return_index=True)[1]]
-        first_rows[repeats[mine] - first_of[i]] = firsts[mine]
-        out[int(i)] = first_rows
+        out[int(i)] = (repeats[mine], firsts[mine])
     return out

@@ -30,7 +30,7 @@ from parkgeo._chunk import (
     read_attrs,
     report_cleaning,
 )
-from parkgeo._dedupe import repeats_by_part
+from parkgeo._dedupe import Repeats, repeats_by_part
 from parkgeo._errors import InputFormatError, ParkgeoError
 from parkgeo._options import (
     JoinOptions,
@@ -135,14 +135,11 @@ def run_density(
                 result.partial = Partials.empty(len(parks), has_industry=report.industry_mix)
                 results.append(result)
                 bar.update(result.n_read)
-        redo = repeats_by_part(
-            [r.keys for r in results if r.keys is not None],
-            [r.first_row for r in results if r.keys is not None],
-            [r.n_read for r in results if r.keys is not None],
-        )
+        hashed = [r for r in results if r.keys is not None]
+        keys = [r.keys for r in hashed if r.keys is not None]
+        redo = repeats_by_part(keys, [r.first_row for r in hashed])
         if redo:
-            index_of = [r.index for r in results if r.keys is not None]
-            redo = {index_of[i]: rows for i, rows in redo.items()}
+            redo = {hashed[i].index: repeats for i, repeats in redo.items()}
             log.debug("redoing %d part(s) that hold repeated enterprise-year keys", len(redo))
             missing = [i for i in redo if i not in kept_partials]
             for before in runner.map(_tasks(plan, run.rows, missing, None, read.strict)):
@@ -169,14 +166,14 @@ def _tasks(
     plan: Plan,
     rows: int | None,
     indices: Sequence[int],
-    first_rows: Mapping[int, Any] | None,
+    repeats: Mapping[int, Repeats] | None,
     check: bool,
 ) -> Iterator[Task]:
     for part in parts(plan, rows, only=set(indices)):
-        if first_rows is None:
+        if repeats is None:
             yield Task(part, check_duplicates=check, hash_keys=False)
         else:
-            yield Task(part, first_rows=first_rows[part.index], hash_keys=False)
+            yield Task(part, repeats=repeats[part.index], hash_keys=False)
 
 
 def _partials_bytes(partial: Partials) -> int:

@@ -385,10 +385,8 @@ def iter_enterprise_batches(
                 h1, h2 = key_hashes(cleaned.kept["enterprise_id"], cleaned.kept["year"].to_numpy())
                 earlier = seen.lookup(h1, h2)
                 if (earlier >= 0).any():
-                    first_rows = np.full(len(raw), -1, dtype=np.int64)
-                    position = raw.index.get_indexer(cleaned.kept.index[earlier >= 0])
-                    first_rows[position] = earlier[earlier >= 0]
-                    cleaned = clean(raw, plan, read, first_rows=first_rows)
+                    rows_again = cleaned.kept.index.to_numpy(dtype=np.int64)[earlier >= 0]
+                    cleaned = clean(raw, plan, read, repeats=(rows_again, earlier[earlier >= 0]))
                     h1, h2 = key_hashes(
                         cleaned.kept["enterprise_id"], cleaned.kept["year"].to_numpy()
                     )

@@ -487,3 +487,30 @@ def test_cli_jobs_gives_the_same_table(tmp_path, sample, capsys):
                  "--workers", "2", "-q"]) == 3  # fmt: skip
     err = capsys.readouterr().err
     assert "--jobs must be 1 or more" in err and "choose one" in err
+
+
+def test_excel_in_parts_with_blank_rows_and_a_repeat_across_parts(tmp_path, sample):
+    """Excel source rows skip blank lines; a repeated enterprise-year in a later part is
+    ledgered naming the kept row, exactly as when the sheet is read whole."""
+    import openpyxl
+
+    from parkgeo.scale import park_metrics_file
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["enterprise_id", "lon", "lat", "year", "tax"])
+    sheet.append(["A", 117.2, 39.1, 2015, 1])
+    sheet.append(["B", 117.3, 39.1, 2015, 2])
+    sheet.append(["C", 117.2, 39.2, 2015, 3])
+    sheet.append([None, None, None, None, None])  # a blank line: not a data row (row 3)
+    sheet.append(["A", 117.2, 39.1, 2015, 4])  # row 4 repeats row 0, in the second part
+    path = tmp_path / "firms.xlsx"
+    book.save(path)
+    whole = park_metrics_file(path, sample.parks)
+    parts = park_metrics_file(path, sample.parks, backend="batched", batch_rows=2)
+    assert parts.n_batches == 2 and whole.n_batches == 1
+    pd.testing.assert_frame_equal(parts.rejects, whole.rejects)
+    assert whole.rejects["source_row"].tolist() == [4]
+    assert whole.rejects["reason"].tolist() == ["duplicate_enterprise_year"]
+    assert "source row 0" in whole.rejects["message"].iloc[0]
+    pd.testing.assert_frame_equal(parts.table, whole.table, rtol=1e-12)
