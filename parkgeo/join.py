@@ -228,7 +228,7 @@ def warn_nothing_matched(
     """Say loudly that no enterprise fell in any park: the two layers almost certainly do not
     describe the same place, or one of them is in another coordinate system. ``bounds``: the
     enterprises' (lon min, lon max, lat min, lat max), None if none has coordinates (also
-    used by :mod:`parkgeo.scale`, which joins a file in parts)."""
+    used by :mod:`parkgeo._driver`, which joins a file in parts)."""
     px0, py0, px1, py1 = shapely.total_bounds(np.asarray(park_geoms, dtype=object))
     parks_box = f"lon {px0:.4f}..{px1:.4f}, lat {py0:.4f}..{py1:.4f}"
     if bounds is not None:
