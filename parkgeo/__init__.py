@@ -23,13 +23,13 @@ _PUBLIC: dict[str, tuple[str, str]] = {
     "MissingAssetError": ("parkgeo._errors", "MissingAssetError"),
     "ParkgeoError": ("parkgeo._errors", "ParkgeoError"),
     "SchemaError": ("parkgeo._errors", "SchemaError"),
-    "BatchedResult": ("parkgeo._stream", "BatchedResult"),
-    "iter_enterprise_batches": ("parkgeo._stream", "iter_enterprise_batches"),
-    "park_metrics_batched": ("parkgeo._stream", "park_metrics_batched"),
-    "park_metrics_file": ("parkgeo._stream", "park_metrics_file"),
-    "REJECT_REASONS": ("parkgeo._validate", "REASONS"),
+    "BatchedResult": ("parkgeo.scale", "BatchedResult"),
+    "iter_enterprise_batches": ("parkgeo.scale", "iter_enterprise_batches"),
+    "park_metrics_batched": ("parkgeo.scale", "park_metrics_batched"),
+    "park_metrics_file": ("parkgeo.scale", "park_metrics_file"),
+    "REJECT_REASONS": ("parkgeo._ledger", "REASONS"),
     "validate_enterprises": ("parkgeo._validate", "validate_enterprises"),
-    "validate_parks": ("parkgeo._validate", "validate_parks"),
+    "validate_parks": ("parkgeo._validate_parks", "validate_parks"),
     "ClusterResult": ("parkgeo.clusters", "ClusterResult"),
     "industry_clusters": ("parkgeo.clusters", "industry_clusters"),
     "COORD_SYSTEMS": ("parkgeo.coords", "COORD_SYSTEMS"),
@@ -50,7 +50,7 @@ _PUBLIC: dict[str, tuple[str, str]] = {
     "load_tianjin": ("parkgeo.datasets", "load_tianjin"),
     "planted_gaps": ("parkgeo.datasets", "planted_gaps"),
     "sample_path": ("parkgeo.datasets", "sample_path"),
-    "park_metrics_dask": ("parkgeo.distributed", "park_metrics_dask"),
+    "park_metrics_dask": ("parkgeo.scale", "park_metrics_dask"),
     "missing_clusters": ("parkgeo.gaps", "missing_clusters"),
     "STRATEGIC_CATEGORIES": ("parkgeo.industry", "STRATEGIC_CATEGORIES"),
     "IndustryCodeError": ("parkgeo.industry", "IndustryCodeError"),
@@ -81,15 +81,15 @@ _PUBLIC: dict[str, tuple[str, str]] = {
     "map_html": ("parkgeo.maps", "map_html"),
     "planner_map": ("parkgeo.maps", "planner_map"),
     "save_map": ("parkgeo.maps", "save_map"),
-    "ALL": ("parkgeo.metrics", "ALL"),
-    "ALL_PARKS": ("parkgeo.metrics", "ALL_PARKS"),
-    "STATUSES": ("parkgeo.metrics", "STATUSES"),
-    "Partials": ("parkgeo.metrics", "Partials"),
-    "Targets": ("parkgeo.metrics", "Targets"),
-    "finish": ("parkgeo.metrics", "finish"),
+    "ALL": ("parkgeo._figures", "ALL"),
+    "ALL_PARKS": ("parkgeo._figures", "ALL_PARKS"),
+    "STATUSES": ("parkgeo._figures", "STATUSES"),
+    "Partials": ("parkgeo._partials", "Partials"),
+    "Targets": ("parkgeo._targets", "Targets"),
+    "finish": ("parkgeo._partials", "finish"),
     "park_metrics": ("parkgeo.metrics", "park_metrics"),
-    "partials_of": ("parkgeo.metrics", "partials_of"),
-    "read_targets": ("parkgeo.metrics", "read_targets"),
+    "partials_of": ("parkgeo._partials", "partials_of"),
+    "read_targets": ("parkgeo._targets", "read_targets"),
     "with_park_geometry": ("parkgeo.results", "with_park_geometry"),
     "rank_parks": ("parkgeo.siting", "rank_parks"),
     "score_sites": ("parkgeo.siting", "score_sites"),
@@ -116,17 +116,16 @@ if TYPE_CHECKING:  # static checkers and IDEs see ordinary imports
         ParkgeoError,
         SchemaError,
     )
-    from parkgeo._stream import (
-        BatchedResult,
-        iter_enterprise_batches,
-        park_metrics_batched,
-        park_metrics_file,
-    )
-    from parkgeo._validate import (
+    from parkgeo._figures import ALL, ALL_PARKS, STATUSES
+    from parkgeo._ledger import (
         REASONS as REJECT_REASONS,
     )
+    from parkgeo._partials import Partials, finish, partials_of
+    from parkgeo._targets import Targets, read_targets
     from parkgeo._validate import (
         validate_enterprises,
+    )
+    from parkgeo._validate_parks import (
         validate_parks,
     )
     from parkgeo.clusters import (
@@ -154,9 +153,6 @@ if TYPE_CHECKING:  # static checkers and IDEs see ordinary imports
         load_tianjin,
         planted_gaps,
         sample_path,
-    )
-    from parkgeo.distributed import (
-        park_metrics_dask,
     )
     from parkgeo.gaps import (
         missing_clusters,
@@ -198,16 +194,13 @@ if TYPE_CHECKING:  # static checkers and IDEs see ordinary imports
         planner_map,
         save_map,
     )
-    from parkgeo.metrics import (
-        ALL,
-        ALL_PARKS,
-        STATUSES,
-        Partials,
-        Targets,
-        finish,
-        park_metrics,
-        partials_of,
-        read_targets,
+    from parkgeo.metrics import park_metrics
+    from parkgeo.scale import (
+        BatchedResult,
+        iter_enterprise_batches,
+        park_metrics_batched,
+        park_metrics_dask,
+        park_metrics_file,
     )
     from parkgeo.results import with_park_geometry
     from parkgeo.siting import (
