@@ -195,6 +195,7 @@ if TYPE_CHECKING:  # static checkers and IDEs see ordinary imports
         save_map,
     )
     from parkgeo.metrics import park_metrics
+    from parkgeo.results import with_park_geometry
     from parkgeo.scale import (
         BatchedResult,
         iter_enterprise_batches,
@@ -202,7 +203,6 @@ if TYPE_CHECKING:  # static checkers and IDEs see ordinary imports
         park_metrics_dask,
         park_metrics_file,
     )
-    from parkgeo.results import with_park_geometry
     from parkgeo.siting import (
         rank_parks,
         score_sites,
