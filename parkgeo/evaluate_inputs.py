@@ -184,7 +184,14 @@ def evaluation_columns(
         else:
             parsed = parse_numbers(series, kind=kind)
             values, invalid = parsed.values.copy(), parsed.invalid.copy()
-            if kind == "area" and header_unit(header) is None:
+            named = normalize_header(header)
+            if kind == "area" and header_unit(header) is None and named.endswith("ha"):
+                pass  # land_ha: hectares, parkgeo's unit
+            elif kind == "area" and header_unit(header) is None and named.endswith("mu"):
+                plain = np.ones(n, dtype=bool)
+                plain[parsed.converted] = False
+                values = np.where(plain, values / 15.0, values)  # land_mu: mu
+            elif kind == "area" and header_unit(header) is None:
                 # A land column without a unit in its header: cells written with a unit were
                 # converted to ha; plain numbers are taken as mu, the unit of the evaluation.
                 plain = np.ones(n, dtype=bool)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -165,7 +164,7 @@ def read_parcels(
                 f"parcels: parcel {ids.iloc[i]}: share {raw!r} is not a number (or a list of "
                 "numbers, one per owner)"
             ) from None
-        if own and len(values) != len(own):
+        if own and values and len(values) != len(own):
             raise SchemaError(
                 f"parcels: parcel {ids.iloc[i]}: {len(own)} owner(s) but {len(values)} share(s) "
                 f"in column {share_col!r}; give one share per owner"
@@ -334,7 +333,19 @@ def allocate_parcels(
         with np.errstate(divide="ignore", invalid="ignore"):
             share = np.where(fallback, 1.0 / counts, emp / total_emp)
     else:
-        given = joined["given_share"].to_numpy(dtype=np.float64)
+        # a parcel with one owner and no share is wholly that owner's
+        blank = table["shares"].map(len).to_numpy() == 0
+        n_owners = table["owners"].map(len).to_numpy()
+        unsplit = np.flatnonzero(blank & (n_owners > 1))
+        if len(unsplit):
+            raise SchemaError(
+                f"parcels: parcel {table['parcel_id'].iloc[unsplit[0]]} has "
+                f"{n_owners[unsplit[0]]} owners but no shares; fill its share column, or use "
+                "split='equal' or 'employees'"
+            )
+        table = table.assign(shares=[s if s else (1.0,) for s in table["shares"]])
+        pos = joined["p"].to_numpy()
+        given = np.where(blank[pos], 1.0, joined["given_share"].to_numpy(dtype=np.float64))
         sums = table["shares"].map(sum).to_numpy(dtype=np.float64)
         off = np.flatnonzero((np.abs(sums - 1.0) > 1e-6) & (table["shares"].map(len) > 0))
         if len(off):
@@ -429,7 +440,7 @@ def _ledger(
 
 
 def land_for_firms(
-    firms: pd.DataFrame, parcel_land: ParcelLand | None, column_ha: Mapping[Any, float] | None
+    firms: pd.DataFrame, parcel_land: ParcelLand | None, column_ha: pd.Series | None
 ) -> pd.DataFrame:
     """``land_ha`` and ``land_source`` per firm row: parcels where the firm holds any, else the
     land column, else none."""
