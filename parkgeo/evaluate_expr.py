@@ -144,7 +144,7 @@ def evaluate_expression(
             return out
         raise SchemeError(f"cannot evaluate {type(node).__name__}")  # pragma: no cover
 
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(all="ignore"):
         result = ev(tree)
     arr = np.asarray(result)
     if arr.ndim == 0:

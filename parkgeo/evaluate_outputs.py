@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -497,7 +497,13 @@ def write_workbook(
         )
         put("xl/styles.xml", _STATIC["xl/styles.xml"])
         for i, frame in enumerate(sheets.values(), start=1):
-            put(f"xl/worksheets/sheet{i}.xml", _sheet_xml(frame, text_cols))
+            info = zipfile.ZipInfo(f"xl/worksheets/sheet{i}.xml", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o600 << 16
+            # streamed in row chunks: a 480,000-row sheet never sits in memory as one string
+            with archive.open(info, "w", force_zip64=True) as member:
+                for chunk in _sheet_xml(frame, text_cols):
+                    member.write(chunk.encode("utf-8"))
     target = Path(path)
     with atomic_write(target, "wb") as fh:
         fh.write(out.getvalue())
@@ -524,36 +530,38 @@ def _letters(j: int) -> str:
     return out
 
 
-def _sheet_xml(frame: pd.DataFrame, text_cols: set[str]) -> str:
+def _sheet_xml(frame: pd.DataFrame, text_cols: set[str], chunk: int = 20_000) -> Iterator[str]:
     headers = [str(c) for c in frame.columns]
     letters = [_letters(j) for j in range(len(headers))]
     widths = "".join(
         f'<col min="{j}" max="{j}" width="{min(40, max(10, 2 * len(h)))}" customWidth="1"/>'
         for j, h in enumerate(headers, start=1)
     )
-    parts = [
+    yield (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
         '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" '
         'activePane="bottomLeft" state="frozen"/><selection pane="bottomLeft"/></sheetView>'
         f"</sheetViews><cols>{widths}</cols><sheetData>"
-    ]
+    )
     head = "".join(
         f'<c r="{c}1" t="inlineStr" s="2"><is><t xml:space="preserve">{_esc(h)}</t></is></c>'
         for c, h in zip(letters, headers, strict=True)
     )
-    parts.append(f'<row r="1">{head}</row>')
-    cells = [
-        _column_cells(frame[name], letters[j], str(name) in text_cols)
-        for j, name in enumerate(frame.columns)
-    ]
-    for r in range(len(frame)):
-        row = r + 2
-        parts.append(f'<row r="{row}">')
-        parts.append("".join(col[r].replace("#", str(row), 1) for col in cells if col[r]))
-        parts.append("</row>")
-    parts.append("</sheetData></worksheet>")
-    return "".join(parts)
+    yield f'<row r="1">{head}</row>'
+    is_text = [str(name) in text_cols for name in frame.columns]
+    for start in range(0, len(frame), chunk):
+        part = frame.iloc[start : start + chunk]
+        cells = [
+            _column_cells(part.iloc[:, j], letters[j], is_text[j]) for j in range(len(headers))
+        ]
+        rows = []
+        for r in range(len(part)):
+            row = str(start + r + 2)
+            body = "".join(col[r].replace("#", row, 1) for col in cells if col[r])
+            rows.append(f'<row r="{row}">{body}</row>')
+        yield "".join(rows)
+    yield "</sheetData></worksheet>"
 
 
 def _column_cells(series: pd.Series, letter: str, text: bool) -> list[str]:

@@ -81,7 +81,7 @@ def indicator_scores(
         lo, hi = np.quantile(v[present], indicator.winsorize)
         v = np.where(present, np.clip(v, lo, hi), np.nan)
     w = indicator.weight
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(all="ignore"):
         if indicator.method == "base":
             base = float(indicator.base or 1.0)
             if indicator.direction == "higher":
@@ -331,7 +331,7 @@ def score_firms(frame: pd.DataFrame, scheme: Scheme, *, lang: str = "zh") -> pd.
             none = ~present.any(axis=1)
             if group.missing == "reweight":
                 present_w = (present * weights).sum(axis=1)
-                with np.errstate(divide="ignore", invalid="ignore"):
+                with np.errstate(all="ignore"):
                     factor = np.where(present_w > 0, scheme.total / present_w, np.nan)
                 scores = scores * factor[:, None]
             scores = np.where(present, scores, 0.0)

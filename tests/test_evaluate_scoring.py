@@ -4,15 +4,18 @@ ties, vetoes, missing-indicator rules and bad schemes."""
 from __future__ import annotations
 
 import copy
+import logging
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from parkgeo._errors import ParkgeoError, SchemaError
 from parkgeo.evaluate_scheme import SchemeError, read_scheme, scheme_from_dict
-from parkgeo.evaluate_scoring import score_firms
+from parkgeo.evaluate_scoring import OUTCOMES, score_firms
 
 
 def _scheme(indicators: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
@@ -302,3 +305,44 @@ def test_example_schemes_load() -> None:
     assert {i.method for g in jingde.groups for i in g.indicators} == {"minmax"}
     assert [len(g.indicators) for g in jingde.groups] == [7, 3]
     assert jingde.groups[1].min_land_mu == 5
+
+
+_maybe = st.one_of(st.just(np.nan), st.floats(0, 1000, allow_nan=False))
+
+
+@st.composite
+def _panels(draw: st.DrawFn) -> pd.DataFrame:
+    n = draw(st.integers(1, 30))
+
+    def col(strategy: st.SearchStrategy[Any]) -> list[Any]:
+        return draw(st.lists(strategy, min_size=n, max_size=n))
+
+    return pd.DataFrame(
+        {
+            "enterprise_id": [f"E{i}" for i in range(n)],
+            "year": col(st.sampled_from([2015, 2016])),
+            "industry": col(st.sampled_from(["C3670", "C2710", "D4411", None])),
+            "tax": col(_maybe),
+            "revenue": col(_maybe),
+            "energy_tce": col(_maybe),
+            "emissions_t": col(_maybe),
+            "land_mu": col(st.one_of(st.just(np.nan), st.floats(0, 50, allow_nan=False))),
+            "above_scale": col(st.sampled_from([0.0, 1.0, np.nan])),
+            "major_accident": col(st.sampled_from([0, 1])),
+        }
+    )
+
+
+@given(_panels())
+def test_every_firm_year_in_exactly_one_outcome(frame: pd.DataFrame) -> None:
+    logging.getLogger("parkgeo").setLevel(logging.ERROR)
+    out = score_firms(frame, read_scheme("jingde_minmax"))
+    assert len(out) == len(frame)
+    assert out["outcome"].isin(list(OUTCOMES)).all()
+    evaluated = out["outcome"] == "evaluated"
+    assert out.loc[evaluated, "class"].isin(["A", "B", "C", "D"]).all()
+    assert out.loc[~evaluated, "class"].isna().all()
+    assert (out.loc[evaluated & frame["major_accident"].eq(1), "class"] == "D").all()
+    for _, grp in out[evaluated].groupby([frame["year"], out["group"]]):
+        assert sorted(grp["rank"]) == list(range(1, len(grp) + 1))
+        assert (grp["n_group"] == len(grp)).all()
