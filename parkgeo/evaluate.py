@@ -178,6 +178,7 @@ def evaluate_enterprises(
     columns: Mapping[str, str] | None = None,
     years: Iterable[int] | None = None,
     near_m: float | None = None,
+    overlap: str = "smallest",
     lang: str = "zh",
 ) -> EvaluationResult:
     """Evaluate every firm-year under ``scheme``.
@@ -207,7 +208,8 @@ def evaluate_enterprises(
     years : iterable of int, optional
         Evaluate only these years (the other rows are in the ledger as ``year_not_evaluated``).
     near_m : float, optional
-        Passed to :func:`parkgeo.join.assign_parks`.
+    overlap : {"smallest", "priority", "error"}
+        Passed to :func:`parkgeo.join.assign_parks` (firms near a park; firms in two parks).
     lang : {"zh", "en"}
         Language of the reasons.
 
@@ -268,7 +270,13 @@ def evaluate_enterprises(
     if parks is not None:
         from parkgeo.join import assign_parks
 
-        joined = assign_parks(work, parks, near_m=near_m, nearest=False)
+        joined = assign_parks(
+            work,
+            parks,
+            near_m=near_m,
+            overlap=overlap,  # type: ignore[arg-type]
+            nearest=False,
+        )
         work["park_id"] = joined.assigned["park_id"].astype("str").to_numpy()
     scores = score_firms(work, scheme, lang=lang)
     table = pd.concat([work, scores], axis=1)

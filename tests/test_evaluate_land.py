@@ -4,6 +4,7 @@ conservation (property-tested), and the evaluation's input columns."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -248,3 +249,35 @@ def test_ambiguous_evaluation_headers() -> None:
     assert match_evaluation_columns(
         ["营业收入", "主营业务收入"], mapping={"revenue": "营业收入"}
     ) == {"revenue": "营业收入"}
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx", "parquet"])
+def test_evaluation_columns_reread_from_the_file(tmp_path: Path, kind: str) -> None:
+    from parkgeo.evaluate_inputs import read_evaluation_columns
+    from parkgeo.io import read_enterprises
+
+    raw = pd.DataFrame(
+        {
+            "统一社会信用代码": ["A1", "A2", "A3"],
+            "经度": ["117.2", "0", "117.3"],  # A2: a failed geocode, rejected by the loader
+            "纬度": ["39.1", "0", "39.2"],
+            "年份": ["2016", "2016", "2016"],
+            "营业收入(亿元)": ["1.5", "2", "3"],
+            "用地面积(公顷)": ["2", "3", "4"],
+            "重大事故": ["", "是", "是"],
+        }
+    )
+    path = tmp_path / f"firms.{kind}"
+    if kind == "csv":
+        path.write_bytes(("说明：示例\n" + raw.to_csv(index=False)).encode("gb18030"))
+    elif kind == "xlsx":
+        raw.to_excel(path, index=False)
+    else:
+        raw.to_parquet(path)
+    loaded = read_enterprises(path)
+    assert len(loaded.data) == 2
+    extra = read_evaluation_columns(path, loaded, extra=["重大事故"])
+    assert extra.index.equals(loaded.data.index)
+    np.testing.assert_allclose(extra["revenue"], [15000.0, 30000.0])
+    np.testing.assert_allclose(extra["land_mu"], [30.0, 60.0])
+    assert extra["重大事故"].fillna("").tolist() == ["", "是"]

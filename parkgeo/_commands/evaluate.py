@@ -174,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
         supplements=supplements,
         columns=mapping,
         years=args.year,
-        near_m=join_options(args)["near_m"],
+        **join_options(args),
         lang=args.lang,
     )
     notes = extra["input_notes"].dropna()
