@@ -480,7 +480,8 @@ def write_evaluation(
 
     target = Path(path)
     tables = {
-        "enterprises": result.enterprises.reset_index(drop=True),
+        # a named index (the loader's source_row) is written as a column: rows stay traceable
+        "enterprises": result.enterprises.reset_index(drop=result.enterprises.index.name is None),
         "parks": result.parks,
         "ledger": result.ledger,
         "changes": result.changes,

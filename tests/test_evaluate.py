@@ -313,3 +313,42 @@ def test_write_evaluation_text_never_formula(tmp_path: Path) -> None:
     ws = openpyxl.load_workbook(path)["企业评价"]
     cell = ws.cell(row=2, column=2)
     assert cell.value == "=HYPERLINK(1)" and cell.data_type == "s"
+
+
+def test_cli_reads_evaluation_columns_from_the_enterprise_file(tmp_path: Path) -> None:
+    firms = tmp_path / "firms.csv"
+    firms.write_text(
+        "统一社会信用代码,企业名称,行业代码,经度,纬度,年份,纳税总额(万元),占地面积(平方米),事故\n"
+        "A1,甲,C3670,117.001,39.001,2016,120,6666.67,\n"
+        "A2,乙,C3670,117.002,39.001,2016,abc,13333.33,\n"
+        "A3,丙,C3670,117.003,39.001,2016,30,x,\n"
+        "A4,丁,C3670,117.004,39.001,2016,300,6666.67,是\n"
+        "A1,甲,C3670,117.001,39.001,2015,100,6666.67,\n",
+        encoding="utf-8",
+    )
+    parks = tmp_path / "parks.geojson"
+    PARKS.to_file(parks, driver="GeoJSON")
+    scheme = tmp_path / "s.toml"
+    scheme.write_text(
+        '[[groups]]\nkey = "all"\n[[groups.indicators]]\nkey = "t"\nname = "亩均税收"\n'
+        'formula = "tax / land_mu"\nweight = 100\nbase = 10\ncap = 2\n'
+        '[[veto]]\nkey = "acc"\nname = "事故"\ncolumn = "事故"\n'
+        '[classes]\nby = "thresholds"\nthresholds = [150, 100, 50]\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "eval.csv"
+    run = _cli(
+        "--parks", str(parks), "--enterprises", str(firms), "--scheme", str(scheme),
+        "--year", "2016", "-o", str(out),
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    table = pd.read_csv(out, dtype={"enterprise_id": str}).set_index("enterprise_id")
+    assert table.loc["A1", "land_mu"] == pytest.approx(10.0, rel=1e-6)
+    assert table.loc["A1", "class"] == "B"  # 12 per mu -> 120 points
+    assert table.loc["A3", "outcome"] == "no_land"
+    assert "land_area: 'x' is not a number" in table.loc["A3", "input_notes"]
+    assert (table.loc["A4", "class"], table.loc["A4", "reason"]) == ("D", "否决项：事故")
+    ledger = pd.read_csv(tmp_path / "eval_ledger.csv", dtype={"id": str})
+    # A2's tax is unreadable: the loader rejects the row, the ledger keeps it
+    assert ledger.loc[ledger["record"] == "input_row", "detail"].tolist() == ["non_numeric_measure"]
+    assert (ledger["outcome"] == "year_not_evaluated").sum() == 1

@@ -152,7 +152,9 @@ def run(args: argparse.Namespace) -> int:
     loaded = load_enterprises(args)
     flags = [c for c in scheme.columns]
     extra = read_evaluation_columns(args.enterprises, loaded, mapping=mapping, extra=flags)
-    raw_cols = [c for c in extra.columns if c not in loaded.data.columns and c != "input_notes"]
+    # land_ha carries the land (land_mu is the same figure in mu); notes are added at the end
+    skip = {*loaded.data.columns, "input_notes", "land_mu"}
+    raw_cols = [c for c in extra.columns if c not in skip]
     firms = pd.concat([loaded.data, extra[raw_cols]], axis=1)
     firms.attrs = dict(loaded.data.attrs)
     supplements = [read_supplement(p, mapping=mapping) for p in args.supplement]
@@ -178,6 +180,7 @@ def run(args: argparse.Namespace) -> int:
         lang=args.lang,
     )
     notes = extra["input_notes"].dropna()
+    notes = notes[notes.index.isin(result.enterprises.index)]
     if len(notes):
         table = result.enterprises.copy()
         table.loc[notes.index, "input_notes"] = notes
