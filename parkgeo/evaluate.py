@@ -471,7 +471,8 @@ def write_evaluation(
 ) -> list[Path]:
     """Write the enterprise table, park roll-up, ledger, changes and scheme.
 
-    ``.xlsx``: one workbook with a sheet each (Chinese sheet names with ``lang="zh"``).
+    ``.xlsx``: one workbook with a sheet each; with ``lang="zh"`` (default) the sheet names,
+    headers and ledger details are Chinese (:mod:`parkgeo.evaluate_labels`).
     ``.csv``/``.parquet``: one file each, ``<stem>.<ext>`` for the enterprises and
     ``<stem>_parks``, ``<stem>_ledger``, ``<stem>_changes``, ``<stem>_scheme`` beside it.
     Every file is written atomically; the same inputs give the same bytes.
@@ -488,8 +489,20 @@ def write_evaluation(
         "scheme": scheme_table(result.scheme),
     }
     if target.suffix.lower() == ".xlsx":
-        names = _ZH_SHEETS if lang == "zh" else {k: k for k in tables}
-        write_workbook({names[k]: v for k, v in tables.items()}, target)
+        if lang != "zh":
+            write_workbook(tables, target)
+            return [target]
+        from parkgeo.evaluate_labels import zh_table
+
+        names = {ind.key: ind.name for g in result.scheme.groups for ind in g.indicators}
+        sheets: dict[str, pd.DataFrame] = {}
+        text: set[str] = set()
+        for key, frame in tables.items():
+            sheets[_ZH_SHEETS[key]], cols = zh_table(
+                frame, sheet=key, indicator_names=names, labels=result.scheme.classes.labels
+            )
+            text.update(cols)
+        write_workbook(sheets, target, text_columns=sorted(text))
         return [target]
     fmt = "parquet" if target.suffix.lower() in (".parquet", ".geoparquet") else "csv"
     written = []

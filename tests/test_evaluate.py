@@ -266,12 +266,13 @@ def test_cli_on_the_sample_writes_a_deterministic_workbook(tmp_path: Path) -> No
     headers = [c.value for c in next(rows)]
     cells = next(rows)
     col = {h: i for i, h in enumerate(headers)}
-    eid = cells[col["enterprise_id"]]
+    eid = cells[col["企业代码"]]
     assert isinstance(eid.value, str) and len(eid.value) == 18
     assert eid.number_format == "@" and eid.data_type == "s"
-    assert isinstance(cells[col["year"]].value, int)
-    assert isinstance(cells[col["land_mu"]].value, float)
-    assert isinstance(cells[col["total"]].value, float)
+    assert isinstance(cells[col["年度"]].value, int)
+    assert isinstance(cells[col["用地面积_亩"]].value, float)
+    assert isinstance(cells[col["总分"]].value, float)
+    assert {"亩均税收", "亩均税收得分", "等级", "组内排名", "末等原因"} <= set(headers)
     book.close()
     # counted in the XML: openpyxl takes ~20 s to walk 12,000 rows
     assert sheet_xml.count("<row ") == 12_001
