@@ -353,3 +353,19 @@ def test_cli_reads_evaluation_columns_from_the_enterprise_file(tmp_path: Path) -
     # A2's tax is unreadable: the loader rejects the row, the ledger keeps it
     assert ledger.loc[ledger["record"] == "input_row", "detail"].tolist() == ["non_numeric_measure"]
     assert (ledger["outcome"] == "year_not_evaluated").sum() == 1
+
+
+def test_offline_evaluation_map_is_safe_and_deterministic(tmp_path: Path) -> None:
+    from parkgeo.evaluate_map import evaluation_map_html, save_evaluation_map
+
+    firms = _firms([200.0, 120.0, 40.0, 80.0, 30.0])
+    firms.loc[2, "name"] = "</script><script>alert(1)</script>"
+    result = evaluate_enterprises(firms, SCHEME, parks=PARKS)
+    page = evaluation_map_html(result, parks=PARKS)
+    assert page == evaluation_map_html(result, parks=PARKS)
+    assert "<script>alert(1)" not in page
+    assert "\\u003c/script\\u003e\\u003cscript\\u003ealert(1)" in page
+    assert "<script src" not in page and "<link" not in page
+    assert '"color":"#d73027"' in page and "亩均效益评价 2016" in page
+    path = save_evaluation_map(result, tmp_path / "m.html", parks=PARKS, lang="en")
+    assert "Per-mu benefit evaluation" in path.read_text(encoding="utf-8")

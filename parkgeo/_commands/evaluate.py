@@ -93,6 +93,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(.gpkg, .parquet or .geojson), for a map",
     )
     parser.add_argument(
+        "--map",
+        metavar="HTML",
+        help="write an offline map of the latest year: firms coloured by class, low-efficiency "
+        "and idle parcels, park outlines (one self-contained HTML file)",
+    )
+    parser.add_argument(
         "--lang",
         choices=("zh", "en"),
         default="zh",
@@ -207,6 +213,11 @@ def run(args: argparse.Namespace) -> int:
             len(result.low_efficiency),
             args.low_efficiency,
         )
+    if args.map:
+        from parkgeo.evaluate_map import save_evaluation_map
+
+        save_evaluation_map(result, args.map, parks=parks, lang=args.lang)
+        log.info("wrote the evaluation map to %s", args.map)
     if args.class_layer:
         layer = result.class_layer()
         write_table(layer, args.class_layer)
