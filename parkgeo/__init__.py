@@ -100,6 +100,7 @@ _PUBLIC: dict[str, tuple[str, str]] = {
     "park_metrics": ("parkgeo.metrics", "park_metrics"),
     "partials_of": ("parkgeo.metrics", "partials_of"),
     "read_targets": ("parkgeo.metrics", "read_targets"),
+    "with_park_geometry": ("parkgeo.results", "with_park_geometry"),
     "rank_parks": ("parkgeo.siting", "rank_parks"),
     "score_sites": ("parkgeo.siting", "score_sites"),
     "PeerGroups": ("parkgeo.structure", "PeerGroups"),
@@ -112,6 +113,7 @@ _PUBLIC: dict[str, tuple[str, str]] = {
     "presence": ("parkgeo.structure", "presence"),
     "proximity": ("parkgeo.structure", "proximity"),
     "relatedness_density": ("parkgeo.structure", "relatedness_density"),
+    "default_year": ("parkgeo.years", "default_year"),
 }
 
 if TYPE_CHECKING:  # static checkers and IDEs see ordinary imports
@@ -235,6 +237,7 @@ if TYPE_CHECKING:  # static checkers and IDEs see ordinary imports
         partials_of,
         read_targets,
     )
+    from parkgeo.results import with_park_geometry
     from parkgeo.siting import (
         rank_parks,
         score_sites,
@@ -251,6 +254,7 @@ if TYPE_CHECKING:  # static checkers and IDEs see ordinary imports
         proximity,
         relatedness_density,
     )
+    from parkgeo.years import default_year
 
 # kept literal so linters and readers see the API; a test checks it equals _PUBLIC
 __all__ = [
@@ -293,6 +297,7 @@ __all__ = [
     "colocation_quotients",
     "convert_coords",
     "convert_geometry",
+    "default_year",
     "density_map",
     "evaluate_enterprises",
     "finish",
@@ -349,6 +354,7 @@ __all__ = [
     "validate_parks",
     "wgs84_to_bd09",
     "wgs84_to_gcj02",
+    "with_park_geometry",
     "write_evaluation",
     "write_table",
 ]
