@@ -51,6 +51,16 @@ _PUBLIC: dict[str, tuple[str, str]] = {
     "planted_gaps": ("parkgeo.datasets", "planted_gaps"),
     "sample_path": ("parkgeo.datasets", "sample_path"),
     "park_metrics_dask": ("parkgeo.scale", "park_metrics_dask"),
+    "EvaluationResult": ("parkgeo.evaluate", "EvaluationResult"),
+    "evaluate_enterprises": ("parkgeo.evaluate", "evaluate_enterprises"),
+    "read_supplement": ("parkgeo.evaluate", "read_supplement"),
+    "write_evaluation": ("parkgeo.evaluate", "write_evaluation"),
+    "ParcelLand": ("parkgeo.evaluate_land", "ParcelLand"),
+    "allocate_parcels": ("parkgeo.evaluate_land", "allocate_parcels"),
+    "Scheme": ("parkgeo.evaluate_scheme", "Scheme"),
+    "SchemeError": ("parkgeo.evaluate_scheme", "SchemeError"),
+    "read_scheme": ("parkgeo.evaluate_scheme", "read_scheme"),
+    "score_firms": ("parkgeo.evaluate_scoring", "score_firms"),
     "missing_clusters": ("parkgeo.gaps", "missing_clusters"),
     "STRATEGIC_CATEGORIES": ("parkgeo.industry", "STRATEGIC_CATEGORIES"),
     "IndustryCodeError": ("parkgeo.industry", "IndustryCodeError"),
@@ -154,6 +164,24 @@ if TYPE_CHECKING:  # static checkers and IDEs see ordinary imports
         planted_gaps,
         sample_path,
     )
+    from parkgeo.evaluate import (
+        EvaluationResult,
+        evaluate_enterprises,
+        read_supplement,
+        write_evaluation,
+    )
+    from parkgeo.evaluate_land import (
+        ParcelLand,
+        allocate_parcels,
+    )
+    from parkgeo.evaluate_scheme import (
+        Scheme,
+        SchemeError,
+        read_scheme,
+    )
+    from parkgeo.evaluate_scoring import (
+        score_firms,
+    )
     from parkgeo.gaps import (
         missing_clusters,
     )
@@ -234,19 +262,24 @@ __all__ = [
     "CRSError",
     "ClusterResult",
     "DataValidationError",
+    "EvaluationResult",
     "GeometryError",
     "IndustryCodeError",
     "InputFormatError",
     "JoinResult",
     "Loaded",
     "MissingAssetError",
+    "ParcelLand",
     "ParkgeoError",
     "Partials",
     "PeerGroups",
     "SchemaError",
+    "Scheme",
+    "SchemeError",
     "Targets",
     "TianjinSample",
     "__version__",
+    "allocate_parcels",
     "assign_parks",
     "atomic_path",
     "atomic_write",
@@ -259,6 +292,7 @@ __all__ = [
     "convert_geometry",
     "default_year",
     "density_map",
+    "evaluate_enterprises",
     "finish",
     "format_csv",
     "format_json",
@@ -297,11 +331,14 @@ __all__ = [
     "read_column_mapping",
     "read_enterprises",
     "read_parks",
+    "read_scheme",
+    "read_supplement",
     "read_targets",
     "relatedness_density",
     "rollup",
     "sample_path",
     "save_map",
+    "score_firms",
     "score_sites",
     "split_lonlat_column",
     "strategic_category",
@@ -311,6 +348,7 @@ __all__ = [
     "wgs84_to_bd09",
     "wgs84_to_gcj02",
     "with_park_geometry",
+    "write_evaluation",
     "write_table",
 ]
 
