@@ -51,6 +51,7 @@ from parkgeo._columns import (
     PEOPLE_UNITS,
 )
 from parkgeo._errors import DataValidationError, GeometryError, SchemaError
+from parkgeo._geometry import READ_REPAIRS, sanitize_parks
 
 __all__ = [
     "DEFAULT_YEARS",
@@ -1277,10 +1278,9 @@ def validate_parks(gdf: Any, *, source: str = "input") -> tuple[Any, list[dict[s
             f"{', '.join(map(str, gdf.columns))}); map one, e.g. columns={{'park_id': '代码'}}"
         )
     ids = _clean_text(gdf["park_id"])
-    geoms = np.asarray(gdf.geometry.values, dtype=object)
     index = list(gdf.index)
+    geoms, repairs = sanitize_parks(np.asarray(gdf.geometry.values, dtype=object), index=index, ids=list(ids), source=source, read_repairs=gdf.attrs.get(READ_REPAIRS, []))  # fmt: skip
     errors: list[str] = []
-    repairs: list[dict[str, Any]] = []
     out_geoms = geoms.copy()
 
     types = shapely.get_type_id(geoms)

@@ -39,6 +39,7 @@ from typing import IO, Any, Literal
 import numpy as np
 import pandas as pd
 
+from parkgeo import _geometry
 from parkgeo._columns import (
     ENTERPRISE_COLUMNS,
     ENTERPRISE_REQUIRED,
@@ -1158,7 +1159,7 @@ def read_parks(
     used_encoding = encoding
     if suffix in _PARQUET_SUFFIXES or (path.is_file() and _kind_of(path) == "parquet"):
         try:
-            gdf = gpd.read_parquet(path)
+            gdf = _geometry.read_parquet_layer(path)
         except (ValueError, OSError) as exc:
             raise InputFormatError(f"{source}: not a readable GeoParquet file ({exc})") from None
     else:
@@ -1179,6 +1180,7 @@ def read_parks(
         crs=gdf.crs,
         index=pd.RangeIndex(len(gdf)),
     )
+    frame.attrs[_geometry.READ_REPAIRS] = gdf.attrs.get(_geometry.READ_REPAIRS, [])
     frame = _check_crs(frame, crs, source)
     if frame.crs is not None and not _is_wgs84_like(frame.crs):
         frame = frame.to_crs("EPSG:4326")
@@ -1212,10 +1214,8 @@ def _scaled_area(values: pd.Series, scale: float) -> np.ndarray:
 
 
 def _read_vector(path: Path, *, layer: str | None, encoding: str | None) -> Any:
-    import pyogrio
-
     try:
-        return pyogrio.read_dataframe(path, layer=layer, encoding=encoding)
+        return _geometry.read_vector_layer(path, layer=layer, encoding=encoding)
     except RecursionError:
         raise InputFormatError(f"{path}: the file is nested too deeply to be a map layer") from None
     except Exception as exc:

@@ -46,6 +46,7 @@ import shapely
 from numpy.typing import NDArray
 
 from parkgeo._errors import CRSError, GeometryError, ParkgeoError, SchemaError
+from parkgeo._geometry import sanitize_parks
 
 __all__ = ["MATCH_KINDS", "JoinResult", "assign_parks"]
 
@@ -280,6 +281,8 @@ def _check_parks(parks: Any) -> tuple[NDArray[np.object_], NDArray[np.object_]]:
     if not _is_wgs84(parks.crs):
         geoms = geoms.to_crs("EPSG:4326")
     values = np.asarray(geoms.values, dtype=object)
+    # Parks built by hand skip read_parks: an empty part would crash GEOS (SIGSEGV) below.
+    values, _ = sanitize_parks(values, index=list(parks.index), ids=list(ids_str), source="parks")
     missing = shapely.is_missing(values)
     bad = missing.copy()
     bad[~missing] = shapely.is_empty(values[~missing])
