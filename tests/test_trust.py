@@ -10,12 +10,16 @@ import sys
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from _bad_inputs import CASE_IDS, CASES
+from _bad_inputs import CASE_IDS, CASES, GOOD_ROWS, HEADER, Inputs
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from parkgeo import assign_parks, read_parks
+from parkgeo.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -99,3 +103,155 @@ def test_firm_at_longitude_10_is_not_in_an_antimeridian_park(tmp_path: Path):
     # the split park keeps its area: 0.2 degrees by 1 degree at 10.5 N
     area = parks.set_index("park_id").geometry.loc["BAD"]
     assert area.geom_type == "MultiPolygon" and area.area == pytest.approx(0.2)
+
+
+# --------------------------------------------------------------------------------------------
+# 2. an enterprise on the far side of the globe
+# --------------------------------------------------------------------------------------------
+
+FAR_ROWS = (
+    "F1,远,C2710,27.0,0.0,2015,1,1\n"  # 90 degrees from the Gauss-Kruger zone's meridian: inf
+    "F2,远,C2710,-153.0,0.0,2015,1,1\n"
+    "F3,远,C2710,-63.0,-39.0,2015,1,1\n"  # the antipode of the parks
+)
+
+
+def _far_inputs(root: Path) -> Inputs:
+    from _bad_inputs import good_parks
+
+    path = root / "firms.csv"
+    path.write_text(HEADER + GOOD_ROWS + FAR_ROWS, encoding="utf-8")
+    return Inputs(good_parks(root), path)
+
+
+def test_far_away_enterprises_are_unmatched_with_their_distance(tmp_path: Path):
+    from parkgeo import read_enterprises
+
+    inputs = _far_inputs(tmp_path)
+    loaded = read_enterprises(inputs.enterprises)
+    res = assign_parks(loaded.data, read_parks(inputs.parks))
+    out = res.assigned.set_index("enterprise_id")
+    assert out.loc[["E1", "E2", "E3"], "park_id"].astype(object).tolist() == ["P1", "P1", "P2"]
+    far = out.loc[["F1", "F2", "F3"]]
+    assert (far["match"] == "unmatched").all()
+    assert np.isfinite(far["distance_m"]).all()
+    # the antipode is about half the meridian (20,004 km) from the parks
+    assert 19_900_000 < far.loc["F3", "distance_m"] < 20_010_000
+    import pyproj
+
+    geod = pyproj.Geod(ellps="WGS84")
+    # F1 is due south-west: its nearest park point is P1's south-west corner
+    assert far.loc["F1", "distance_m"] == pytest.approx(
+        geod.inv(27.0, 0.0, 117.0, 39.0)[2], rel=1e-3
+    )
+
+
+@pytest.mark.parametrize("command", ["join", "gaps", "map", "density", "clusters"])
+def test_far_away_enterprise_never_costs_the_run(command: str, tmp_path: Path, capsys):
+    inputs = _far_inputs(tmp_path)
+    out = tmp_path / ("out.html" if command == "map" else "out.csv")
+    code = main(
+        [
+            command,
+            "-q",
+            "--parks",
+            str(inputs.parks),
+            "--enterprises",
+            str(inputs.enterprises),
+            "-o",
+            str(out),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert out.exists()
+    if command == "join":
+        table = pd.read_csv(out)
+        assert len(table) == 6 and table["distance_m"].notna().all()
+
+
+def test_local_metric_crs_is_not_moved_by_one_far_point():
+    from parkgeo import local_metric_crs
+
+    rng = np.random.default_rng(1)
+    lon = np.r_[rng.uniform(116.8, 117.9, 500), -63.0]
+    lat = np.r_[rng.uniform(38.6, 40.2, 500), -39.0]
+    assert local_metric_crs(lon, lat).to_epsg() == 4548  # CGCS2000 / GK CM 117E, Tianjin's
+
+
+# --------------------------------------------------------------------------------------------
+# 3. one edge model: unmatched implies distance_m > boundary_tol_m
+# --------------------------------------------------------------------------------------------
+
+
+def _true_distance(lon: float, lat: float, ring: np.ndarray) -> float:
+    """Geodesic distance from a point to a ring whose edges are straight in lon/lat, by
+    minimising along each edge (independent of parkgeo's search)."""
+    import pyproj
+    from scipy.optimize import minimize_scalar
+
+    geod = pyproj.Geod(ellps="WGS84")
+    best = np.inf
+    for a, b in zip(ring[:-1], ring[1:], strict=True):
+
+        def f(t: float, a=a, b=b) -> float:
+            x, y = a + t * (b - a)
+            return float(geod.inv(lon, lat, x, y)[2])
+
+        rough = minimize_scalar(f, bounds=(0.0, 1.0), method="bounded").x
+        # again around the first answer: the bounded method's tolerance is relative to t, and
+        # a 50 km edge needs t to 1e-12 for a micrometre
+        lo, hi = max(-1e-5, -rough), min(1e-5, 1.0 - rough)
+        fine = minimize_scalar(
+            lambda u, r=rough, f=f: f(r + u),
+            bounds=(lo, hi),
+            method="bounded",
+            options={"xatol": 1e-16},
+        )
+        best = min(best, fine.fun, f(0.0), f(1.0))
+    return best
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    corners=st.lists(
+        st.tuples(st.floats(-0.6, 0.6), st.floats(-0.6, 0.6)), min_size=3, max_size=5, unique=True
+    ),
+    edge=st.integers(0, 4),
+    t=st.floats(0.02, 0.98),
+    offsets=st.lists(st.floats(-4.0, 4.0), min_size=1, max_size=6),
+    tol=st.sampled_from([0.001, 0.01, 0.1, 1.0]),
+    base_lat=st.floats(-60.0, 60.0),
+)
+def test_unmatched_implies_farther_than_the_boundary_tolerance(
+    corners, edge, t, offsets, tol, base_lat
+):
+    from parkgeo._edges import metres_per_degree
+
+    shell = shapely.Polygon([(117.0 + x, base_lat + y) for x, y in corners])
+    if not shell.is_valid or shell.area < 1e-4:
+        shell = shapely.convex_hull(shell)
+    if shell.geom_type != "Polygon" or shell.area < 1e-4:
+        return
+    ring = np.asarray(shell.exterior.coords)
+    a, b = ring[edge % (len(ring) - 1)], ring[edge % (len(ring) - 1) + 1]
+    foot = a + t * (b - a)
+    mx, my = (float(v) for v in metres_per_degree(foot[1]))
+    direction = np.array([(b - a)[0] * mx, (b - a)[1] * my])
+    normal = np.array([-direction[1], direction[0]]) / np.hypot(*direction)
+    # points at multiples of the tolerance on both sides of a long lon/lat-straight edge
+    pts = [foot + o * tol * normal / (mx, my) for o in offsets]
+    firms = pd.DataFrame({"lon": [p[0] for p in pts], "lat": [p[1] for p in pts]})
+    parks = gpd.GeoDataFrame({"park_id": ["P"]}, geometry=[shell], crs="EPSG:4326")
+    res = assign_parks(firms, parks, boundary_tol_m=tol).assigned
+    for (lon, lat), match, dist in zip(pts, res["match"], res["distance_m"], strict=True):
+        true = _true_distance(lon, lat, ring)
+        inside = shell.contains(shapely.Point(lon, lat))
+        if match == "unmatched":
+            assert dist > tol, (dist, tol)
+            assert not inside
+            assert dist == pytest.approx(true, rel=1e-9, abs=1e-6)
+        elif match == "boundary":
+            assert true <= tol * (1 + 1e-9) + 1e-9, (true, tol)
+        else:
+            assert match == "inside" and inside and true > tol * (1 - 1e-9) - 1e-9, (true, tol)
