@@ -8,6 +8,7 @@ scikit-learn or folium.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
 import sys
@@ -66,6 +67,12 @@ def add_global_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _check_output_paths(args: argparse.Namespace) -> None:
+    from parkgeo._commands._common import check_output_paths
+
+    check_output_paths(args)
+
+
 def _version() -> str:
     from parkgeo import __version__
 
@@ -89,6 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     module = importlib.import_module(f"parkgeo._commands.{args.command}")
     try:
+        _check_output_paths(args)  # before any work: never overwrite an input or an output
         return int(module.run(args))
     except ParkgeoError as exc:
         if args.debug:
@@ -98,6 +106,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, MemoryError) as exc:
         if args.debug:
             raise
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            print(f"parkgeo {args.command}: error: disk full: cannot write {exc.filename} "
+                  "(no space left on the device); free space or write elsewhere", file=sys.stderr)  # fmt: skip
+            return EXIT_DATA_ERROR
         print(f"parkgeo {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_UNEXPECTED
     except KeyboardInterrupt:

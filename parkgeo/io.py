@@ -39,7 +39,7 @@ from typing import IO, Any, Literal
 import numpy as np
 import pandas as pd
 
-from parkgeo import _geometry
+from parkgeo import _geometry, _outputs
 from parkgeo._columns import (
     ENTERPRISE_COLUMNS,
     ENTERPRISE_REQUIRED,
@@ -1386,7 +1386,11 @@ def atomic_write(
     """
     if mode not in ("wb", "w"):
         raise ValueError(f"atomic_write mode must be 'wb' or 'w', not {mode!r}")
-    target = Path(path)
+    target = _outputs.real_target(Path(path))
+    if _outputs.is_special(target):  # /dev/stdout, a FIFO, a device: stream, never replace
+        with _outputs.stream_to(target, mode, encoding=encoding) as fh:
+            yield fh
+        return
     if not target.parent.is_dir():
         raise ParkgeoError(f"cannot write {target}: the directory {target.parent} does not exist")
     temp = _temp_sibling(target)
@@ -1399,9 +1403,10 @@ def atomic_write(
             fh.flush()
             os.fsync(fh.fileno())
         _finish(temp, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             temp.unlink()
+        _outputs.name_disk_full(exc, target)
         raise
 
 
@@ -1419,7 +1424,11 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
     >>> target.read_text()
     '{}'
     """
-    target = Path(path)
+    target = _outputs.real_target(Path(path))
+    if _outputs.is_special(target):  # /dev/stdout, a FIFO, a device: stream, never replace
+        with _outputs.stream_path(target) as temp:
+            yield temp
+        return
     if not target.parent.is_dir():
         raise ParkgeoError(f"cannot write {target}: the directory {target.parent} does not exist")
     temp = _temp_sibling(target)
@@ -1450,6 +1459,7 @@ _FORMATS = {
     ".gpkg": "gpkg",
     ".geojson": "geojson",
     ".json": "json",
+    ".xlsx": "xlsx",
 }
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
@@ -1462,8 +1472,9 @@ def write_table(
     format: str | None = None,
     excel: bool = False,
     raw: bool = False,
+    zh_headers: bool = False,
 ) -> Path:
-    """Write a table atomically as CSV, Parquet/GeoParquet, GeoPackage, GeoJSON or JSON.
+    """Write a table atomically as CSV, Parquet/GeoParquet, GeoPackage, GeoJSON, JSON or Excel.
 
     Parameters
     ----------
@@ -1471,12 +1482,14 @@ def write_table(
         The table. A named index (such as ``source_row``) is written as a column.
     path : str or path-like
         The output file.
-    format : {"csv", "parquet", "gpkg", "geojson", "json"}, optional
+    format : {"csv", "parquet", "gpkg", "geojson", "json", "xlsx"}, optional
         Default: from the suffix of ``path`` (CSV when unknown).
     excel : bool
         CSV as UTF-8 with a byte-order mark, so Excel shows Chinese correctly.
     raw : bool
         Do not neutralise CSV cells that start with ``= + - @``, tab or CR.
+    zh_headers : bool
+        Excel only (``.xlsx``, see :func:`parkgeo._outputs.write_xlsx`): Chinese headers.
 
     Returns
     -------
@@ -1513,9 +1526,12 @@ def write_table(
             fh.write((text + "\n").encode("utf-8"))
     elif fmt == "gpkg":
         _write_gpkg(_with_index(df), target)
+    elif fmt == "xlsx":
+        with atomic_path(target) as temp:
+            _outputs.write_xlsx(df, temp, zh_headers=zh_headers)
     else:
         raise ParkgeoError(
-            f"unknown output format {fmt!r}; use csv, parquet, gpkg, geojson or json"
+            f"unknown output format {fmt!r}; use csv, parquet, gpkg, geojson, json or xlsx"
         )
     return target
 

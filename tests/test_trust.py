@@ -255,3 +255,162 @@ def test_unmatched_implies_farther_than_the_boundary_tolerance(
             assert true <= tol * (1 + 1e-9) + 1e-9, (true, tol)
         else:
             assert match == "inside" and inside and true > tol * (1 - 1e-9) - 1e-9, (true, tol)
+
+
+# --------------------------------------------------------------------------------------------
+# 5. outputs: never destroy an input or another output; special files; real Excel
+# --------------------------------------------------------------------------------------------
+
+
+def _good(root: Path) -> Inputs:
+    from _bad_inputs import good_enterprises, good_parks
+
+    return Inputs(good_parks(root), good_enterprises(root))
+
+
+def _args(inputs: Inputs, command: str = "density") -> list[str]:
+    return [command, "-q", "--parks", str(inputs.parks), "--enterprises", str(inputs.enterprises)]
+
+
+@pytest.mark.parametrize(
+    ("command", "outputs", "words"),
+    [
+        ("density", ("-o", "{enterprises}"), ("is the input --enterprises",)),
+        ("join", ("-o", "{parks}"), ("is the input --parks",)),
+        ("density", ("-o", "{link}"), ("is the input --enterprises",)),  # a symlink to it
+        ("density", ("-o", "{hardlink}"), ("is the input --enterprises",)),
+        ("density", ("-o", "{d}/out.csv", "--rejects", "{d}/./out.csv"), ("same file",)),
+        ("join", ("-o", "{d}/j.csv", "--unmatched", "{d}/j.csv"), ("same file",)),
+        (
+            "join",
+            ("-o", "{d}/j.csv", "--rejects", "{d}/r.csv", "--summary", "{d}/r.csv"),
+            ("same",),
+        ),
+        ("map", ("-o", "{d}/out.png"), ("HTML page", "out.html")),
+        ("density", ("-o", "{d}/out.png"), ("not a PNG image", ".xlsx")),
+        ("density", ("-o", "{d}/out.html"), ("not an HTML page",)),
+        ("density", ("-o", "{d}"), ("is a directory",)),
+    ],
+)
+def test_outputs_that_would_destroy_something_are_refused_before_work(
+    command, outputs, words, tmp_path: Path, capsys
+):
+    import os
+
+    inputs = _good(tmp_path)
+    before = inputs.enterprises.read_bytes(), inputs.parks.read_bytes()
+    (tmp_path / "link.csv").symlink_to(inputs.enterprises)
+    os.link(inputs.enterprises, tmp_path / "hard.csv")
+    names = {
+        "enterprises": inputs.enterprises,
+        "parks": inputs.parks,
+        "link": tmp_path / "link.csv",
+        "hardlink": tmp_path / "hard.csv",
+        "d": tmp_path,
+    }
+    argv = [o.format(**names) for o in outputs]
+    code = main([*_args(inputs, command), *argv])
+    err = capsys.readouterr().err
+    assert code == 3, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"parkgeo {command}: error: "), err
+    for word in words:
+        assert word in lines[0]
+    assert (inputs.enterprises.read_bytes(), inputs.parks.read_bytes()) == before
+    assert not (tmp_path / "out.csv").exists() and not (tmp_path / "j.csv").exists()
+
+
+def test_output_symlink_is_followed_and_kept(tmp_path: Path):
+    inputs = _good(tmp_path)
+    real = tmp_path / "real.csv"
+    link = tmp_path / "link.csv"
+    link.symlink_to(real)
+    assert main([*_args(inputs), "-o", str(link)]) == 0
+    assert link.is_symlink() and real.is_file()
+    assert pd.read_csv(link)["park_id"].tolist()[:2] == ["P1", "P2"]
+
+
+def test_fifo_output_is_streamed_not_replaced(tmp_path: Path):
+    import os
+    import threading
+
+    inputs = _good(tmp_path)
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    assert main([*_args(inputs), "-o", str(fifo), "--format", "csv"]) == 0
+    reader.join(timeout=60)
+    assert fifo.is_fifo()  # still a FIFO, not a regular file
+    assert got and got[0].startswith(b"park_id,")
+
+
+def test_stdout_and_devices_in_a_real_process(tmp_path: Path):
+    inputs = _good(tmp_path)
+    done = _run(*_args(inputs), "-o", "/dev/stdout")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("park_id,")
+    done = _run(*_args(inputs), "-o", "/dev/null")
+    assert done.returncode == 0 and done.stderr == ""
+    full = _run(*_args(inputs), "-o", "/dev/full")
+    assert full.returncode == 3
+    assert full.stderr.strip().splitlines() == [
+        "parkgeo density: error: disk full: cannot write /dev/full (no space left on the "
+        "device); free space or write elsewhere"
+    ]
+    full = _run(*_args(inputs, "join"), "-o", "/dev/full")
+    assert full.returncode == 3 and "disk full" in full.stderr
+
+
+def test_xlsx_output_is_a_real_workbook(tmp_path: Path):
+    import openpyxl
+    from _bad_inputs import good_parks
+
+    code = "91120116MA05K8XX3L"
+    digits = "911201160000000001"
+    firms = tmp_path / "firms.csv"
+    firms.write_text(
+        HEADER + f"{code},=HYPERLINK(1),C2710,117.05,39.05,2015,10.5,5\n"
+        f"{digits},乙公司,C3612,117.06,39.04,2015,20,6\n",
+        encoding="utf-8",
+    )
+    inputs = Inputs(good_parks(tmp_path), firms)
+    out = tmp_path / "joined.xlsx"
+    assert main([*_args(inputs, "join"), "-o", str(out)]) == 0
+    assert out.read_bytes()[:2] == b"PK"  # a zip, not CSV text
+    sheet = openpyxl.load_workbook(out).active
+    header = [c.value for c in sheet[1]]
+    assert sheet.freeze_panes == "A2"
+    rows = {
+        r[header.index("enterprise_id")]: r for r in sheet.iter_rows(min_row=2, values_only=True)
+    }
+    assert set(rows) == {code, digits}  # 18 characters, every digit kept, as text
+    assert rows[code][header.index("name")] == "=HYPERLINK(1)"  # text, not a formula
+    assert rows[code][header.index("tax")] == 10.5  # a number
+    assert isinstance(rows[digits][header.index("year")], int)
+    # same table, same bytes
+    again = tmp_path / "again.xlsx"
+    assert main([*_args(inputs, "join"), "-o", str(again)]) == 0
+    assert again.read_bytes() == out.read_bytes()
+    # Chinese headers
+    zh = tmp_path / "density.xlsx"
+    assert main([*_args(inputs), "-o", str(zh), "--zh-headers"]) == 0
+    first = [c.value for c in openpyxl.load_workbook(zh).active[1]]
+    assert first[:2] == ["园区代码", "名称"] and "地均税收(万元/公顷)" in first
+
+
+def test_xlsx_formula_text_is_stored_as_text(tmp_path: Path):
+    import zipfile
+
+    from parkgeo.io import write_table
+
+    out = write_table(
+        pd.DataFrame({"name": ["=1+1", "@SUM(A1)"], "x": [1.0, np.inf]}), tmp_path / "t.xlsx"
+    )
+    xml = zipfile.ZipFile(out).read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in xml  # no formula anywhere
+    import openpyxl
+
+    values = [[c.value for c in r] for r in openpyxl.load_workbook(out).active.iter_rows()]
+    assert values == [["name", "x"], ["=1+1", 1], ["@SUM(A1)", None]]  # inf is no number
