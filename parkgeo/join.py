@@ -47,6 +47,7 @@ import pyproj
 import shapely
 from numpy.typing import NDArray
 
+from parkgeo._coordcheck import coord_system_evidence
 from parkgeo._edges import Boundaries, metres_per_degree
 from parkgeo._errors import CRSError, GeometryError, ParkgeoError, SchemaError
 from parkgeo._geometry import sanitize_parks
@@ -94,6 +95,7 @@ def assign_parks(
     priority: str | None = None,
     boundary_tol_m: float = 0.01,
     nearest: bool = True,
+    check_coord_system: bool = True,
 ) -> JoinResult:
     """Assign each enterprise to the park it lies in, with one outcome per row.
 
@@ -122,6 +124,11 @@ def assign_parks(
         ``False`` skips that search (``nearest_park_id`` is then missing and ``distance_m`` NaN
         for those rows), which saves time when only per-park figures are wanted; the search
         runs anyway when ``near_m`` is given.
+    check_coord_system : bool
+        Test whether the points look like GCJ-02/BD-09 read as WGS-84 (or the parks like
+        GCJ-02): if shifting a sample of them by the inverse transform puts markedly more in a
+        park, warn and suggest ``--coord-system``; the evidence is in
+        ``summary.attrs["coord_system"]`` (see :mod:`parkgeo._coordcheck`). A few ms.
 
     Returns
     -------
@@ -191,6 +198,10 @@ def assign_parks(
 
     assigned = _assemble(enterprises, park_ids, park, match, distance_m, nearest_park, outcome)
     summary = _summary(assigned)
+    if check_coord_system:
+        summary.attrs["coord_system"] = coord_system_evidence(
+            lon, lat, lambda x, y: _n_in_parks(x, y, park_geoms, boundary_tol_m)
+        )
     if len(match) and not np.any(in_a_park | (match == _NEAR)):
         _warn_nothing_matched(lon, lat, park_geoms)
     log.debug(
@@ -200,6 +211,13 @@ def assign_parks(
         ", ".join(f"{k} {int(n)}" for k, n in zip(summary["match"], summary["n"], strict=True)),
     )
     return JoinResult(assigned=assigned, summary=summary)
+
+
+def _n_in_parks(
+    lon: NDArray[np.float64], lat: NDArray[np.float64], park_geoms: NDArray[np.object_], tol: float
+) -> int:
+    """How many of the points fall in (or on the edge of) a park."""
+    return int(np.unique(_members(lon, lat, park_geoms, tol).row).size)
 
 
 def _warn_nothing_matched(

@@ -414,3 +414,82 @@ def test_xlsx_formula_text_is_stored_as_text(tmp_path: Path):
 
     values = [[c.value for c in r] for r in openpyxl.load_workbook(out).active.iter_rows()]
     assert values == [["name", "x"], ["=1+1", 1], ["@SUM(A1)", None]]  # inf is no number
+
+
+# --------------------------------------------------------------------------------------------
+# 4. GCJ-02 / BD-09 read as WGS-84
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tianjin_files(tmp_path_factory) -> dict[str, Path]:
+    """The bundled sample (2015) as WGS-84, GCJ-02 and BD-09 CSV files, and its parks."""
+    import parkgeo
+    from parkgeo.coords import wgs84_to_bd09, wgs84_to_gcj02
+
+    root = tmp_path_factory.mktemp("tianjin")
+    sample = parkgeo.load_tianjin()
+    firms = sample.enterprises[sample.enterprises["year"] == 2015]
+    files = {"parks": root / "parks.parquet"}
+    sample.parks.to_parquet(files["parks"])
+    for system, convert in (("wgs84", None), ("gcj02", wgs84_to_gcj02), ("bd09", wgs84_to_bd09)):
+        table = firms.copy()
+        if convert is not None:
+            table["lon"], table["lat"] = convert(firms["lon"].to_numpy(), firms["lat"].to_numpy())
+        files[system] = root / f"firms_{system}.csv"
+        table.to_csv(files[system], index=False)
+    return files
+
+
+@pytest.mark.parametrize("system", ["gcj02", "bd09"])
+def test_gcj02_or_bd09_read_as_wgs84_is_detected(system, tianjin_files, tmp_path, caplog):
+    from parkgeo import read_enterprises
+
+    parks = read_parks(tianjin_files["parks"])
+    shifted = read_enterprises(tianjin_files[system]).data
+    with caplog.at_level("WARNING", logger="parkgeo"):
+        res = assign_parks(shifted, parks)
+    evidence = res.summary.attrs["coord_system"]
+    assert evidence["likely"] == system and evidence["suggestion"] == f"--coord-system {system}"
+    assert evidence["matched_if"][system] > 1.15 * evidence["matched"]
+    assert f"--coord-system {system}" in caplog.text
+    # the command line says it too, and in the match summary line
+    out = tmp_path / "j.csv"
+    argv = [
+        "join",
+        "--parks",
+        str(tianjin_files["parks"]),
+        "--enterprises",
+        str(tianjin_files[system]),
+    ]
+    done = _run(*argv, "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    assert f"rerun with --coord-system {system}" in done.stderr
+    assert f"coordinates look like {system}: pass --coord-system {system}" in done.stderr
+    # told the right system, nothing to say, and the match is back
+    fixed = assign_parks(read_enterprises(tianjin_files[system], coord_system=system).data, parks)
+    assert fixed.summary.attrs["coord_system"]["likely"] is None
+    unmatched = fixed.summary.set_index("match").loc["unmatched", "n"]
+    assert unmatched < res.summary.set_index("match").loc["unmatched", "n"]
+
+
+def test_wgs84_data_raises_no_coordinate_alarm(tianjin_files, caplog):
+    from parkgeo import read_enterprises
+
+    with caplog.at_level("WARNING", logger="parkgeo"):
+        res = assign_parks(
+            read_enterprises(tianjin_files["wgs84"]).data, read_parks(tianjin_files["parks"])
+        )
+    assert res.summary.attrs["coord_system"]["likely"] is None
+    assert "coordinate system" not in caplog.text
+
+
+def test_parks_in_gcj02_are_detected_too(tianjin_files, caplog):
+    from parkgeo import read_enterprises
+    from parkgeo.coords import convert_geometry
+
+    parks = read_parks(tianjin_files["parks"])
+    gcj_parks = parks.copy()
+    gcj_parks["geometry"] = convert_geometry(parks.geometry, "wgs84", "gcj02")
+    res = assign_parks(read_enterprises(tianjin_files["wgs84"]).data, gcj_parks)
+    assert res.summary.attrs["coord_system"]["suggestion"] == "--parks-coord-system gcj02"

@@ -245,4 +245,7 @@ def log_match_summary(summary: pd.DataFrame) -> None:
         f"{kind} {int(n)} ({n / n_rows:.1%})" if n_rows else f"{kind} 0"
         for kind, n in zip(summary["match"], summary["n"], strict=True)
     ]
+    evidence = summary.attrs.get("coord_system") or {}
+    if evidence.get("likely"):
+        parts.append(f"coordinates look like {evidence['likely']}: pass {evidence['suggestion']}")
     log.info("match summary over %d rows: %s", n_rows, ", ".join(parts))
