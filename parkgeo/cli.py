@@ -32,6 +32,7 @@ SUBCOMMANDS: dict[str, str] = {
     "gaps": "industry clusters each park is missing, with reasons",
     "site": "rank parks (or candidate points) for a new firm of an industry",
     "map": "write the planner's interactive offline map",
+    "check": "data health report: rows, columns, coordinate system, years, suspicious values",
 }
 
 

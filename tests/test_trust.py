@@ -493,3 +493,95 @@ def test_parks_in_gcj02_are_detected_too(tianjin_files, caplog):
     gcj_parks["geometry"] = convert_geometry(parks.geometry, "wgs84", "gcj02")
     res = assign_parks(read_enterprises(tianjin_files["wgs84"]).data, gcj_parks)
     assert res.summary.attrs["coord_system"]["suggestion"] == "--parks-coord-system gcj02"
+
+
+# --------------------------------------------------------------------------------------------
+# 7. parkgeo check: the data health report
+# --------------------------------------------------------------------------------------------
+
+
+def _hostile_firms(root: Path) -> Path:
+    """60 firms in P1 for 2015 only, tax under an unrecognised header (税费合计), ids that
+    differ only by a full-width letter or a zero-width space, and one energy figure in kg."""
+    rng = np.random.default_rng(3)
+    lines = ["enterprise_id,name,industry,lon,lat,year,税费合计,energy_tce"]
+    for i in range(60):
+        energy = round(float(rng.uniform(50, 500)), 1)
+        lines.append(f"F{i:03d},甲,C2710,117.05,39.05,2015,{10 + i},{energy}")
+    lines.append("E1,乙,C2710,117.06,39.04,2015,5,6")
+    lines.append("Ｅ1,乙,C2710,117.06,39.04,2015,5,6")
+    lines.append("E1\u200b,乙,C2710,117.06,39.04,2015,5,6")
+    lines.append("KG,丙,C2710,117.07,39.04,2015,5,260000000")  # 2.6e8: kg, not tce
+    path = root / "hostile.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_check_reports_what_needs_attention(tmp_path: Path, capsys, caplog):
+    import json
+
+    from parkgeo import health_report
+
+    parks = _case("multipolygon_with_empty_part").write(tmp_path).parks
+    firms = _hostile_firms(tmp_path)
+    report = health_report(parks, firms, baseline_year=2013)
+    e = report["enterprises"]
+    assert e["rows_read"] == 64 == e["rows_kept"] + sum(e["ledger_by_reason"].values())
+    assert "tax" in e["columns"]["missing_measures"]
+    unused = {u["header"]: u["closest"] for u in e["columns"]["unused"]}
+    assert unused == {"税费合计": "tax"}
+    assert e["years"] == {
+        "rows_per_year": {"2015": 64},
+        "baseline": 2013,
+        "baseline_present": False,
+    }
+    assert [r["problem"] for r in report["parks"]["repairs"]] == ["empty part"]
+    dupes = report["suspicious"]["duplicate_looking_ids"]
+    assert len(dupes) == 1 and len(dupes[0]["ids"]) == 3
+    outliers = report["suspicious"]["measure_outliers"]
+    assert [(o["column"], o["enterprise_id"]) for o in outliers] == [("energy_tce", "KG")]
+    text = " | ".join(report["attention"])
+    for word in ("税费合计", "baseline year 2013", "empty part", "invisible", "energy_tce", "KG"):
+        assert word in text, (word, text)
+    assert report["status"] == "needs attention"
+    # the command: exit 3, the JSON report, the attention lines on standard error
+    out = tmp_path / "health.json"
+    with caplog.at_level("INFO", logger="parkgeo"):
+        code = main(["check", "--parks", str(parks), "--enterprises", str(firms), "-o", str(out)])
+    assert code == 3
+    assert json.loads(out.read_text(encoding="utf-8"))["attention"] == report["attention"]
+    assert caplog.text.count("needs attention:") == len(report["attention"])
+
+
+def test_check_on_the_clean_sample_exits_0(tmp_path: Path, caplog):
+    import parkgeo
+
+    out = tmp_path / "health.json"
+    with caplog.at_level("INFO", logger="parkgeo"):
+        code = main(
+            [
+                "check",
+                "--parks",
+                str(parkgeo.sample_path("parks")),
+                "--enterprises",
+                str(parkgeo.sample_path("enterprises")),
+                "-o",
+                str(out),
+            ]
+        )
+    assert code == 0, caplog.text
+    assert "clean: nothing needs attention" in caplog.text
+    import json
+
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["status"] == "clean" and report["enterprises"]["rows_read"] == 48_000
+
+
+def test_check_sees_gcj02(tianjin_files, caplog):
+    argv = ["check", "--parks", str(tianjin_files["parks"])]
+    with caplog.at_level("INFO", logger="parkgeo"):
+        code = main(
+            [*argv, "--enterprises", str(tianjin_files["gcj02"]), "--baseline-year", "2015"]
+        )
+    assert code == 3
+    assert "look like gcj02" in caplog.text and "pass --coord-system gcj02" in caplog.text
