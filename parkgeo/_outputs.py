@@ -23,7 +23,7 @@ import stat
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -33,6 +33,7 @@ from parkgeo._errors import ParkgeoError
 __all__ = [
     "ZH_HEADERS",
     "check_paths",
+    "finite_figures",
     "is_special",
     "name_disk_full",
     "real_target",
@@ -436,3 +437,42 @@ def _deterministic_zip(data: bytes, target: Path) -> None:
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             dst.writestr(info, payload)
+
+
+# --------------------------------------------------------------------------------------------
+# figures that overflowed
+# --------------------------------------------------------------------------------------------
+
+
+def finite_figures(table: pd.DataFrame, *, what: str = "the table") -> pd.DataFrame:
+    """``table`` with infinite numbers replaced by NaN, and a warning naming them.
+
+    A sum of values near the float64 limit (1.8e308) overflows to infinity; no real tax or
+    energy is that large, so the figure is written as missing, loudly, never as ``inf``.
+
+    Examples
+    --------
+    >>> finite_figures(pd.DataFrame({"park_id": ["P1"], "tax": [np.inf]}))["tax"].tolist()
+    [nan]
+    """
+    numeric = [c for c in table.columns if pd.api.types.is_float_dtype(table[c])]
+    infinite = {c: np.isinf(table[c].to_numpy(dtype=float)) for c in numeric}
+    bad = {c: m for c, m in infinite.items() if m.any()}
+    if not bad:
+        return table
+    out = table.copy()
+    where = []
+    for column, mask in bad.items():
+        out.loc[mask, column] = np.nan
+        first = int(np.flatnonzero(mask)[0])
+        label = ", ".join(
+            f"{k} {out[k].iloc[first]}" for k in ("park_id", "year") if k in out.columns
+        )
+        where.append(f"{column} ({int(mask.sum())} rows, e.g. {label})")
+    log.warning(
+        "%s: figures overflowed beyond 1.8e308 and are written as missing: %s; no real value "
+        "is that large: check those columns' units and values",
+        what,
+        "; ".join(where),
+    )
+    return cast(pd.DataFrame, out)

@@ -22,6 +22,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from parkgeo._errors import ParkgeoError, SchemaError
+from parkgeo._outputs import finite_figures
 
 __all__ = [
     "ALL",
@@ -958,7 +959,7 @@ def finish(
     if industry_mix:
         table = _industry_mix_from_partials(table, partials, sums, n_parks)
     keep = np.isin(row_year, report_years)
-    return table.loc[keep].reset_index(drop=True)
+    return finite_figures(table.loc[keep].reset_index(drop=True), what="density")  # never inf
 
 
 def _check_min_enterprises(min_enterprises: int | None) -> None:

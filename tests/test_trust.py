@@ -585,3 +585,83 @@ def test_check_sees_gcj02(tianjin_files, caplog):
         )
     assert code == 3
     assert "look like gcj02" in caplog.text and "pass --coord-system gcj02" in caplog.text
+
+
+# --------------------------------------------------------------------------------------------
+# 6. overflow, odd options, and error lines of bounded length
+# --------------------------------------------------------------------------------------------
+
+
+def test_sums_that_overflow_are_missing_not_inf(tmp_path: Path, caplog):
+    from _bad_inputs import good_parks
+
+    firms = tmp_path / "firms.csv"
+    firms.write_text(
+        HEADER + "E1,a,C2710,117.05,39.05,2015,1e308,5\nE2,b,C2710,117.06,39.05,2015,1.5e308,5\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "d.csv"
+    argv = ["density", "-q", "--parks", str(good_parks(tmp_path)), "--enterprises", str(firms)]
+    with caplog.at_level("WARNING", logger="parkgeo"):
+        assert main([*argv, "-o", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert "inf" not in text.lower()
+    table = pd.read_csv(out).set_index(["park_id", "year"])
+    assert np.isnan(table.loc[("P1", 2015), "tax"]) and table.loc[("P1", 2015), "energy_tce"] == 10
+    assert "overflowed" in caplog.text and "tax" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        (("--encoding", "klingon"), ("unknown text encoding 'klingon'",)),
+        (("--columns", "{d}"), ("is a directory, not a file",)),
+        (("--columns", "{d}/missing.toml"), ("missing.toml",)),
+    ],
+)
+def test_odd_options_are_one_line_exit_3(extra, words, tmp_path: Path, capsys):
+    inputs = _good(tmp_path)
+    argv = [e.format(d=tmp_path) for e in extra]
+    code = main([*_args(inputs), *argv, "-o", str(tmp_path / "d.csv")])
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert code == 3 and len(lines) == 1, err
+    for word in words:
+        assert word in lines[0]
+
+
+def test_an_error_line_is_a_few_hundred_characters_at_most(tmp_path: Path):
+    from _bad_inputs import good_parks
+
+    wide = tmp_path / "wide.csv"
+    header = ",".join(f"column_number_{i}" for i in range(200_000))  # a 4 MB header line
+    wide.write_text(header + "\n" + ",".join("1" * 200_000) + "\n", encoding="utf-8")
+    done = _run("density", "--parks", str(good_parks(tmp_path)), "--enterprises", str(wide))
+    assert done.returncode == 3
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and len(lines[0]) <= 500, len(done.stderr)
+    assert "required column(s)" in lines[0] and "characters cut" in lines[0]
+    assert "--columns" in lines[0]  # the fix, at the end, survives the cut
+
+
+def test_library_errors_are_bounded():
+    from parkgeo import ParkgeoError, SchemaError
+
+    frame = pd.DataFrame({"x": range(100_000)})
+    err = SchemaError(f"bad table {frame.to_string()}; fix it with --columns")
+    assert len(str(err)) <= 2_100 and str(err).endswith("fix it with --columns")
+    assert isinstance(err, ParkgeoError) and isinstance(err, ValueError)
+    assert str(ParkgeoError("short")) == "short"
+
+
+def test_out_of_memory_is_one_line(monkeypatch, tmp_path: Path, capsys):
+    import parkgeo._commands.density as density
+
+    def boom(args):
+        raise MemoryError()
+
+    monkeypatch.setattr(density, "run", boom)
+    inputs = _good(tmp_path)
+    code = main([*_args(inputs), "-o", str(tmp_path / "d.csv")])
+    err = capsys.readouterr().err
+    assert code == 3 and err.strip().startswith("parkgeo density: error: out of memory")
