@@ -30,7 +30,7 @@ _SAMPLE = 5_000
 _MIN_GAIN_SHARE = 0.05  # at least 5 % of the sample more in a park ...
 _MIN_GAIN = 5  # ... and at least 5 locations ...
 _MIN_RATIO = 1.15  # ... and 15 % more than as given
-_SAID: set[tuple[str, int, int]] = set()
+_SAID: set[tuple[str, object]] = set()
 _SAID_LOCK = threading.Lock()
 
 # variant -> (what it means, the option that fixes it)
@@ -47,6 +47,7 @@ def coord_system_evidence(
     matched: Callable[[NDArray[np.float64], NDArray[np.float64]], int],
     *,
     warn: bool = True,
+    said_key: object = None,
 ) -> dict[str, Any]:
     """How many sampled locations fall in a park as given and under each shift.
 
@@ -57,8 +58,11 @@ def coord_system_evidence(
     matched : callable
         ``matched(lon, lat)``: how many of these points fall in (or on the edge of) a park.
     warn : bool
-        Log a warning (once per process for the same finding) when a shift matches markedly
-        more.
+        Log a warning when a shift matches markedly more.
+    said_key : hashable, optional
+        The warning is logged once per process for each ``(finding, said_key)``: a file joined
+        in batches against the same parks (``said_key`` = the park ids) warns once, not per
+        batch. ``None`` warns every time.
 
     Returns
     -------
@@ -125,16 +129,16 @@ def coord_system_evidence(
         evidence["likely"] = best
         evidence["suggestion"] = _VARIANTS[best][1]
         if warn:
-            _say(evidence, best, base, counts[best], len(xy))
+            _say(best, base, counts[best], len(xy), said_key)
     return evidence
 
 
-def _say(evidence: dict[str, Any], best: str, base: int, shifted: int, n: int) -> None:
-    key = (best, base, shifted)
-    with _SAID_LOCK:
-        if key in _SAID:
-            return
-        _SAID.add(key)
+def _say(best: str, base: int, shifted: int, n: int, said_key: object) -> None:
+    if said_key is not None:
+        with _SAID_LOCK:
+            if (best, said_key) in _SAID:
+                return
+            _SAID.add((best, said_key))
     meaning, option = _VARIANTS[best]
     log.warning(
         "coordinate system: %d of %d sampled enterprise locations (%.0f%%) fall in a park as "

@@ -200,7 +200,10 @@ def assign_parks(
     summary = _summary(assigned)
     if check_coord_system:
         summary.attrs["coord_system"] = coord_system_evidence(
-            lon, lat, lambda x, y: _n_in_parks(x, y, park_geoms, boundary_tol_m)
+            lon,
+            lat,
+            lambda x, y: _n_in_parks(x, y, park_geoms, boundary_tol_m),
+            said_key=hash(tuple(park_ids.tolist())),  # batches of one file warn once
         )
     if len(match) and not np.any(in_a_park | (match == _NEAR)):
         _warn_nothing_matched(lon, lat, park_geoms)

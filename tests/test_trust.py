@@ -465,8 +465,10 @@ def tianjin_files(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.mark.parametrize("system", ["gcj02", "bd09"])
 def test_gcj02_or_bd09_read_as_wgs84_is_detected(system, tianjin_files, tmp_path, caplog):
+    import parkgeo._coordcheck
     from parkgeo import read_enterprises
 
+    parkgeo._coordcheck._SAID.clear()  # said once per process and parks: say it here
     parks = read_parks(tianjin_files["parks"])
     shifted = read_enterprises(tianjin_files[system]).data
     with caplog.at_level("WARNING", logger="parkgeo"):
@@ -488,6 +490,11 @@ def test_gcj02_or_bd09_read_as_wgs84_is_detected(system, tianjin_files, tmp_path
     assert done.returncode == 0, done.stderr
     assert f"rerun with --coord-system {system}" in done.stderr
     assert f"coordinates look like {system}: pass --coord-system {system}" in done.stderr
+    # joined again against the same parks (batches of one file): said once per process
+    with caplog.at_level("WARNING", logger="parkgeo"):
+        caplog.clear()
+        assign_parks(shifted, parks)
+    assert "--coord-system" not in caplog.text
     # told the right system, nothing to say, and the match is back
     fixed = assign_parks(read_enterprises(tianjin_files[system], coord_system=system).data, parks)
     assert fixed.summary.attrs["coord_system"]["likely"] is None
