@@ -168,7 +168,8 @@ def sanitize_parks(
         log.warning("%s: %s %s; %s", source, _feature(index[i], ids[i]), detail, action)
 
     for i in read_repairs:
-        if 0 <= i < len(out):
+        # a ring of two points stays too short once closed: refused later, not "repaired"
+        if 0 <= i < len(out) and "Too few points" not in str(shapely.is_valid_reason(out[i])):
             repaired(
                 i,
                 "unclosed ring",

@@ -694,3 +694,92 @@ def test_out_of_memory_is_one_line(monkeypatch, tmp_path: Path, capsys):
     code = main([*_args(inputs), "-o", str(tmp_path / "d.csv")])
     err = capsys.readouterr().err
     assert code == 3 and err.strip().startswith("parkgeo density: error: out of memory")
+
+
+def _wkb_polygon(points: list[tuple[float, float]]) -> bytes:
+    import struct
+
+    data = struct.pack("<BII", 1, 3, 1) + struct.pack("<I", len(points))
+    return data + b"".join(struct.pack("<dd", x, y) for x, y in points)
+
+
+def test_unclosed_ring_in_geoparquet_is_closed_too(tmp_path: Path, caplog):
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    meta = {"version": "1.0.0", "primary_column": "geometry", "columns": {"geometry": {"encoding": "WKB", "geometry_types": ["Polygon"]}}}  # fmt: skip
+    wkb = _wkb_polygon([(117.0, 39.0), (117.1, 39.0), (117.1, 39.1)])  # no closing vertex
+    table = pa.table({"park_id": ["P1"], "geometry": pa.array([wkb], pa.binary())})
+    path = tmp_path / "parks.parquet"
+    pq.write_table(table.replace_schema_metadata({b"geo": json.dumps(meta).encode()}), path)
+    with caplog.at_level("WARNING", logger="parkgeo"):
+        parks = read_parks(path)
+    assert parks.attrs["repairs"][0]["problem"] == "unclosed ring"
+    assert shapely.get_num_coordinates(parks.geometry.iloc[0]) == 4
+    assert parks.crs.to_epsg() == 4326
+
+
+@pytest.mark.parametrize(
+    ("geometry", "code", "words"),
+    [
+        (
+            {
+                "type": "Polygon",
+                "coordinates": [
+                    [[117.4, 39.0], [117.5, 39.0], [117.5, 39.1], [117.4, 39.1], [117.4, 39.0]],
+                    [],
+                ],
+            },
+            0,
+            (),
+        ),  # fmt: skip
+        (
+            {
+                "type": "GeometryCollection",
+                "geometries": [
+                    {"type": "Polygon", "coordinates": []},
+                    {
+                        "type": "Polygon",
+                        "coordinates": [
+                            [[117.4, 39.0], [117.5, 39.0], [117.5, 39.1], [117.4, 39.0]]
+                        ],
+                    },
+                ],
+            },
+            0,
+            (),
+        ),  # fmt: skip
+        (
+            {
+                "type": "Polygon",
+                "coordinates": [
+                    [[117.4, 39.0, 5.0], [117.5, 39.0, 5.0], [117.5, 39.1, 5.0], [117.4, 39.0, 5.0]]
+                ],
+            },
+            0,
+            (),
+        ),  # fmt: skip
+        (
+            {"type": "Polygon", "coordinates": [[[117.4, 39.0], [117.5, 39.0]]]},
+            3,
+            ("BAD", "invalid"),
+        ),  # fmt: skip
+    ],
+    ids=["empty_hole", "collection_with_empty_polygon", "z_values", "two_point_ring"],
+)
+def test_more_park_geometry_of_the_same_classes(geometry, code, words, tmp_path: Path, capsys):
+    from _bad_inputs import parks_one
+
+    inputs = parks_one(geometry)(tmp_path)
+    out = tmp_path / "j.csv"
+    done = _run("join", "-q", "--parks", str(inputs.parks), "--enterprises", str(inputs.enterprises), "-o", str(out))  # fmt: skip
+    assert done.returncode == code, done.stderr
+    if code:
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and all(w in lines[0] for w in words), done.stderr
+    else:
+        joined = pd.read_csv(out)
+        assert joined["park_id"].astype(str).tolist() == ["P1", "P1", "P2"]
+        assert shapely.get_type_id(read_parks(inputs.parks).geometry).tolist()[-1] in (3, 6)
