@@ -73,8 +73,7 @@ def run(args: argparse.Namespace) -> int:
         write_table(loaded.rejects, args.rejects)
     if args.output:
         with atomic_write(args.output, "w") as fh:
-            json.dump(report, fh, ensure_ascii=False, indent=2, sort_keys=False, default=str)
-            fh.write("\n")
+            fh.write(json.dumps(report, ensure_ascii=False, indent=2, default=str) + "\n")
         log.info("wrote the health report to %s", args.output)
     for line in report["attention"]:
         log.warning("needs attention: %s", line)
