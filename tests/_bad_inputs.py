@@ -968,7 +968,8 @@ def write_park_vertex_not_finite(root: Path) -> Inputs:
     from shapely import Polygon
     from shapely.geometry import shape
 
-    bad = Polygon([(117.4, 39.0), (117.5, 39.0), (117.5, float("nan")), (117.4, 39.1)])
+    with np.errstate(invalid="ignore"):  # shapely warns about the NaN we mean to write
+        bad = Polygon([(117.4, 39.0), (117.5, 39.0), (117.5, float("nan")), (117.4, 39.1)])
     gdf = gpd.GeoDataFrame(
         {"park_id": ["P1", "P2", "BAD"]},
         geometry=[shape(polygon(P1)), shape(polygon(P2)), bad],
