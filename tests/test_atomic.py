@@ -58,6 +58,7 @@ ALLOWED = {
     ("_outputs.py", "stream_to"),  # a special file (/dev/stdout, FIFO): streamed, never replaced
     ("_outputs.py", "write_xlsx"),  # saves into a BytesIO
     ("_outputs.py", "_deterministic_zip"),  # writes atomic_path's temporary path
+    ("evaluate_outputs.py", "write_workbook"),  # zip members of a BytesIO, then atomic_write
 }
 
 
