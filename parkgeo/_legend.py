@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from parkgeo import _vocab_en, _vocab_zh
 from parkgeo._errors import ParkgeoError
 
 __all__ = [
@@ -64,152 +65,8 @@ MEASURES: dict[str, MeasureSpec] = {
     "profit": MeasureSpec("profit", "YlGn", True),
 }
 
-LABELS: dict[str, dict[str, str]] = {
-    "en": {
-        "title": "Industrial parks: tax and energy per hectare, {year}",
-        "gap_title": "Industry clusters the parks are missing, {year}",
-        "cluster_title": "Industry clusters, {year}",
-        "density_title": "{measure} by park, {year}",
-        "source": "Data: enterprise records joined to park boundaries; computed with parkgeo",
-        "tiles_note": "Basemap tiles from {provider} load over the internet",
-        "no_tiles_note": "No basemap: the map works offline",
-        "tax_per_ha": "Tax per hectare",
-        "tax_per_ha_unit": "10k CNY/ha",
-        "tax_per_mu": "Tax per mu",
-        "tax_per_mu_unit": "10k CNY/mu",
-        "energy_per_ha": "Energy per hectare",
-        "energy_per_ha_unit": "tce/ha",
-        "energy_per_value_added": "Energy per unit of value added",
-        "energy_per_value_added_unit": "tce per 10k CNY",
-        "labour_productivity": "Labour productivity",
-        "labour_productivity_unit": "10k CNY per person",
-        "profit": "Profit",
-        "profit_unit": "10k CNY",
-        "tax": "Tax",
-        "value_added": "Value added",
-        "energy_tce": "Energy",
-        "money_unit": "10k CNY",
-        "energy_unit": "tce",
-        "progress": "Target progress: {measure}",
-        "progress_short": "Progress",
-        "status": "Status",
-        "met": "Met",
-        "on_track": "On track",
-        "behind": "Behind",
-        "no_data": "No data",
-        "baseline": "Baseline year",
-        "suppressed_status": "Suppressed",
-        "no_baseline": "No baseline",
-        "no_target": "No target",
-        "districts": "Districts",
-        "parks": "Parks",
-        "all_parks_vs": "All parks, {year} vs {baseline}:",
-        "enterprises": "Enterprises {year}, by industry section",
-        "enterprises_legend": "Enterprises by industry section",
-        "clusters": "Industry clusters",
-        "cluster": "Cluster",
-        "gaps": "Missing clusters",
-        "n_missing": "Missing clusters per park",
-        "strategic_none": "No strategic emerging industry",
-        "n_enterprises": "Enterprises",
-        "area": "Area",
-        "ha": "ha",
-        "firms": "firms",
-        "change": "Change vs {baseline}",
-        "baseline_generic": "baseline",
-        "change_short": "Change",
-        "value": "Value",
-        "top_industries": "Top industries",
-        "missing": "Missing clusters",
-        "none": "none",
-        "park": "Park",
-        "outside_parks": "outside parks",
-        "industry": "Industry",
-        "share_in_parks": "share in parks",
-        "parks_in": "Parks",
-        "scheme_fisherjenks": "Fisher-Jenks",
-        "scheme_quantiles": "quantiles",
-        "scheme_equalinterval": "equal interval",
-        "scheme_userdefined": "user-defined breaks",
-        "classes": "{scheme}, {k} classes",
-        "of_target": "of target",
-        "suppressed": "suppressed (fewer than k firms)",
-        "points_omitted": "{n} enterprises without valid location not shown",
-        "sampled": "Showing {shown} of {total} enterprises (size budget)",
-    },
-    "zh": {
-        "title": "产业园区地均税收与能耗（{year}年）",
-        "gap_title": "各园区缺失的产业集群（{year}年）",
-        "cluster_title": "产业集群（{year}年）",
-        "density_title": "各园区{measure}（{year}年）",
-        "source": "数据：企业数据与园区边界空间匹配，由 parkgeo 计算",
-        "tiles_note": "底图瓦片来自 {provider}，需联网加载",
-        "no_tiles_note": "无底图：离线可用",
-        "tax_per_ha": "地均税收",
-        "tax_per_ha_unit": "万元/公顷",
-        "tax_per_mu": "亩均税收",
-        "tax_per_mu_unit": "万元/亩",
-        "energy_per_ha": "地均能耗",
-        "energy_per_ha_unit": "吨标准煤/公顷",
-        "energy_per_value_added": "单位增加值能耗",
-        "energy_per_value_added_unit": "吨标准煤/万元",
-        "labour_productivity": "全员劳动生产率",
-        "labour_productivity_unit": "万元/人",
-        "profit": "利润总额",
-        "profit_unit": "万元",
-        "tax": "税收",
-        "value_added": "增加值",
-        "energy_tce": "综合能耗",
-        "money_unit": "万元",
-        "energy_unit": "吨标准煤",
-        "progress": "目标进度：{measure}",
-        "progress_short": "目标进度",
-        "status": "状态",
-        "met": "已达标",
-        "on_track": "按进度",
-        "behind": "落后",
-        "no_data": "无数据",
-        "baseline": "基期年",
-        "suppressed_status": "已隐藏",
-        "no_baseline": "无基期数据",
-        "no_target": "无目标",
-        "districts": "行政区",
-        "parks": "园区",
-        "all_parks_vs": "全部园区{year}年较{baseline}年：",
-        "enterprises": "企业（{year}年，按行业门类）",
-        "enterprises_legend": "企业（按行业门类）",
-        "clusters": "产业集群",
-        "cluster": "集群",
-        "gaps": "缺失的产业集群",
-        "n_missing": "各园区缺失的产业集群数",
-        "strategic_none": "无战略性新兴产业",
-        "n_enterprises": "企业数",
-        "area": "面积",
-        "ha": "公顷",
-        "firms": "家企业",
-        "change": "较{baseline}年变化",
-        "baseline_generic": "基期",
-        "change_short": "变化",
-        "value": "数值",
-        "top_industries": "主要行业",
-        "missing": "缺失的产业集群",
-        "none": "无",
-        "park": "园区",
-        "outside_parks": "园区外",
-        "industry": "行业",
-        "share_in_parks": "园区内占比",
-        "parks_in": "所在园区",
-        "scheme_fisherjenks": "自然断点法",
-        "scheme_quantiles": "分位数",
-        "scheme_equalinterval": "等间距",
-        "scheme_userdefined": "自定义分级",
-        "classes": "{scheme}，{k} 级",
-        "of_target": "目标完成度",
-        "suppressed": "已隐藏（企业数少于 k）",
-        "points_omitted": "{n} 家企业无有效坐标，未显示",
-        "sampled": "显示 {shown} / {total} 家企业（文件大小限制）",
-    },
-}
+# One vocabulary file per language (parkgeo/_vocab_en.py, parkgeo/_vocab_zh.py), same keys.
+LABELS: dict[str, dict[str, str]] = {"en": _vocab_en.WORDS, "zh": _vocab_zh.WORDS}
 
 # Target statuses of parkgeo.metrics (STATUSES), in legend order; the greys are "no verdict".
 STATUS_COLORS: dict[str, str] = {
@@ -330,16 +187,19 @@ def fmt_number(x: Any) -> str:
 
 
 def fmt_change(x: Any) -> str:
-    """A relative change as a signed percentage: ``0.123`` -> ``+12.3%``.
+    """A relative change as a signed percentage: ``0.123`` -> ``+12.3%``; below 10% with two
+    decimals (a plan's -15% is read to the tenth of a point). The one format of a change in
+    the maps, the report and ``parkgeo demo``.
 
     Examples
     --------
     >>> fmt_change(0.4512), fmt_change(-0.0288), fmt_change(None)
-    ('+45.1%', '-2.9%', '–')
+    ('+45.1%', '-2.88%', '–')
     """
     if _is_missing(x):
         return "–"
-    return f"{float(x) * 100:+.1f}%"
+    pct = float(x) * 100
+    return f"{pct:+.2f}%" if abs(pct) < 10 else f"{pct:+.1f}%"
 
 
 def fmt_progress(x: Any) -> str:

@@ -31,6 +31,7 @@ SUBCOMMANDS: dict[str, str] = {
     "gaps": "industry clusters each park is missing, with reasons",
     "site": "rank parks (or candidate points) for a new firm of an industry",
     "map": "write the planner's interactive offline map",
+    "report": "write the plan-progress report (offline HTML, A4 print, optional PDF)",
 }
 
 

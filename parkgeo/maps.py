@@ -1236,27 +1236,30 @@ def _check_bins(scheme: str, bins: Any, measures: Sequence[str]) -> dict[str, Se
 
 
 def _subtitle(metrics: pd.DataFrame, year: int, lang: str, baseline: str | None) -> str:
-    """One line on all parks together: each tracked measure's change and status."""
-    rows = metrics[
-        (metrics["park_id"].astype(str) == "ALL_PARKS").to_numpy()
-        & (pd.to_numeric(metrics["year"], errors="coerce") == year).to_numpy()
-    ]
-    if not len(rows) or not baseline or str(year) == baseline:
+    """One line on the plan's headline figures, each with its population: the same rows and
+    numbers as the report and ``parkgeo demo`` (:mod:`parkgeo._headline`)."""
+    from parkgeo._headline import ALL, headline_figures, plan_of
+
+    if not baseline or str(year) == baseline:
         return ""
-    row = rows.iloc[0]
+    plan = plan_of(metrics)
+    if str(plan.baseline_year) != baseline:
+        return ""
     parts = []
-    for measure in PROGRESS_MEASURES:
-        if f"{measure}_change" not in row.index:
+    for f in headline_figures(metrics, year=year, plan=plan):
+        if f"{f.measure}_change" not in metrics.columns or not np.isfinite(f.change):
             continue
-        name, _ = _measure_label(measure, lang)
-        status = normalize_status(_value(row, f"{measure}_status"))
+        name, _ = _measure_label(f.measure, lang)
+        population = label("pop_all" if f.population == ALL else "pop_all_parks", lang)
         parts.append(
-            f"{name} {fmt_change(_value(row, f'{measure}_change'))} ({status_label(status, lang)})"
+            f"{name}（{population}）{fmt_change(f.change)}（{status_label(f.status, lang)}）"
+            if lang == "zh"
+            else f"{name} ({population}) {fmt_change(f.change)} ({status_label(f.status, lang).lower()})"
         )
     if not parts:
         return ""
     head = label("all_parks_vs", lang, year=year, baseline=baseline)
-    return head + " " + " · ".join(parts)
+    return head + " " + (" · ".join(parts))
 
 
 def density_map(

@@ -261,15 +261,15 @@ def test_layer_control_lists_choropleths_as_base_layers_and_overlays(page: str) 
         "Tax per hectare (10k CNY/ha)",
         "Energy per hectare (tce/ha)",
         "Energy per unit of value added (tce per 10k CNY)",
-        "Target progress: Tax per hectare",
-        "Target progress: Energy per unit of value added",
+        "Against the plan: Tax per hectare",
+        "Against the plan: Energy per unit of value added",
     ]
-    assert overlays == ["Districts", "Industry clusters", "Enterprises 2015, by industry section"]
+    assert overlays == ["Districts", "Industry concentrations", "Enterprises 2015, by industry"]
 
 
 def test_tax_legend_has_units_scheme_and_fisher_jenks_breaks(page: str) -> None:
     legend = legend_with_title(page, "Tax per hectare")
-    assert "10k CNY/ha · Fisher-Jenks, 3 classes" in legend
+    assert "10k CNY/ha · natural breaks, 3 classes" in legend
     rows = re.findall(r'</i>([^<]*)<span class="pg-count">\((\d+)\)', legend)
     assert rows == [("10.0 – 12.0", "2"), ("12.0 – 50.0", "1"), ("50.0 – 200", "1")]
 
@@ -277,10 +277,10 @@ def test_tax_legend_has_units_scheme_and_fisher_jenks_breaks(page: str) -> None:
 def test_each_choropleth_has_its_own_legend_with_units(page: str) -> None:
     assert "tce/ha" in legend_with_title(page, "Energy per hectare")
     assert "tce per 10k CNY" in legend_with_title(page, "Energy per unit of value added")
-    progress = legend_with_title(page, "Target progress: Tax per hectare")
+    progress = legend_with_title(page, "Against the plan: Tax per hectare")
     counts = dict(re.findall(r"</i>([^<]*)<span class=\"pg-count\">\((\d+)\)", progress))
     assert counts == {"Met": "2", "On track": "1", "Behind": "1"}
-    sections = legend_with_title(page, "Enterprises by industry section")
+    sections = legend_with_title(page, "Enterprises by industry")
     assert "C Manufacturing" in sections and "(20)" in sections  # 20 firms in C27/C39
 
 
@@ -299,7 +299,7 @@ def test_park_popup_holds_figures_change_progress_industries_and_gaps(page: str)
     p1 = parks["popups"][0]
     assert "<h3>&lt;img src=x onerror=alert(1)&gt;</h3>" in p1
     assert "P1 · Binhai · 1,000 ha · Enterprises 10" in p1
-    assert "<th>Change vs 2013</th>" in p1
+    assert "<th>Change since 2013</th>" in p1
     assert "<td>10.0</td><td>+20.0%</td>" in p1  # tax per ha 2015 and its change
     assert '40% <span class="pg-st-behind">Behind</span>' in p1
     assert "C27 Manufacture of medicines (6 firms)" in p1
@@ -331,12 +331,12 @@ def test_title_year_and_source_note(page: str) -> None:
     titles = [h for h in controls if h.startswith("<h1>")]
     assert titles == [
         "<h1>Industrial parks: tax and energy per hectare, 2015</h1>"
-        "<div>All parks, 2015 vs 2013: Tax per hectare +20.0% (On track) · "
-        "Energy per unit of value added -5.0% (Behind)</div>"
+        "<div>2015 vs 2013: Tax per hectare (enterprises in parks) +20.0% (on track) · "
+        "Energy per unit of value added (all enterprises) -5.00% (behind)</div>"
     ]
     notes = [h for h in controls if h.startswith("Data:")]
     assert notes == [
-        "Data: enterprise records joined to park boundaries; computed with parkgeo<br>"
+        "Data: enterprise records placed in park boundaries; computed with parkgeo<br>"
         "No basemap: the map works offline"
     ]
     assert "<title>Industrial parks: tax and energy per hectare, 2015</title>" in page
@@ -355,16 +355,16 @@ def test_chinese_labels(fx: dict[str, Any]) -> None:
     base, overlays = layer_control(html)
     assert base[0] == "地均税收 (万元/公顷)"
     assert base[2] == "单位增加值能耗 (吨标准煤/万元)"
-    assert overlays == ["行政区", "产业集群", "企业（2015年，按行业门类）"]
+    assert overlays == ["行政区", "产业集聚区", "企业（2015年，按行业）"]
     (parks,) = data_scripts(html, "pg_parks")
     assert "较2013年变化" in parks["popups"][0]
     assert "同类园区具备" in parks["popups"][0]  # reason_zh
-    assert "自然断点法，3 级" in legend_with_title(html, "地均税收")
+    assert "自然断点法，3级" in legend_with_title(html, "地均税收")
 
 
 def test_quantiles_and_userdefined_schemes(fx: dict[str, Any]) -> None:
     html = map_html(fixture_planner(fx, scheme="quantiles", k=2))
-    assert "quantiles, 2 classes" in legend_with_title(html, "Tax per hectare")
+    assert "equal counts, 2 classes" in legend_with_title(html, "Tax per hectare")
     bins = {"tax_per_ha": [20, 100], "energy_per_ha": [3], "energy_per_value_added": [0.3]}
     html = map_html(fixture_planner(fx, scheme="userdefined", bins=bins))
     legend = legend_with_title(html, "Tax per hectare")
@@ -379,7 +379,7 @@ def test_suppressed_money_figures_show_as_suppressed(fx: dict[str, Any]) -> None
     metrics.loc[hide, "tax_per_ha"] = np.nan
     html = map_html(planner_map(fx["parks"], metrics, year=2015, k=3))
     (parks,) = data_scripts(html, "pg_parks")
-    assert "suppressed (fewer than k firms)" in parks["popups"][3]
+    assert "hidden (too few firms to publish)" in parks["popups"][3]
     legend = legend_with_title(html, "Tax per hectare")
     assert "No data" in legend
 
@@ -587,9 +587,9 @@ def test_density_map_one_measure_with_progress(fx: dict[str, Any]) -> None:
         )
     )
     base, overlays = layer_control(html)
-    assert base == ["Tax per hectare (10k CNY/ha)", "Target progress: Tax per hectare"]
+    assert base == ["Tax per hectare (10k CNY/ha)", "Against the plan: Tax per hectare"]
     assert overlays == ["Districts"]
-    assert "Fisher-Jenks, 3 classes" in legend_with_title(html, "Tax per hectare")
+    assert "natural breaks, 3 classes" in legend_with_title(html, "Tax per hectare")
 
 
 def test_cluster_map_filters_industries(fx: dict[str, Any]) -> None:
@@ -727,7 +727,7 @@ def test_cli_map_writes_an_offline_page(fx: dict[str, Any], tmp_path: Path, caps
     html = out.read_text(encoding="utf-8")
     base, overlays = layer_control(html)
     assert base[0] == "地均税收 (万元/公顷)"
-    assert "企业（2015年，按行业门类）" in overlays
+    assert "企业（2015年，按行业）" in overlays
     (parks,) = data_scripts(html, "pg_parks")
     assert "&lt;img src=x onerror=alert(1)&gt;" in parks["popups"][0]
     assert "较2013年变化" in parks["popups"][0]
@@ -810,7 +810,7 @@ def test_sample_planner_map_draws_every_firm_of_the_year(sample_analysis: dict[s
     assert len(payload["x"]) == firms_2015["enterprise_id"].nunique()
     in_parks = sum(v >= 0 for v in payload["fields"][2]["values"])
     assert in_parks == int(firms_2015["park_id"].notna().sum())
-    legend = legend_with_title(html, "Enterprises by industry section")
+    legend = legend_with_title(html, "Enterprises by industry")
     counts = [int(c.replace(",", "")) for c in re.findall(r"\(([\d,]+)\)", legend)]
     assert sum(counts) == len(payload["x"])
     (parks,) = data_scripts(html, "pg_parks")
@@ -826,11 +826,9 @@ def test_demo_writes_the_full_set_of_maps(sample_analysis: dict[str, Any], tmp_p
     analysis = {"assigned": sa["assigned"], "clusters": sa["clusters"], "gaps": sa["gaps"]}
     written = _write_maps(sa["sample"], sa["metrics"], tmp_path, year=2016, analysis=analysis)
     assert [p.name for p in written] == [
-        "tianjin_planner_en.html",
-        "tianjin_planner_zh.html",
-        "tianjin_density_map.html",
-        "tianjin_clusters_map.html",
-        "tianjin_gaps_map.html",
+        f"tianjin_{kind}_{lang}.html"
+        for lang in ("en", "zh")
+        for kind in ("planner", "density_map", "clusters_map", "gaps_map")
     ]
     for path in written:
         html = path.read_text(encoding="utf-8")
@@ -838,7 +836,7 @@ def test_demo_writes_the_full_set_of_maps(sample_analysis: dict[str, Any], tmp_p
         parser.feed(html)
         assert not [r for r in parser.refs if re.match(r"\s*(https?:)?//", r[2], re.I)]
         assert "window.parkgeoReady = true" in html
-    zh = written[1].read_text(encoding="utf-8")
+    zh = written[4].read_text(encoding="utf-8")
     assert layer_control(zh)[0][0] == "地均税收 (万元/公顷)"
 
 
@@ -858,7 +856,7 @@ def test_save_map_warns_above_the_size_budget(
     [
         ("density", "Energy per hectare (tce/ha)"),
         ("clusters", None),
-        ("gaps", "Missing clusters"),
+        ("gaps", "Missing industries"),
     ],
 )
 def test_cli_single_purpose_maps(
@@ -873,10 +871,6 @@ def test_cli_single_purpose_maps(
     assert main(args) == 0
     base, overlays = layer_control(out.read_text(encoding="utf-8"))
     if first_base_layer is None:
-        assert (
-            base == []
-            and "Parks" in overlays
-            and "Enterprises 2015, by industry section" in overlays
-        )
+        assert base == [] and "Parks" in overlays and "Enterprises 2015, by industry" in overlays
     else:
         assert base[0] == first_base_layer
