@@ -163,7 +163,7 @@ def headline_figures(
     >>> for f in headline_figures(table, year=2015, plan=plan_of(table)):
     ...     print(f.measure, f.population, f"{f.change:+.2%}", f.status)
     profit ALL +45.00% on_track
-    tax_per_ha ALL_PARKS +46.25% on_track
+    tax_per_ha ALL_PARKS +46.20% on_track
     energy_per_value_added ALL -2.88% behind
     """
     from parkgeo._legend import normalize_status

@@ -92,6 +92,14 @@ def direction_key(dx_east: float, dy_north: float) -> str:
     return keys[int(((angle + 22.5) % 360) // 45)]
 
 
+def _text(row: Mapping[str, Any], key: str) -> str:
+    """A text field, "" when missing (None, NaN, pd.NA)."""
+    value = row.get(key)
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value)
+
+
 def _num(row: Mapping[str, Any], key: str) -> float:
     value = row.get(key)
     try:
@@ -124,9 +132,9 @@ def plain_reason(
     place_of : callable, optional
         ``(lon, lat) -> district name or ""``: where that concentration is.
     """
-    code = str(gap.get("industry") or "")
+    code = _text(gap, "industry")
     name_col = "industry_name" if lang == "zh" else "industry_name_en"
-    iname = gap.get(name_col)
+    iname = _text(gap, name_col)
     industry = (
         f"{iname}（{code}）"
         if lang == "zh" and isinstance(iname, str) and iname
@@ -136,25 +144,23 @@ def plain_reason(
     )
     parts = []
     n_firms = _num(gap, "n_firms")
-    if str(gap.get("status") or "") == "absent" or not (n_firms > 0):
+    if _text(gap, "status") == "absent" or not (n_firms > 0):
         parts.append(label("reason_absent", lang, park=park_name, industry=industry))
     else:
         parts.append(
             label("reason_weak", lang, park=park_name, n=f"{int(n_firms):,}", industry=industry)
         )
-    peers = [p for p in re.split(r"[,;、\s]+", str(gap.get("peers_with") or "")) if p]
-    if str(gap.get("peers_with") or "") in ("nan", "None", "<NA>"):
-        peers = []
+    peers = [p for p in re.split(r"[,;、\s]+", _text(gap, "peers_with")) if p]
     total = _num(gap, "n_peers")
     if peers and total > 0:
         key = "reason_peer_one" if len(peers) == 1 else "reason_peers"
         parts.append(label(key, lang, n=len(peers), total=int(total)))
-    related = _RELATED.findall(str(gap.get("related_present") or ""))
+    related = _RELATED.findall(_text(gap, "related_present"))
     if related:
         names = industry_labels(related, lang)
         sep = "、" if lang == "zh" else ", "
         parts.append(label("reason_related", lang, codes=sep.join(names[c] for c in related)))
-    category, part = strategic_text(gap.get("strategic_category"), lang)
+    category, part = strategic_text(_text(gap, "strategic_category"), lang)
     if category:
         key = "reason_strategic_part" if part else "reason_strategic"
         parts.append(label(key, lang, category=category))
