@@ -48,6 +48,7 @@ tr.pg-city td { font-weight: 600; background: #fafafa; }
 .pg-sentences li { margin-bottom: 4px; }
 .pg-grid { display: flex; flex-wrap: wrap; gap: 8px 14px; }
 .pg-small { font-size: 11px; color: var(--muted); text-align: center; }
+.pg-figures td.t { white-space: nowrap; }
 .pg-card-head { display: flex; justify-content: space-between; gap: 14px; align-items: flex-start; }
 .pg-card ol { margin: 2px 0 6px; padding-left: 20px; font-size: 12.5px; }
 .pg-card ul { margin: 2px 0 6px; padding-left: 20px; font-size: 12.5px; }
