@@ -187,20 +187,20 @@ def test_planner_map_offline_layers_popup_and_hostile_names(
 
     # the layer control toggles a layer: the canvas changes, and comes back when re-ticked
     view.snapshot("before")
-    clusters_box = page.get_by_label("Industry clusters")
+    clusters_box = page.get_by_label("Industry concentrations")
     clusters_box.uncheck()
     view.next_frame()
     view.snapshot("without")
     assert view.changed("before", "without") > 1e-4  # the hulls' outlines went away
-    assert page.locator(".pg-legend-title", has_text="Industry clusters").count() == 0
+    assert page.locator(".pg-legend-title", has_text="Industry concentrations").count() == 0
     clusters_box.check()
     view.next_frame()
     view.snapshot("again")
     assert view.changed("before", "again") < 1e-5  # and came back, in the same order
-    assert page.locator(".pg-legend-title", has_text="Industry clusters").count() == 1
+    assert page.locator(".pg-legend-title", has_text="Industry concentrations").count() == 1
 
     # the enterprises (one canvas layer) go and come back too
-    firms_box = page.get_by_label("Enterprises 2015, by industry section")
+    firms_box = page.get_by_label("Enterprises 2015, by industry")
     firms_box.uncheck()
     view.next_frame()
     view.snapshot("no_firms")

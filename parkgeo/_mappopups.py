@@ -1,0 +1,217 @@
+"""Map text: measure labels, park popups (figures, change, status, trend chart, top
+industries, missing industries in plain words) and the sub-title of headline figures.
+
+Every string from input data is escaped with :func:`parkgeo._legend.esc`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from parkgeo._errors import SchemaError
+from parkgeo._legend import (
+    esc,
+    fmt_change,
+    fmt_number,
+    fmt_progress,
+    label,
+    normalize_status,
+    status_label,
+)
+from parkgeo._mapdata import (
+    POPUP_MEASURES,
+    cell_value,
+    is_suppressed,
+)
+
+log = logging.getLogger("parkgeo")
+
+
+def industry_labels(codes: Sequence[str], lang: str) -> dict[str, str]:
+    """``code -> "code name"`` for each distinct normalised code (unknown codes: the code)."""
+    from parkgeo.industry import industry_name
+
+    distinct = sorted(
+        {str(c) for c in codes if c is not None and str(c) not in ("", "nan", "<NA>")}
+    )
+    if not distinct:
+        return {}
+    names = industry_name(pd.Series(distinct), lang="zh" if lang == "zh" else "en")
+    out = {}
+    for code, name in zip(distinct, names.tolist(), strict=True):
+        if isinstance(name, str) and name:
+            # English names of deeper levels already read "C2710 (in Manufacture of ...)"
+            out[code] = name if name.startswith(f"{code} ") else f"{code} {name}"
+        else:
+            out[code] = code
+    return out
+
+
+def measure_label(measure: str, lang: str) -> tuple[str, str]:
+    text = label(measure, lang) if measure in labels_of(lang) else measure
+    unit_key = f"{measure}_unit"
+    unit = label(unit_key, lang) if unit_key in labels_of(lang) else ""
+    return text, unit
+
+
+def labels_of(lang: str) -> Mapping[str, str]:
+    from parkgeo._legend import LABELS
+
+    return LABELS[lang]
+
+
+def fmt_cell(row: pd.Series | None, measure: str, lang: str) -> str:
+    if is_suppressed(row, measure):
+        return esc(label("suppressed", lang))
+    return esc(fmt_number(cell_value(row, measure)))
+
+
+TOP_ITEM = re.compile(r"^\s*([A-Z]\d{0,4})\s*\((\d+)\)\s*$")
+
+
+def top_industries_text(value: Any, lang: str) -> str:
+    """``"C27 (12); C39 (8)"`` (metrics' top_industries) with industry names added."""
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, (list, tuple, np.ndarray, pd.Series)):
+        items = [str(v) for v in value]
+    else:
+        items = str(value).split(";")
+    parsed = [TOP_ITEM.match(item) for item in items]
+    if not items or not all(parsed):
+        return (
+            str(value)
+            if not isinstance(value, (list, tuple, np.ndarray, pd.Series))
+            else "; ".join(items)
+        )
+    names = industry_labels([m.group(1) for m in parsed if m], lang)
+    firms = label("firms", lang)
+    return "; ".join(
+        f"{names.get(m.group(1), m.group(1))} ({int(m.group(2)):,} {firms})" for m in parsed if m
+    )
+
+
+def park_popup(
+    park: pd.Series,
+    row: pd.Series | None,
+    *,
+    lang: str,
+    year: int,
+    baseline: str | None,
+    gaps: pd.DataFrame | None,
+) -> str:
+    """HTML of one park's popup; every input string is escaped."""
+    head = f"<h3>{esc(park['_label'])}</h3>"
+    sub_parts = [esc(park["_id"])]
+    for col in ("district", "level"):
+        if col in park.index and esc(park[col]):
+            sub_parts.append(esc(park[col]))
+    area = cell_value(row, "area_ha")
+    if area is None and "approved_area_ha" in park.index:
+        area = park["approved_area_ha"]
+    if area is not None and not (isinstance(area, float) and np.isnan(area)):
+        sub_parts.append(f"{esc(fmt_number(area))} {esc(label('ha', lang))}")
+    n_ent = cell_value(row, "n_enterprises")
+    if n_ent is not None and not (isinstance(n_ent, float) and np.isnan(n_ent)):
+        sub_parts.append(f"{esc(label('n_enterprises', lang))} {int(n_ent):,}")
+    sub = f'<div class="pg-sub">{" · ".join(sub_parts)}</div>'
+
+    change_head = (
+        label("change", lang, baseline=baseline) if baseline else label("change_short", lang)
+    )
+    table = [
+        "<table><tr>"
+        f"<th></th><th>{esc(year)}</th><th>{esc(change_head)}</th>"
+        f"<th>{esc(label('progress_short', lang))}</th></tr>"
+    ]
+    for measure in POPUP_MEASURES:
+        if row is None or measure not in row.index:
+            continue
+        name, unit = measure_label(measure, lang)
+        status_col = f"{measure}_status"
+        progress_html = ""
+        if f"{measure}_progress" in row.index or status_col in row.index:
+            status = normalize_status(cell_value(row, status_col))
+            progress = fmt_progress(cell_value(row, f"{measure}_progress"))
+            progress_html = f'{esc(progress)} <span class="pg-st-{status}">{esc(status_label(status, lang))}</span>'
+        table.append(
+            f"<tr><td>{esc(name)} <small>({esc(unit)})</small></td>"
+            f"<td>{fmt_cell(row, measure, lang)}</td>"
+            f"<td>{esc(fmt_change(cell_value(row, f'{measure}_change')))}</td>"
+            f"<td>{progress_html}</td></tr>"
+        )
+    table.append("</table>")
+    body = "".join(table) if len(table) > 2 else f"<div>{esc(label('no_data', lang))}</div>"
+
+    top = top_industries_text(cell_value(row, "top_industries"), lang)
+    top_html = f"<div><b>{esc(label('top_industries', lang))}</b>: {esc(top)}</div>" if top else ""
+    gaps_html = ""
+    if gaps is not None:
+        items = []
+        for _, g in gaps.iterrows():
+            code = g.get("industry")
+            if code is None or code is pd.NA or (isinstance(code, float) and np.isnan(code)):
+                continue
+            gap_name = g.get("industry_name" if lang == "zh" else "industry_name_en")
+            reason = g.get("reason_zh" if lang == "zh" and "reason_zh" in g.index else "reason")
+            items.append(
+                f"<li><b>{esc(code)} {esc(gap_name)}</b>"
+                + (f' <span class="pg-reason">{esc(reason)}</span>' if esc(reason) else "")
+                + "</li>"
+            )
+        flag = ""
+        if "no_sei" in gaps.columns and len(gaps) and bool(gaps["no_sei"].fillna(False).any()):
+            flag = f'<div class="pg-st-behind">{esc(label("strategic_none", lang))}</div>'
+        listing = f"<ol>{''.join(items)}</ol>" if items else f" {esc(label('none', lang))}"
+        gaps_html = f"<div><b>{esc(label('missing', lang))}</b>:{listing}</div>{flag}"
+    return head + sub + body + top_html + gaps_html
+
+
+def gaps_by_park(gaps: pd.DataFrame | None, per_park: int) -> dict[str, pd.DataFrame]:
+    if gaps is None:
+        return {}
+    if not isinstance(gaps, pd.DataFrame) or "park_id" not in gaps.columns:
+        raise SchemaError(
+            "gaps must be the DataFrame of parkgeo.gaps.missing_clusters (with a 'park_id' column)"
+        )
+    frame = gaps.copy()
+    frame["_pid"] = frame["park_id"].astype(str)
+    if "rank" in frame.columns:
+        frame = frame.sort_values(["_pid", "rank"], kind="mergesort")
+    out: dict[str, pd.DataFrame] = {}
+    for pid, group in frame.groupby("_pid", sort=True):
+        out[str(pid)] = group.head(per_park)
+    return out
+
+
+def subtitle_text(metrics: pd.DataFrame, year: int, lang: str, baseline: str | None) -> str:
+    """One line on the plan's headline figures, each with its population: the same rows and
+    numbers as the report and ``parkgeo demo`` (:mod:`parkgeo._headline`)."""
+    from parkgeo._headline import ALL, headline_figures, plan_of
+
+    if not baseline or str(year) == baseline:
+        return ""
+    plan = plan_of(metrics)
+    if str(plan.baseline_year) != baseline:
+        return ""
+    parts = []
+    for f in headline_figures(metrics, year=year, plan=plan):
+        if f"{f.measure}_change" not in metrics.columns or not np.isfinite(f.change):
+            continue
+        name, _ = measure_label(f.measure, lang)
+        population = label("pop_all" if f.population == ALL else "pop_all_parks", lang)
+        parts.append(
+            f"{name}（{population}）{fmt_change(f.change)}（{status_label(f.status, lang)}）"
+            if lang == "zh"
+            else f"{name} ({population}) {fmt_change(f.change)} ({status_label(f.status, lang).lower()})"
+        )
+    if not parts:
+        return ""
+    head = label("all_parks_vs", lang, year=year, baseline=baseline)
+    return head + " " + (" · ".join(parts))
