@@ -5,8 +5,11 @@ legends, title, notes, and the simple layers (districts, park outlines).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from parkgeo._legend import (
     SECTION_COLORS,
@@ -62,9 +65,10 @@ class Builder:
         self.m = OfflineMap(
             location=[round(c, 6) for c in center],
             zoom_start=9,
+            zoom_snap=0.25,  # the opening view fills the free part of the screen
             tiles=None,
             prefer_canvas=True,
-            control_scale=True,
+            control_scale=False,  # parkgeo's own scale bar: metric only
             page_title=esc(title),
         )
         if bounds:
@@ -79,6 +83,15 @@ class Builder:
         self.back_to_front: list[Any] = []  # (rank, layer): rank orders the canvas stack
         self.legends: list[tuple[Any, Any]] = []
         self.point_layers: list[Any] = []
+        # the year switcher: the years offered, the one shown first, what follows it
+        self.years: list[int] = []
+        self.year: int | None = None
+        self.titles_by_year: dict[str, str] = {}
+        self.year_elements: list[Any] = []
+        # names and small-park rings (MapExtras): (lat, lon, html[, s, w, n, e])
+        self.park_points: list[list[Any]] = []
+        self.district_points: list[list[Any]] = []
+        self.districts_layer: Any = None
         if tiles.provider is not None:
             import folium
 
@@ -115,6 +128,9 @@ class Builder:
         show: bool = True,
         legend_html: str | None = None,
         interactive: bool = True,
+        by_year: dict[str, Any] | None = None,
+        legend_by_year: dict[str, str] | None = None,
+        control: bool = True,
     ) -> Any:
         from parkgeo._maplayers import GeoJsonLayer
 
@@ -128,19 +144,38 @@ class Builder:
             overlay=overlay,
             show=show,
             interactive=interactive,
+            by_year=by_year,
         )
+        layer.control = control
         self.m.add_child(layer)
         self.back_to_front.append((rank, layer))
+        if by_year is not None or (popup_source is not None and len(self.years) > 1):
+            self.year_elements.append(layer)
         if legend_html is not None:
-            self.legend(layer, legend_html)
+            self.legend(layer, legend_html, by_year=legend_by_year)
         return layer
 
-    def legend(self, layer: Any, html_text: str, position: str = "bottomright") -> None:
+    def legend(
+        self,
+        layer: Any,
+        html_text: str,
+        position: str = "bottomright",
+        *,
+        by_year: dict[str, str] | None = None,
+    ) -> None:
         from parkgeo._mapcontrols import HtmlControl
 
-        control = HtmlControl(html_text, position=position, css="pg-box pg-legend", always=False)
+        control = HtmlControl(
+            collapsible(html_text),
+            position=position,
+            css="pg-box pg-legend",
+            always=False,
+            by_year={y: collapsible(h) for y, h in by_year.items()} if by_year else None,
+        )
         self.m.add_child(control)
         self.legends.append((layer, control))
+        if by_year:
+            self.year_elements.append(control)
 
     def points(
         self, payload: dict[str, Any], *, name: str, legend_html: str, show: bool = True
@@ -156,21 +191,75 @@ class Builder:
     def finish(self) -> folium.Map:
         import folium
 
-        from parkgeo._mapcontrols import HtmlControl, Orchestrator, TitleBox
+        from parkgeo._mapcontrols import HtmlControl, MapExtras, Orchestrator, TitleBox
 
         sub = f"<div>{esc(self.subtitle)}</div>" if self.subtitle else ""
-        self.m.add_child(TitleBox(f"<h1>{esc(self.title)}</h1>{sub}"))
+        text = f"<h1>{esc(self.title)}</h1>{sub}"
+        switch = ""
+        if len(self.years) > 1 and self.titles_by_year:
+            options = "".join(
+                f'<option value="{y}"{" selected" if y == self.year else ""}>{y}</option>'
+                for y in self.years
+            )
+            switch = (
+                f'<label class="pg-year-label">{esc(label("year_switch", self.lang))}'
+                f'<select class="pg-year">{options}</select></label>'
+            )
+        title = TitleBox(
+            f'<div class="pg-title-text">{text}</div>{switch}',
+            by_year=self.titles_by_year if switch else None,
+        )
+        self.m.add_child(title)
+        if switch:
+            self.year_elements.append(title)
         notes = "<br>".join(esc(n) for n in self.notes if n)
         self.m.add_child(
             HtmlControl(notes, position="bottomleft", css="pg-box pg-source", always=True)
         )
+        self.m.add_child(
+            MapExtras(
+                parks=self.park_points,
+                districts=self.district_points,
+                north=esc(label("north", self.lang)),
+                districts_layer=self.districts_layer,
+            )
+        )
         folium.LayerControl(collapsed=False, position="topright").add_to(self.m)
         order = [layer for _, layer in sorted(self.back_to_front, key=lambda t: t[0])]
-        self.m.add_child(Orchestrator(order=order, legends=self.legends))
+        self.m.add_child(
+            Orchestrator(
+                order=order,
+                legends=self.legends,
+                year_elements=self.year_elements,
+                bounds=self.bounds,
+            )
+        )
         return self.m
+
+    def title_for_years(self, title_of: Any, subtitle_of: Any) -> None:
+        """Title and sub-title of each year for the year switcher (``f(year) -> str``)."""
+        for y in self.years:
+            sub = subtitle_of(y)
+            self.titles_by_year[str(y)] = f"<h1>{esc(title_of(y))}</h1>" + (
+                f"<div>{esc(sub)}</div>" if sub else ""
+            )
 
 
 RANK_DISTRICTS, RANK_PARKS, RANK_HULLS = 0, 1, 2
+
+_LEGEND_TITLE = re.compile(r'^<div class="pg-legend-title">(.*?)</div>', re.S)
+
+
+def collapsible(html_text: str) -> str:
+    """A legend that folds away: its title becomes the ``<summary>`` of an open
+    ``<details>`` (click the title to hide the rows)."""
+    m = _LEGEND_TITLE.match(html_text)
+    if not m:
+        return html_text
+    return (
+        f'<details open><summary class="pg-legend-title">{m.group(1)}</summary>'
+        f"{html_text[m.end() :]}</details>"
+    )
 
 
 def add_districts(b: Builder, districts: Any, *, show: bool = True) -> None:
@@ -184,15 +273,86 @@ def add_districts(b: Builder, districts: Any, *, show: bool = True) -> None:
         "fillColor": "#ffffff",
         "fillOpacity": 0.45,
     }
-    b.polygons(
+    names = district_names(d, b.lang)
+    b.districts_layer = b.polygons(
         source,
         name=label("districts", b.lang),
         rank=RANK_DISTRICTS,
         styles=[style] * len(d),
-        tooltips=[esc(n) for n in district_names(d, b.lang)],
+        tooltips=[esc(n) for n in names],
         overlay=True,
         show=show,
     )
+    import shapely
+
+    points = shapely.point_on_surface(geoms)
+    boxes = shapely.bounds(geoms)
+    b.district_points = [
+        [
+            round(float(pt.y), 5),
+            round(float(pt.x), 5),
+            esc(n),
+            round(float(bb[1]), 5),
+            round(float(bb[0]), 5),
+            round(float(bb[3]), 5),
+            round(float(bb[2]), 5),
+        ]
+        for pt, n, bb in zip(points, names, boxes, strict=True)
+        if pt is not None and not pt.is_empty
+    ]
+
+
+def add_extent_frame(b: Builder, parks4326: Any) -> None:
+    """Without districts, a light frame of the parks' extent so the map is not blobs on grey."""
+    import shapely
+
+    if parks4326 is None or not len(parks4326):
+        return
+    x0, y0, x1, y1 = (float(v) for v in parks4326.total_bounds)
+    pad_x, pad_y = (x1 - x0) * 0.06 + 0.01, (y1 - y0) * 0.06 + 0.01
+    frame = shapely.box(x0 - pad_x, y0 - pad_y, x1 + pad_x, y1 + pad_y)
+    geoms = display_geoms(np.array([frame], dtype=object), b.tiles)
+    source = b.data({"fc": feature_collection(geoms)}, "pg_extent")
+    style = {
+        "color": "#9a9a9a",
+        "weight": 1,
+        "dashArray": "6 4",
+        "fillColor": "#ffffff",
+        "fillOpacity": 0.7,
+    }
+    b.polygons(
+        source,
+        name=label("extent", b.lang),
+        rank=RANK_DISTRICTS,
+        styles=[style],
+        tooltips=None,
+        overlay=True,
+        show=True,
+        interactive=False,
+    )
+    b.notes.append(label("no_districts_note", b.lang))
+
+
+def add_park_points(b: Builder, parks4326: Any) -> None:
+    """Park names (shown from zoom 11) and rings around parks too small to see."""
+    geoms = display_geoms(parks4326.geometry.to_numpy(), b.tiles)
+    import shapely
+
+    points = shapely.point_on_surface(geoms)
+    bounds = shapely.bounds(geoms)
+    b.park_points = [
+        [
+            round(float(pt.y), 5),
+            round(float(pt.x), 5),
+            esc(name),
+            round(float(bb[1]), 5),
+            round(float(bb[0]), 5),
+            round(float(bb[3]), 5),
+            round(float(bb[2]), 5),
+        ]
+        for pt, name, bb in zip(points, parks4326["_label"], bounds, strict=True)
+        if pt is not None and not pt.is_empty
+    ]
 
 
 def district_names(d: Any, lang: str) -> list[str]:
@@ -240,3 +400,14 @@ def add_park_outlines(b: Builder, parks4326: Any) -> Any:
         overlay=True,
         show=True,
     )
+
+
+def add_context(b: Builder, districts: Any, parks4326: Any, *, show: bool = True) -> None:
+    """What lies under the parks: the districts with their names, or, without them, a light
+    frame of the parks' extent (and a note saying so); park names and small-park rings."""
+    if districts is not None:
+        add_districts(b, districts, show=show)
+    elif parks4326 is not None:
+        add_extent_frame(b, parks4326)
+    if parks4326 is not None and "_label" in parks4326.columns:
+        add_park_points(b, parks4326)

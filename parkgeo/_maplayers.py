@@ -83,10 +83,24 @@ PAGE_CSS = """
 .pg-count { color: #777; margin-left: 5px; }
 .pg-note { color: #666; margin-top: 3px; white-space: normal; }
 .pg-title { position: absolute; top: 10px; left: 56px; z-index: 800;
-  max-width: calc(100% - 470px); min-width: 220px; pointer-events: auto; }
+  max-width: min(640px, calc(100% - 420px)); min-width: 220px; pointer-events: auto; }
 .pg-title h1 { font-size: 17px; margin: 0; font-weight: 600; }
-.pg-title div { color: #555; font-size: 11px; }
-.pg-source { max-width: 420px; color: #444; font-size: 11px; }
+.pg-title .pg-title-text div { color: #555; font-size: 11px; }
+.pg-year-label { display: inline-block; margin-top: 3px; font-size: 12px; color: #333; }
+.pg-year { font-size: 12px; margin-left: 4px; }
+.pg-source { max-width: 260px; color: #444; font-size: 11px; }
+.pg-legend { max-height: 42vh; overflow-y: auto; }
+.pg-legend details > summary { cursor: pointer; list-style-position: outside; }
+.pg-legend details:not([open]) > summary { margin-bottom: 0; }
+.pg-north { text-align: center; font-weight: 700; font-size: 12px; line-height: 1.1;
+  padding: 3px 6px; }
+.pg-park-name { background: rgba(255,255,255,0.8); border: none; box-shadow: none;
+  padding: 0 3px; font-size: 11px; color: #222; }
+.pg-park-name::before { display: none; }
+.pg-district-name { background: transparent; border: none; box-shadow: none;
+  font-size: 12px; color: #6b6b6b; font-weight: 600; }
+.pg-district-name::before { display: none; }
+.pg-trend { display: flex; flex-wrap: wrap; gap: 4px; margin-top: 4px; }
 .pg-popup .leaflet-popup-content { font-size: 12px; line-height: 1.4; margin: 10px 14px; }
 .pg-popup h3 { font-size: 14px; margin: 0 0 2px 0; }
 .pg-popup .pg-sub { color: #666; margin-bottom: 4px; }
@@ -225,6 +239,8 @@ class GeoJsonLayer(Layer, Verbatim):
 
     Each feature carries only ``properties.i``, its position; styles, tooltips and popups
     are arrays indexed by it. Tooltip/popup strings are HTML already escaped in Python.
+    ``by_year`` (``{"styles": {year: [...]}, "tips": {year: [...]}}``) and the source's
+    ``years``/``charts`` let the year switcher restyle the layer (``layer.pgSetYear(y)``).
     """
 
     _template = Template(
@@ -233,12 +249,15 @@ class GeoJsonLayer(Layer, Verbatim):
         var {{ this.get_name() }} = (function () {
             var styles = {{ this.styles }};
             var tips = {{ this.tooltips }};
+            var byYear = {{ this.by_year }};
             {%- if this.popup_source %}
-            var pops = {{ this.popup_source.get_name() }}.popups;
+            var src = {{ this.popup_source.get_name() }};
+            var pops = src.popups, popsByYear = src.years || null, charts = src.charts || null;
             {%- else %}
-            var pops = {{ this.popups }};
+            var pops = {{ this.popups }}, popsByYear = null, charts = null;
             {%- endif %}
-            return L.geoJSON({{ this.source.get_name() }}.fc, {
+            function content(list, i) { return list[i] + (charts && charts[i] ? charts[i] : ""); }
+            var layer = L.geoJSON({{ this.source.get_name() }}.fc, {
                 interactive: {{ this.interactive }},
                 bubblingMouseEvents: false,
                 style: function (f) { return styles[f.properties.i]; },
@@ -246,11 +265,21 @@ class GeoJsonLayer(Layer, Verbatim):
                     var i = f.properties.i;
                     if (tips && tips[i]) { layer.bindTooltip(tips[i], {sticky: true}); }
                     if (pops && pops[i]) {
-                        layer.bindPopup(pops[i], {maxWidth: 420, maxHeight: 420, className: "pg-popup"});
+                        layer.bindPopup(content(pops, i), {maxWidth: 440, maxHeight: 440, className: "pg-popup"});
                         layer.on("popupopen", function () { layer.closeTooltip(); });
                     }
                 }
             });
+            // the year switcher: styles, tooltips and popups of another year
+            layer.pgSetYear = function (y) {
+                layer.eachLayer(function (f) {
+                    var i = f.feature.properties.i;
+                    if (byYear && byYear.styles[y]) { f.setStyle(byYear.styles[y][i]); }
+                    if (byYear && byYear.tips[y] && f.getTooltip()) { f.setTooltipContent(byYear.tips[y][i]); }
+                    if (popsByYear && popsByYear[y] && f.getPopup()) { f.setPopupContent(content(popsByYear[y], i)); }
+                });
+            };
+            return layer;
         })();
         {% endmacro %}
         """
@@ -268,9 +297,11 @@ class GeoJsonLayer(Layer, Verbatim):
         overlay: bool = True,
         show: bool = True,
         interactive: bool = True,
+        by_year: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(name=name, overlay=overlay, show=show)
         self._name = "pg_polygons"
+        self.by_year = js_json(by_year)
         self.source = source
         self.styles = js_json(list(styles))
         self.tooltips = js_json(list(tooltips) if tooltips is not None else None)

@@ -35,22 +35,9 @@ log = logging.getLogger("parkgeo")
 
 def industry_labels(codes: Sequence[str], lang: str) -> dict[str, str]:
     """``code -> "code name"`` for each distinct normalised code (unknown codes: the code)."""
-    from parkgeo.industry import industry_name
+    from parkgeo._plain import industry_labels as labels
 
-    distinct = sorted(
-        {str(c) for c in codes if c is not None and str(c) not in ("", "nan", "<NA>")}
-    )
-    if not distinct:
-        return {}
-    names = industry_name(pd.Series(distinct), lang="zh" if lang == "zh" else "en")
-    out = {}
-    for code, name in zip(distinct, names.tolist(), strict=True):
-        if isinstance(name, str) and name:
-            # English names of deeper levels already read "C2710 (in Manufacture of ...)"
-            out[code] = name if name.startswith(f"{code} ") else f"{code} {name}"
-        else:
-            out[code] = code
-    return out
+    return labels(codes, lang)
 
 
 def measure_label(measure: str, lang: str) -> tuple[str, str]:
@@ -105,13 +92,17 @@ def park_popup(
     year: int,
     baseline: str | None,
     gaps: pd.DataFrame | None,
+    gap_context: Mapping[str, Any] | None = None,
 ) -> str:
-    """HTML of one park's popup; every input string is escaped."""
+    """HTML of one park's popup; every input string is escaped. ``gap_context`` holds
+    ``cluster_points`` and ``place_of`` for the plain reasons (:func:`parkgeo._plain.plain_reason`)."""
+    from parkgeo._plain import level_text
+
     head = f"<h3>{esc(park['_label'])}</h3>"
     sub_parts = [esc(park["_id"])]
     for col in ("district", "level"):
         if col in park.index and esc(park[col]):
-            sub_parts.append(esc(park[col]))
+            sub_parts.append(esc(level_text(park[col], lang) if col == "level" else park[col]))
     area = cell_value(row, "area_ha")
     if area is None and "approved_area_ha" in park.index:
         area = park["approved_area_ha"]
@@ -159,10 +150,10 @@ def park_popup(
             if code is None or code is pd.NA or (isinstance(code, float) and np.isnan(code)):
                 continue
             gap_name = g.get("industry_name" if lang == "zh" else "industry_name_en")
-            reason = g.get("reason_zh" if lang == "zh" and "reason_zh" in g.index else "reason")
+            reason = gap_reason(g, park, lang, gap_context)
             items.append(
                 f"<li><b>{esc(code)} {esc(gap_name)}</b>"
-                + (f' <span class="pg-reason">{esc(reason)}</span>' if esc(reason) else "")
+                + (f' <span class="pg-reason">{esc(reason)}</span>' if reason else "")
                 + "</li>"
             )
         flag = ""
@@ -171,6 +162,32 @@ def park_popup(
         listing = f"<ol>{''.join(items)}</ol>" if items else f" {esc(label('none', lang))}"
         gaps_html = f"<div><b>{esc(label('missing', lang))}</b>:{listing}</div>{flag}"
     return head + sub + body + top_html + gaps_html
+
+
+def gap_reason(
+    gap: pd.Series, park: pd.Series, lang: str, context: Mapping[str, Any] | None
+) -> str:
+    """The plain reason of one missing industry (the gaps' own text when it has no
+    structured columns)."""
+    from parkgeo._plain import plain_reason
+
+    if "status" not in gap.index and "n_firms" not in gap.index:
+        text = gap.get("reason_zh" if lang == "zh" and "reason_zh" in gap.index else "reason")
+        return "" if text is None or pd.isna(text) else str(text)
+    ctx = context or {}
+    point = None
+    geom = park.get("geometry") if "geometry" in park.index else None
+    if geom is not None and not geom.is_empty:
+        rp = geom.representative_point()
+        point = (float(rp.x), float(rp.y))
+    return plain_reason(
+        {str(k): v for k, v in gap.items()},
+        park_name=label("this_park", lang),
+        lang=lang,
+        park_point=point,
+        cluster_points=ctx.get("cluster_points"),
+        place_of=ctx.get("place_of"),
+    )
 
 
 def gaps_by_park(gaps: pd.DataFrame | None, per_park: int) -> dict[str, pd.DataFrame]:
@@ -215,3 +232,56 @@ def subtitle_text(metrics: pd.DataFrame, year: int, lang: str, baseline: str | N
         return ""
     head = label("all_parks_vs", lang, year=year, baseline=baseline)
     return head + " " + (" · ".join(parts))
+
+
+TREND_MEASURES: tuple[str, ...] = ("tax_per_ha", "energy_per_value_added")
+
+
+def popup_charts(metrics: pd.DataFrame, park_ids: Sequence[str], lang: str) -> list[str]:
+    """One small SVG trend chart per park and measure (actual and the plan's path), the same
+    drawing as the report's (:mod:`parkgeo._svgchart`)."""
+    from parkgeo._headline import plan_of
+    from parkgeo._svgchart import Series, line_chart
+    from parkgeo._years import years_of
+
+    years = years_of(metrics)
+    if len(years) < 2:
+        return [""] * len(park_ids)
+    plan = plan_of(metrics)
+    measures = [m for m in TREND_MEASURES if m in metrics.columns]
+    ids = metrics["park_id"].astype(str).to_numpy()
+    year_col = pd.to_numeric(metrics["year"], errors="coerce").to_numpy()
+    index = {(pid, int(y)): i for i, (pid, y) in enumerate(zip(ids, year_col, strict=True))}
+    suppressed = (
+        metrics["suppressed"].fillna(False).astype(bool).to_numpy()
+        if "suppressed" in metrics.columns
+        else np.zeros(len(metrics), dtype=bool)
+    )
+    out = []
+    for pid in park_ids:
+        charts = []
+        for measure in measures:
+            values = pd.to_numeric(metrics[measure], errors="coerce").to_numpy(dtype=float)
+            row_of = [index.get((pid, y)) for y in years]
+            actual = [
+                float("nan")
+                if i is None or (suppressed[i] and is_suppressed(metrics.iloc[i], measure))
+                else float(values[i])
+                for i in row_of
+            ]
+            base_i = index.get((pid, plan.baseline_year))
+            base = float(values[base_i]) if base_i is not None else float("nan")
+            target = plan.targets.get(measure)
+            path = [
+                base * (1 + target * plan.expected(y))
+                if target is not None and np.isfinite(base) and y >= plan.baseline_year
+                else float("nan")
+                for y in years
+            ]
+            name, unit = measure_label(measure, lang)
+            series = [Series(label("actual", lang), actual)]
+            if any(np.isfinite(path)):
+                series.append(Series(label("target_path", lang), path, "#8c8c8c", True))
+            charts.append(line_chart(years, series, width=250, height=118, title=name, unit=unit))
+        out.append(f'<div class="pg-trend">{"".join(charts)}</div>' if charts else "")
+    return out

@@ -23,28 +23,20 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from parkgeo._errors import ParkgeoError, SchemaError
 from parkgeo._legend import (
     check_lang,
-    class_legend_html,
-    classify,
-    esc,
-    fmt_number,
     label,
 )
 from parkgeo._mapbuilder import (
-    RANK_PARKS,
     Builder,
-    add_districts,
+    add_context,
     add_park_outlines,
-    park_style,
 )
 from parkgeo._mapdata import (
     CITY_ROW_IDS,
-    PARK_LINE,
     baseline_of,
     bounds,
     check_bins,
@@ -54,20 +46,21 @@ from parkgeo._mapdata import (
     pick_year,
     polygons_4326,
     resolve_tiles,
-    to_float,
 )
 from parkgeo._mappoints import (
     add_enterprises,
 )
 from parkgeo._mappopups import (
-    gaps_by_park,
     measure_label,
     subtitle_text,
 )
 from parkgeo._maprecipes import (
     add_choropleth,
+    add_gap_layer,
     add_hulls,
     add_progress,
+    gap_context,
+    nearest_hulls,
     park_set,
 )
 
@@ -276,12 +269,26 @@ def planner_map(
         title=title if title is not None else label("title", lang, year=chosen),
         subtitle=subtitle_text(metrics, chosen, lang, baseline),
         source_note=source_note if source_note is not None else label("source", lang),
-        bounds=bounds(dist4326 if dist4326 is not None else parks4326),
+        bounds=bounds(parks4326),
     )
     b.baseline = baseline
-    if dist4326 is not None:
-        add_districts(b, districts, show="districts" in shown)
-    ps = park_set(b, parks, metrics, year=chosen, gaps=gaps, gaps_per_park=gaps_per_park)
+    add_context(
+        b, districts if dist4326 is not None else None, parks4326, show="districts" in shown
+    )
+    ps = park_set(
+        b,
+        parks,
+        metrics,
+        year=chosen,
+        gaps=gaps,
+        gaps_per_park=gaps_per_park,
+        gap_context=gap_context(cl, districts, lang),
+    )
+    if title is None:
+        b.title_for_years(
+            lambda y: label("title", lang, year=y),
+            lambda y: subtitle_text(metrics, y, lang, baseline),
+        )
     first = True
     for measure in measures:
         add_choropleth(
@@ -291,7 +298,7 @@ def planner_map(
     for measure in progress:
         add_progress(b, ps, measure, show=False)
     if cl is not None:
-        add_hulls(b, cl, parks=ps.parks, show="clusters" in shown)
+        add_hulls(b, cl, parks=ps.parks, show="clusters" in shown, outline=True)
     if enterprises is not None:
         add_enterprises(
             b,
@@ -363,9 +370,13 @@ def density_map(
         bounds=bounds(parks4326),
     )
     b.baseline = baseline
-    if dist4326 is not None:
-        add_districts(b, districts)
+    add_context(b, districts if dist4326 is not None else None, parks4326)
     ps = park_set(b, parks, metrics, year=chosen, gaps=None, gaps_per_park=0)
+    if title is None:
+        b.title_for_years(
+            lambda y: label("density_title", lang, measure=name, year=y),
+            lambda y: subtitle_text(metrics, y, lang, baseline),
+        )
     add_choropleth(b, ps, measure, scheme=scheme, k=int(k), bins=bins_by.get(measure), show=True)
     if f"{measure}_status" in metrics.columns:
         add_progress(b, ps, measure, show=False)
@@ -385,6 +396,7 @@ def cluster_map(
     title: str | None = None,
     source_note: str | None = None,
     max_points: int = DEFAULT_MAX_POINTS,
+    show_enterprises: bool = False,
 ) -> folium.Map:
     """Industry cluster hulls coloured by GB/T 4754 section, over parks and enterprises.
 
@@ -401,6 +413,8 @@ def cluster_map(
         ``["C27", "C39"]``.
     year, lang, tiles, title, source_note, max_points
         As in :func:`planner_map`.
+    show_enterprises : bool
+        Whether the firms' layer is on when the map opens (off by default: one legend).
 
     Examples
     --------
@@ -440,14 +454,22 @@ def cluster_map(
         source_note=source_note if source_note is not None else label("source", lang),
         bounds=bounds(cl if len(cl) else parks4326, parks4326),
     )
-    if dist4326 is not None:
-        add_districts(b, districts)
+    add_context(
+        b, districts if dist4326 is not None else None, parks4326 if parks4326 is not None else cl
+    )
     if parks4326 is not None:
         add_park_outlines(b, parks4326)
     add_hulls(b, cl, parks=parks4326, show=True)
     if enterprises is not None:
+        # one layer and one legend at the start: the firms are a click away
         add_enterprises(
-            b, enterprises, year=year, parks=parks4326, max_points=max_points, names=True
+            b,
+            enterprises,
+            year=year,
+            parks=parks4326,
+            max_points=max_points,
+            names=True,
+            show=show_enterprises,
         )
     return b.finish()
 
@@ -520,13 +542,13 @@ def gap_map(
         else label("gap_title", lang, year=year if year is not None else ""),
         subtitle="",
         source_note=source_note if source_note is not None else label("source", lang),
-        bounds=bounds(dist4326 if dist4326 is not None else parks4326),
+        bounds=bounds(parks4326),
     )
-    if dist4326 is not None:
-        add_districts(b, districts)
+    add_context(b, districts if dist4326 is not None else None, parks4326)
     if metrics is not None and year is not None:
         check_metrics(metrics, [])
         b.baseline = baseline_of(metrics, baseline_year)
+    cl = clusters_frame(clusters)
     ps = park_set(
         b,
         parks,
@@ -534,68 +556,12 @@ def gap_map(
         year=year if year is not None else 0,
         gaps=gaps,
         gaps_per_park=gaps_per_park,
+        gap_context=gap_context(cl, districts, lang),
+        switch=False,
     )
-    by_park = gaps_by_park(gaps, gaps_per_park)
-    scores, tips, no_sei = [], [], []
-    for pid, pname in zip(ps.parks["_id"], ps.parks["_label"], strict=True):
-        g = by_park.get(pid)
-        top = (
-            g.iloc[0]
-            if g is not None and len(g) and not pd.isna(g.iloc[0].get("industry"))
-            else None
-        )
-        score = to_float(top.get("score")) if top is not None and "score" in top.index else np.nan
-        scores.append(score)
-        flag = g is not None and "no_sei" in g.columns and bool(g["no_sei"].fillna(False).any())
-        no_sei.append(flag)
-        if top is not None:
-            iname = top.get("industry_name" if lang == "zh" else "industry_name_en")
-            tip = f"<b>{esc(pname)}</b><br>{esc(label('missing', lang))}: {esc(top.get('industry'))} {esc(iname)} ({esc(fmt_number(score))})"
-        else:
-            tip = (
-                f"<b>{esc(pname)}</b><br>{esc(label('missing', lang))}: {esc(label('none', lang))}"
-            )
-        if flag:
-            tip += f"<br>{esc(label('strategic_none', lang))}"
-        tips.append(tip)
-    classes = classify(np.asarray(scores, dtype=float), scheme="equalinterval", k=k, palette="PuRd")
-    colors = classes.color_of()
-    styles = [
-        park_style(c, weight=3.5 if flag else 1.0, line="#c62828" if flag else PARK_LINE)
-        for c, flag in zip(colors, no_sei, strict=True)
-    ]
-    legend = class_legend_html(
-        label("gaps", lang),
-        "score 0–1" if lang == "en" else "得分 0–1",
-        classes,
-        lang=lang,
-        n_missing=int((classes.index < 0).sum()),
-        note=f"▭ {label('strategic_none', lang)}" if any(no_sei) else "",
-    )
-    b.polygons(
-        ps.source,
-        name=label("gaps", lang),
-        rank=RANK_PARKS,
-        styles=styles,
-        tooltips=tips,
-        popup_source=ps.source,
-        overlay=False,
-        show=True,
-        legend_html=legend,
-    )
-    cl = clusters_frame(clusters)
+    add_gap_layer(b, ps, gaps, k=k, gaps_per_park=gaps_per_park)
     if cl is not None and len(cl):
-        listed = pd.concat(list(by_park.values())) if by_park else gaps.iloc[:0]
-        if "nearest_cluster_id" in listed.columns and "cluster_id" in cl.columns:
-            # the city's cluster nearest to each park that lacks it: where to look
-            ids = set(
-                pd.to_numeric(listed["nearest_cluster_id"], errors="coerce").dropna().astype(int)
-            )
-            keep = pd.to_numeric(cl["cluster_id"], errors="coerce").isin(ids).to_numpy()
-        else:
-            wanted = set(listed["industry"].dropna().astype(str)) if "industry" in listed else set()
-            keep = cl["industry"].astype(str).isin(wanted).to_numpy()
-        add_hulls(b, cl[keep], parks=ps.parks, show=True)
+        add_hulls(b, nearest_hulls(cl, gaps, gaps_per_park), parks=ps.parks, show=True)
     return b.finish()
 
 

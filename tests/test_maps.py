@@ -207,7 +207,15 @@ def layer_control(html: str) -> tuple[list[str], list[str]]:
 
 def control_htmls(html: str) -> list[str]:
     """HTML of every legend/title control, decoded from its JSON string."""
-    return [json.loads(m) for m in re.findall(r'div\.innerHTML = ("(?:[^"\\]|\\.)*");', html)]
+    found = re.findall(r'(?:div\.innerHTML|var html) = ("(?:[^"\\]|\\.)*")[;,]', html)
+    out = []
+    for text in (json.loads(m) for m in found):
+        # the title box: title and sub-title, then the year switcher
+        m = re.match(
+            r'<div class="pg-title-text">(.*?)</div>(<label class="pg-year-label">.*)?$', text, re.S
+        )
+        out.append(m.group(1) if m else text)
+    return out
 
 
 def data_scripts(html: str, prefix: str) -> list[Any]:
@@ -271,7 +279,9 @@ def test_tax_legend_has_units_scheme_and_fisher_jenks_breaks(page: str) -> None:
     legend = legend_with_title(page, "Tax per hectare")
     assert "10k CNY/ha · natural breaks, 3 classes" in legend
     rows = re.findall(r'</i>([^<]*)<span class="pg-count">\((\d+)\)', legend)
-    assert rows == [("10.0 – 12.0", "2"), ("12.0 – 50.0", "1"), ("50.0 – 200", "1")]
+    # the breaks are over every year's values (a colour means the same in every year); the
+    # counts are the year's
+    assert rows == [("8.33 – 12.0", "2"), ("12.0 – 50.0", "1"), ("50.0 – 200", "1")]
 
 
 def test_each_choropleth_has_its_own_legend_with_units(page: str) -> None:
@@ -369,7 +379,7 @@ def test_quantiles_and_userdefined_schemes(fx: dict[str, Any]) -> None:
     html = map_html(fixture_planner(fx, scheme="userdefined", bins=bins))
     legend = legend_with_title(html, "Tax per hectare")
     rows = re.findall(r'</i>([^<]*)<span class="pg-count">\((\d+)\)', legend)
-    assert rows == [("10.0 – 20.0", "2"), ("20.0 – 100", "1"), ("100 – 200", "1")]
+    assert rows == [("8.33 – 20.0", "2"), ("20.0 – 100", "1"), ("100 – 200", "1")]
 
 
 def test_suppressed_money_figures_show_as_suppressed(fx: dict[str, Any]) -> None:
@@ -600,7 +610,7 @@ def test_cluster_map_filters_industries(fx: dict[str, Any]) -> None:
     )
     (hulls,) = data_scripts(html, "pg_clusters")
     assert len(hulls["fc"]["features"]) == 1
-    pops = [json.loads(m) for m in re.findall(r"var pops = (\[.*?\]);\n", html)]
+    pops = [json.loads(m) for m in re.findall(r"var pops = (\[.*?\])[;,]", html)]
     assert any("C27 Manufacture of medicines" in p for group in pops if group for p in group)
     assert len(point_payload(html)["x"]) == 10  # the C2710 firms
 
@@ -609,11 +619,14 @@ def test_gap_map_colours_by_best_gap_and_flags_no_sei(fx: dict[str, Any]) -> Non
     html = map_html(
         gap_map(fx["parks"], fx["gaps"], metrics=fx["metrics"], clusters=fx["clusters"], k=2)
     )
-    styles = [json.loads(m) for m in re.findall(r"var styles = (\[.*?\]);\n", html)][0]
+    all_styles = [json.loads(m) for m in re.findall(r"var styles = (\[.*?\]);\n", html)]
+    styles = [s for s in all_styles if len(s) == len(fx["parks"])][0]  # after the extent frame
     assert styles[2]["weight"] == 3.5 and styles[2]["color"] == "#c62828"  # P3: no SEI
     assert styles[3]["fillColor"] == "#d9d9d9"  # P4 has no gap listed
     tips = [json.loads(m) for m in re.findall(r"var tips = (\[.*?\]);\n", html)][0]
-    assert "C35 Special machinery (0.8)" in tips[0]  # rank 1 first, though listed second
+    assert "C35 Manufacture of special-purpose machinery" in tips[0]  # rank 1 first
+    assert "0.8" not in tips[0]  # no score for a planner: the legend says weak ... strong
+    assert "How strongly a missing industry is indicated" in html
 
 
 # ------------------------------------------------------------------------------------------

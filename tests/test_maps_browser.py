@@ -242,7 +242,9 @@ def test_planner_map_offline_layers_popup_and_hostile_names(
     assert "<img src=x onerror=alert(1)>" in text  # shown as text
     assert "Tax per hectare" in text and "+20.0%" in text
     assert "peers have it <img src=y onerror=alert(7)>" in text
-    assert popup.locator("img, svg, script").count() == 0
+    assert popup.locator("img, script").count() == 0
+    # its trend charts (drawn in Python as SVG): tax per ha and energy per value added
+    assert popup.locator("svg.pg-chart").count() == 2
     page.wait_for_timeout(300)  # the popup fades in
     page.screenshot(path=str(tmp_path / "planner_popup.png"))
 
