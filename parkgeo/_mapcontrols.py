@@ -253,6 +253,7 @@ class Orchestrator(Verbatim):
             clearView();
             window.parkgeoMap = map;
             window.parkgeoBounds = bounds;
+            window.parkgeoLayers = backToFront;
             map.whenReady(function () {
                 requestAnimationFrame(function () {
                     window.parkgeoReadyAt = performance.now();

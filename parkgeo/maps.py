@@ -561,7 +561,8 @@ def gap_map(
     )
     add_gap_layer(b, ps, gaps, k=k, gaps_per_park=gaps_per_park)
     if cl is not None and len(cl):
-        add_hulls(b, nearest_hulls(cl, gaps, gaps_per_park), parks=ps.parks, show=True)
+        hulls = nearest_hulls(cl, gaps, gaps_per_park)
+        add_hulls(b, hulls, parks=ps.parks, show=True, outline=True)
     return b.finish()
 
 

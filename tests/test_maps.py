@@ -887,3 +887,21 @@ def test_cli_single_purpose_maps(
         assert base == [] and "Parks" in overlays and "Enterprises 2015, by industry" in overlays
     else:
         assert base[0] == first_base_layer
+
+
+def test_cli_map_without_districts_says_so_and_frames_the_parks(
+    fx: dict[str, Any], tmp_path: Path, caplog: Any
+) -> None:
+    from parkgeo.cli import main
+
+    parks_path, firms_path = _cli_inputs(tmp_path, fx)
+    out = tmp_path / "no_districts.html"
+    args = ["map", "--parks", str(parks_path), "--enterprises", str(firms_path)]
+    with caplog.at_level("WARNING", logger="parkgeo"):
+        assert main([*args, "--kind", "density", "-q", "-o", str(out)]) == 0
+    assert "no --districts given" in caplog.text and "--districts FILE" in caplog.text
+    html = out.read_text(encoding="utf-8")
+    base, overlays = layer_control(html)
+    assert overlays[0] == "Parks&#x27; extent"  # escaped: Leaflet inserts it as HTML
+    assert any("the grey frame is the parks' extent" in h for h in control_htmls(html))
+    assert "L.control.scale({imperial: false" in html  # metric scale only
