@@ -903,5 +903,5 @@ def test_cli_map_without_districts_says_so_and_frames_the_parks(
     html = out.read_text(encoding="utf-8")
     base, overlays = layer_control(html)
     assert overlays[0] == "Parks&#x27; extent"  # escaped: Leaflet inserts it as HTML
-    assert any("the grey frame is the parks' extent" in h for h in control_htmls(html))
+    assert any("No district boundaries given" in h for h in control_htmls(html))
     assert "L.control.scale({imperial: false" in html  # metric scale only
