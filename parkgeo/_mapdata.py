@@ -136,6 +136,12 @@ def rows_for_year(metrics: pd.DataFrame, year: int) -> pd.DataFrame:
     return rows
 
 
+def row_records(rows: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """``park_id -> {column: value}`` of :func:`rows_for_year` (a dict lookup per park is
+    a thousand times cheaper than ``DataFrame.loc``)."""
+    return {str(k): v for k, v in rows.to_dict("index").items()}
+
+
 def baseline_of(metrics: pd.DataFrame | None, given: int | None = None) -> str | None:
     """The baseline year the changes refer to: given, recorded, or the year whose status is
     ``baseline`` in the metrics; None when unknown."""
@@ -241,8 +247,9 @@ def bounds(*layers: Any) -> list[list[float]] | None:
     ]
 
 
-def cell_value(row: pd.Series | None, col: str) -> Any:
-    if row is None or col not in row.index:
+def cell_value(row: Mapping[str, Any] | pd.Series | None, col: str) -> Any:
+    """``row[col]``, None when absent or missing (a row is a Series or a dict)."""
+    if row is None or col not in row:
         return None
     value = row[col]
     if value is pd.NA:
@@ -250,9 +257,9 @@ def cell_value(row: pd.Series | None, col: str) -> Any:
     return value
 
 
-def is_suppressed(row: pd.Series | None, measure: str) -> bool:
+def is_suppressed(row: Mapping[str, Any] | pd.Series | None, measure: str) -> bool:
     """Whether ``measure`` was blanked for confidentiality (fewer than k firms) in this row."""
-    if row is None or "suppressed" not in row.index:
+    if row is None or "suppressed" not in row:
         return False
     value = row["suppressed"]
     if value is None or value is pd.NA or not bool(value):

@@ -53,7 +53,7 @@ def labels_of(lang: str) -> Mapping[str, str]:
     return LABELS[lang]
 
 
-def fmt_cell(row: pd.Series | None, measure: str, lang: str) -> str:
+def fmt_cell(row: Mapping[str, Any] | pd.Series | None, measure: str, lang: str) -> str:
     if is_suppressed(row, measure):
         return esc(label("suppressed", lang))
     return esc(fmt_number(cell_value(row, measure)))
@@ -86,7 +86,7 @@ def top_industries_text(value: Any, lang: str) -> str:
 
 def park_popup(
     park: pd.Series,
-    row: pd.Series | None,
+    row: Mapping[str, Any] | pd.Series | None,
     *,
     lang: str,
     year: int,
@@ -122,12 +122,12 @@ def park_popup(
         f"<th>{esc(label('progress_short', lang))}</th></tr>"
     ]
     for measure in POPUP_MEASURES:
-        if row is None or measure not in row.index:
+        if row is None or measure not in row:
             continue
         name, unit = measure_label(measure, lang)
         status_col = f"{measure}_status"
         progress_html = ""
-        if f"{measure}_progress" in row.index or status_col in row.index:
+        if f"{measure}_progress" in row or status_col in row:
             status = normalize_status(cell_value(row, status_col))
             progress = fmt_progress(cell_value(row, f"{measure}_progress"))
             progress_html = f'{esc(progress)} <span class="pg-st-{status}">{esc(status_label(status, lang))}</span>'
@@ -144,24 +144,38 @@ def park_popup(
     top_html = f"<div><b>{esc(label('top_industries', lang))}</b>: {esc(top)}</div>" if top else ""
     gaps_html = ""
     if gaps is not None:
-        items = []
-        for _, g in gaps.iterrows():
-            code = g.get("industry")
-            if code is None or code is pd.NA or (isinstance(code, float) and np.isnan(code)):
-                continue
-            gap_name = g.get("industry_name" if lang == "zh" else "industry_name_en")
-            reason = gap_reason(g, park, lang, gap_context)
-            items.append(
-                f"<li><b>{esc(code)} {esc(gap_name)}</b>"
-                + (f' <span class="pg-reason">{esc(reason)}</span>' if reason else "")
-                + "</li>"
-            )
-        flag = ""
-        if "no_sei" in gaps.columns and len(gaps) and bool(gaps["no_sei"].fillna(False).any()):
-            flag = f'<div class="pg-st-behind">{esc(label("strategic_none", lang))}</div>'
-        listing = f"<ol>{''.join(items)}</ol>" if items else f" {esc(label('none', lang))}"
-        gaps_html = f"<div><b>{esc(label('missing', lang))}</b>:{listing}</div>{flag}"
+        cache = gap_context.get("html_cache") if gap_context is not None else None
+        key = (str(park.get("_id")), lang)
+        if isinstance(cache, dict) and key in cache:
+            gaps_html = str(cache[key])
+        else:
+            gaps_html = _gaps_html(park, gaps, lang, gap_context)
+            if isinstance(cache, dict):
+                cache[key] = gaps_html
     return head + sub + body + top_html + gaps_html
+
+
+def _gaps_html(
+    park: pd.Series, gaps: pd.DataFrame, lang: str, gap_context: Mapping[str, Any] | None
+) -> str:
+    """The park's missing industries with their plain reasons (the same every year)."""
+    items = []
+    for _, g in gaps.iterrows():
+        code = g.get("industry")
+        if code is None or code is pd.NA or (isinstance(code, float) and np.isnan(code)):
+            continue
+        gap_name = g.get("industry_name" if lang == "zh" else "industry_name_en")
+        reason = gap_reason(g, park, lang, gap_context)
+        items.append(
+            f"<li><b>{esc(code)} {esc(gap_name)}</b>"
+            + (f' <span class="pg-reason">{esc(reason)}</span>' if reason else "")
+            + "</li>"
+        )
+    flag = ""
+    if "no_sei" in gaps.columns and len(gaps) and bool(gaps["no_sei"].fillna(False).any()):
+        flag = f'<div class="pg-st-behind">{esc(label("strategic_none", lang))}</div>'
+    listing = f"<ol>{''.join(items)}</ol>" if items else f" {esc(label('none', lang))}"
+    return f"<div><b>{esc(label('missing', lang))}</b>:{listing}</div>{flag}"
 
 
 def gap_reason(
@@ -175,12 +189,16 @@ def gap_reason(
         text = gap.get("reason_zh" if lang == "zh" and "reason_zh" in gap.index else "reason")
         return "" if text is None or pd.isna(text) else str(text)
     ctx = context or {}
+    cache = ctx.get("cache")
+    key = (str(park.get("_id")), str(gap.get("industry")), lang)
+    if isinstance(cache, dict) and key in cache:
+        return str(cache[key])
     point = None
     geom = park.get("geometry") if "geometry" in park.index else None
     if geom is not None and not geom.is_empty:
         rp = geom.representative_point()
         point = (float(rp.x), float(rp.y))
-    return plain_reason(
+    text = plain_reason(
         {str(k): v for k, v in gap.items()},
         park_name=label("this_park", lang),
         lang=lang,
@@ -188,6 +206,9 @@ def gap_reason(
         cluster_points=ctx.get("cluster_points"),
         place_of=ctx.get("place_of"),
     )
+    if isinstance(cache, dict):
+        cache[key] = text
+    return text
 
 
 def gaps_by_park(gaps: pd.DataFrame | None, per_park: int) -> dict[str, pd.DataFrame]:

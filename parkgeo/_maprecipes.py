@@ -43,6 +43,7 @@ from parkgeo._mapdata import (
     feature_collection,
     is_suppressed,
     polygons_4326,
+    row_records,
     rows_for_year,
     to_float,
 )
@@ -63,7 +64,7 @@ class ParkSet:
     parks: Any  # EPSG:4326 copy with _id, _label
     rows: pd.DataFrame  # metrics of the year shown first, indexed by park_id
     source: Any  # DataScript with fc, popups (year shown), years (popups by year), charts
-    rows_by_year: dict[int, pd.DataFrame] = field(default_factory=dict)
+    rows_by_year: dict[int, dict[str, dict[str, Any]]] = field(default_factory=dict)
 
 
 def park_set(
@@ -88,23 +89,28 @@ def park_set(
     years = years_of(metrics) if metrics is not None else []
     if not switch:
         years = [y for y in years if y == year]
-    rows_by_year = {y: rows_for_year(metrics, y) for y in years} if metrics is not None else {}
-    rows = rows_by_year.get(year, pd.DataFrame())
+    rows_by_year = (
+        {y: row_records(rows_for_year(metrics, y)) for y in years} if metrics is not None else {}
+    )
+    rows = rows_for_year(metrics, year) if metrics is not None else pd.DataFrame()
     by_park = gaps_by_park(gaps, gaps_per_park)
+    # a park's missing industries read the same every year: written once
+    context = {**(gap_context or {}), "cache": {}, "html_cache": {}}
+    park_rows = [park for _, park in p.iterrows()]
     popups_by_year: dict[str, list[str]] = {}
     for y in years or [year]:
-        year_rows = rows_by_year.get(y, pd.DataFrame())
+        year_rows = rows_by_year.get(y, {})
         popups_by_year[str(y)] = [
             park_popup(
                 park,
-                year_rows.loc[park["_id"]] if park["_id"] in year_rows.index else None,
+                year_rows.get(park["_id"]),
                 lang=b.lang,
                 year=y,
                 baseline=b.baseline,
                 gaps=by_park.get(park["_id"], pd.DataFrame()) if gaps is not None else None,
-                gap_context=gap_context,
+                gap_context=context,
             )
-            for _, park in p.iterrows()
+            for park in park_rows
         ]
     geoms = display_geoms(p.geometry.to_numpy(), b.tiles)
     payload: dict[str, Any] = {
@@ -119,20 +125,21 @@ def park_set(
     return ParkSet(p, rows, source, rows_by_year)
 
 
-def _values(ps: ParkSet, rows: pd.DataFrame, measure: str) -> np.ndarray:
+def _values(ps: ParkSet, rows: Mapping[str, Mapping[str, Any]], measure: str) -> np.ndarray:
     return np.array(
         [
             np.nan
-            if (pid not in rows.index or is_suppressed(rows.loc[pid], measure))
-            else to_float(cell_value(rows.loc[pid], measure))
+            if (pid not in rows or is_suppressed(rows[pid], measure))
+            else to_float(cell_value(rows[pid], measure))
             for pid in ps.parks["_id"]
         ],
         dtype=float,
     )
 
 
-def _year_rows(ps: ParkSet, year: int) -> pd.DataFrame:
-    return ps.rows_by_year.get(year, ps.rows)
+def _year_rows(ps: ParkSet, year: int) -> dict[str, dict[str, Any]]:
+    found = ps.rows_by_year.get(year)
+    return found if found is not None else row_records(ps.rows)
 
 
 def add_choropleth(
@@ -175,7 +182,7 @@ def add_choropleth(
         styles[str(y)] = [park_style(c) for c in classes.color_of()]
         year_tips = []
         for i, (pid, pname) in enumerate(zip(ps.parks["_id"], ps.parks["_label"], strict=True)):
-            row = rows.loc[pid] if pid in rows.index else None
+            row = rows.get(pid)
             line = (
                 f"{fmt_cell(row, measure, b.lang)} {esc(unit)}"
                 if not np.isnan(v[i]) or row is not None
@@ -184,7 +191,7 @@ def add_choropleth(
             change_html = (
                 f"<br>{esc(label('change_short', b.lang))}: "
                 f"{esc(fmt_change(cell_value(row, change_col)))}"
-                if row is not None and change_col in row.index
+                if row is not None and change_col in row
                 else ""
             )
             year_tips.append(f"<b>{esc(pname)}</b> ({esc(y)})<br>{esc(name)}: {line}{change_html}")
@@ -222,7 +229,7 @@ def add_progress(b: Builder, ps: ParkSet, measure: str, *, show: bool) -> Any:
         rows = _year_rows(ps, y)
         statuses, year_tips = [], []
         for pid, pname in zip(ps.parks["_id"], ps.parks["_label"], strict=True):
-            row = rows.loc[pid] if pid in rows.index else None
+            row = rows.get(pid)
             status = normalize_status(cell_value(row, status_col))
             statuses.append(status)
             progress = fmt_progress(cell_value(row, progress_col))

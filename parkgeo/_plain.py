@@ -30,24 +30,32 @@ __all__ = [
 _RELATED = re.compile(r"([A-Z]\d{0,4})\s*\(")
 
 
-def industry_labels(codes: Sequence[Any], lang: str) -> dict[str, str]:
-    """``code -> "code name"`` for each distinct code (unknown codes: the code)."""
-    from parkgeo.industry import industry_name
+_LABEL_CACHE: dict[tuple[str, str], str] = {}
 
+
+def industry_labels(codes: Sequence[Any], lang: str) -> dict[str, str]:
+    """``code -> "code name"`` for each distinct code (unknown codes: the code).
+
+    Labels are cached per language: a map asks for the same few hundred codes thousands of
+    times (popups, reasons, legends), and the classification lookup costs milliseconds.
+    """
+    lang = "zh" if lang == "zh" else "en"
     distinct = sorted(
         {str(c) for c in codes if c is not None and str(c) not in ("", "nan", "<NA>", "None")}
     )
-    if not distinct:
-        return {}
-    names = industry_name(pd.Series(distinct), lang="zh" if lang == "zh" else "en")
-    out = {}
-    for code, name in zip(distinct, names.tolist(), strict=True):
-        if isinstance(name, str) and name:
-            # English names of deeper levels already read "C2710 (in Manufacture of ...)"
-            out[code] = name if name.startswith(f"{code} ") else f"{code} {name}"
-        else:
-            out[code] = code
-    return out
+    missing = [c for c in distinct if (lang, c) not in _LABEL_CACHE]
+    if missing:
+        from parkgeo.industry import industry_name
+
+        names = industry_name(pd.Series(missing), lang=lang)
+        for code, name in zip(missing, names.tolist(), strict=True):
+            if isinstance(name, str) and name:
+                # English names of deeper levels already read "C2710 (in Manufacture of ...)"
+                text = name if name.startswith(f"{code} ") else f"{code} {name}"
+            else:
+                text = code
+            _LABEL_CACHE[(lang, code)] = text
+    return {c: _LABEL_CACHE[(lang, c)] for c in distinct}
 
 
 def level_text(level: Any, lang: str) -> str:
