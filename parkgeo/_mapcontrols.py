@@ -55,7 +55,7 @@ class HtmlControl(Verbatim):
         always: bool = True,
         by_year: dict[str, str] | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # branca is untyped
         self._name = "pg_control"
         self.html_js = js_json(html)
         self.position_js = js_json(position)
@@ -93,7 +93,7 @@ class TitleBox(Verbatim):
     )
 
     def __init__(self, html: str, *, by_year: dict[str, str] | None = None) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # branca is untyped
         self._name = "pg_title"
         self.html_js = js_json(html)
         self.by_year_js = js_json(by_year)
@@ -170,7 +170,7 @@ class MapExtras(Verbatim):
         north: str,
         districts_layer: Element | None,
     ) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # branca is untyped
         self._name = "pg_extras"
         self.data_js = js_json(
             {
@@ -274,7 +274,7 @@ class Orchestrator(Verbatim):
         year_elements: Sequence[Element] = (),
         bounds: Sequence[Sequence[float]] | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # branca is untyped
         self._name = "pg_orchestrator"
         self.order = list(order)
         self.legends = list(legends)

@@ -128,7 +128,7 @@ def rows_for_year(metrics: pd.DataFrame, year: int) -> pd.DataFrame:
     ids = metrics["park_id"].astype(str)
     year_col = pd.to_numeric(metrics["year"], errors="coerce")
     keep = (year_col == year).to_numpy() & ~ids.isin(CITY_ROW_IDS).to_numpy()
-    rows = metrics.loc[keep].copy()
+    rows: pd.DataFrame = metrics.loc[keep].copy()
     rows.index = pd.Index(ids[keep].to_numpy(), name="park_id")
     if rows.index.has_duplicates:
         dup = rows.index[rows.index.duplicated()][0]
@@ -139,7 +139,10 @@ def rows_for_year(metrics: pd.DataFrame, year: int) -> pd.DataFrame:
 def row_records(rows: pd.DataFrame) -> dict[str, dict[str, Any]]:
     """``park_id -> {column: value}`` of :func:`rows_for_year` (a dict lookup per park is
     a thousand times cheaper than ``DataFrame.loc``)."""
-    return {str(k): v for k, v in rows.to_dict("index").items()}
+    return {
+        str(k): {str(c): v for c, v in record.items()}
+        for k, record in rows.to_dict("index").items()
+    }
 
 
 def baseline_of(metrics: pd.DataFrame | None, given: int | None = None) -> str | None:

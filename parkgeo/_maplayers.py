@@ -212,7 +212,7 @@ class FitView(Verbatim):
     )
 
     def __init__(self, bounds: Sequence[Sequence[float]]) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # branca is untyped
         self._name = "pg_fit"
         self.bounds_js = js_json([[float(v) for v in corner] for corner in bounds])
 
@@ -229,7 +229,7 @@ class DataScript(Verbatim):
     )
 
     def __init__(self, data: Any, *, name: str = "pg_data") -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # branca is untyped
         self._name = name
         self.payload = js_json(data)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -39,23 +39,23 @@ def industry_labels(codes: Sequence[Any], lang: str) -> dict[str, str]:
     Labels are cached per language: a map asks for the same few hundred codes thousands of
     times (popups, reasons, legends), and the classification lookup costs milliseconds.
     """
-    lang = "zh" if lang == "zh" else "en"
+    which: Literal["zh", "en"] = "zh" if lang == "zh" else "en"
     distinct = sorted(
         {str(c) for c in codes if c is not None and str(c) not in ("", "nan", "<NA>", "None")}
     )
-    missing = [c for c in distinct if (lang, c) not in _LABEL_CACHE]
+    missing = [c for c in distinct if (which, c) not in _LABEL_CACHE]
     if missing:
         from parkgeo.industry import industry_name
 
-        names = industry_name(pd.Series(missing), lang=lang)
+        names = industry_name(pd.Series(missing), lang=which)
         for code, name in zip(missing, names.tolist(), strict=True):
             if isinstance(name, str) and name:
                 # English names of deeper levels already read "C2710 (in Manufacture of ...)"
                 text = name if name.startswith(f"{code} ") else f"{code} {name}"
             else:
                 text = code
-            _LABEL_CACHE[(lang, code)] = text
-    return {c: _LABEL_CACHE[(lang, c)] for c in distinct}
+            _LABEL_CACHE[(which, code)] = text
+    return {c: _LABEL_CACHE[(which, c)] for c in distinct}
 
 
 def level_text(level: Any, lang: str) -> str:
