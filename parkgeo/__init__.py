@@ -81,6 +81,8 @@ _PUBLIC: dict[str, tuple[str, str]] = {
     "map_html": ("parkgeo.maps", "map_html"),
     "planner_map": ("parkgeo.maps", "planner_map"),
     "save_map": ("parkgeo.maps", "save_map"),
+    "plan_report": ("parkgeo.report", "plan_report"),
+    "save_report": ("parkgeo.report", "save_report"),
     "ALL": ("parkgeo.metrics", "ALL"),
     "ALL_PARKS": ("parkgeo.metrics", "ALL_PARKS"),
     "STATUSES": ("parkgeo.metrics", "STATUSES"),
@@ -207,6 +209,7 @@ if TYPE_CHECKING:  # static checkers and IDEs see ordinary imports
         partials_of,
         read_targets,
     )
+    from parkgeo.report import plan_report, save_report
     from parkgeo.siting import (
         rank_parks,
         score_sites,
@@ -291,6 +294,7 @@ __all__ = [
     "park_metrics_file",
     "partials_of",
     "peer_groups",
+    "plan_report",
     "planner_map",
     "planted_gaps",
     "presence",
@@ -304,6 +308,7 @@ __all__ = [
     "rollup",
     "sample_path",
     "save_map",
+    "save_report",
     "score_sites",
     "split_lonlat_column",
     "strategic_category",
