@@ -107,6 +107,7 @@ SORT_JS = """
       });
     });
   });
+  window.parkgeoReadyAt = performance.now();
   window.parkgeoReady = true;
 })();
 """
