@@ -102,31 +102,6 @@ GAPS_PER_PARK = 5
 
 
 # ------------------------------------------------------------------------------------------
-# input checks
-# ------------------------------------------------------------------------------------------
-
-
-# ------------------------------------------------------------------------------------------
-# display coordinates (GCJ-02 basemaps) and geometry encoding
-# ------------------------------------------------------------------------------------------
-
-
-# ------------------------------------------------------------------------------------------
-# text: industries, popups
-# ------------------------------------------------------------------------------------------
-
-
-# ------------------------------------------------------------------------------------------
-# the builder shared by all maps
-# ------------------------------------------------------------------------------------------
-
-
-# ------------------------------------------------------------------------------------------
-# layer recipes
-# ------------------------------------------------------------------------------------------
-
-
-# ------------------------------------------------------------------------------------------
 # public maps
 # ------------------------------------------------------------------------------------------
 
@@ -182,7 +157,9 @@ def planner_map(
     gaps : pandas.DataFrame, optional
         :func:`parkgeo.gaps.missing_clusters` output, listed in the park popups.
     year : int, optional
-        Year shown; default the latest in ``metrics``.
+        Year shown when the map opens; default the latest in ``metrics``. A year switcher in
+        the title box offers every year of ``metrics`` (choropleths, statuses, tooltips,
+        legends and popups follow it; class breaks are over all years).
     baseline_year : int, optional
         Year the changes are measured from, for the labels; default read from the metrics
         (the year whose status is ``baseline``).
