@@ -237,11 +237,19 @@ def test_cli_report(tmp_path: Path, capsys: Any) -> None:
     from parkgeo.datasets import sample_path
 
     out = tmp_path / "report_zh.html"
+    plan = tmp_path / "plan.toml"
+    plan.write_text(
+        "baseline_year = 2013\ntarget_year = 2017\n[targets]\nprofit = 0.30\n", encoding="utf-8"
+    )
     args = ["report", "--parks", str(sample_path("tianjin_parks.parquet"))]
     args += ["--enterprises", str(sample_path("tianjin_enterprises.parquet"))]
-    args += ["--lang", "zh", "--no-gaps", "--min-enterprises", "3", "-o", str(out)]
-    assert main(args) == 0
+    args += ["--lang", "zh", "--no-gaps", "--min-enterprises", "3", "--targets", str(plan)]
+    assert main([*args, "-o", str(out)]) == 0
     page = out.read_text(encoding="utf-8")
     assert "产业园区规划目标进展报告（2016年）" in page
     assert "贡献企业少于3家" in page
+    # the user's plan: profit +30% by 2017 (the other targets keep their defaults)
+    profit = headline_row(page, "profit", ALL)
+    assert "+30.0%" in profit and "2017年目标" in page
+    assert "+50.0%" in headline_row(page, "tax_per_ha", ALL_PARKS)
     assert str(out) in capsys.readouterr().out
