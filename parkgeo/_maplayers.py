@@ -265,7 +265,8 @@ class GeoJsonLayer(Layer, Verbatim):
                     var i = f.properties.i;
                     if (tips && tips[i]) { layer.bindTooltip(tips[i], {sticky: true}); }
                     if (pops && pops[i]) {
-                        layer.bindPopup(content(pops, i), {maxWidth: 440, maxHeight: 440, className: "pg-popup"});
+                        layer.bindPopup(content(pops, i), {maxWidth: 440, maxHeight: 440, className: "pg-popup",
+                            autoPanPaddingTopLeft: [60, 120], autoPanPaddingBottomRight: [60, 30]});
                         layer.on("popupopen", function () { layer.closeTooltip(); });
                     }
                 }
