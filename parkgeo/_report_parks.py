@@ -214,7 +214,9 @@ def scorecards_section(ctx: Ctx) -> str:
         area = value_of(row, "area_ha")
         if math.isfinite(area):
             sub.append(f"{fmt_number(area)} {ctx.t('ha')}")
-        locator = locator_svg(geoms, i, symbol_id=_SYMBOL, bounds=bounds, width=180, height=180)
+        locator = locator_svg(
+            geoms, i, symbol_id=_SYMBOL, bounds=bounds, width=180, height=180, north=ctx.t("north")
+        )
         charts = "".join(
             f'<div class="pg-keep">{trend_chart(ctx, pid, m, title=ctx.measure_name(m), width=320, height=140)}</div>'
             for m in ("tax_per_ha", "energy_per_value_added")

@@ -226,6 +226,7 @@ def locator_svg(
     context: Sequence[Any] = (),
     symbol_id: str | None = None,
     bounds: tuple[float, float, float, float] | None = None,
+    north: str = "N",
 ) -> str:
     """A small locator map: every park in grey, ``highlight`` in red with a ring around it.
 
@@ -255,7 +256,8 @@ def locator_svg(
                 'stroke-width="2"/>'
             )
     parts.append(
-        f'<text x="{width - 10}" y="16" font-size="11" text-anchor="middle" fill="{INK}">N</text>'
+        f'<text x="{width - 10}" y="16" font-size="11" text-anchor="middle" fill="{INK}">'
+        f"{esc(north)}</text>"
         f'<path d="M{width - 10} 19l-4 9h8z" fill="{INK}"/>'
     )
     parts.append("</svg>")

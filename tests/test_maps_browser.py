@@ -383,6 +383,12 @@ def test_year_switcher_changes_the_choropleth_title_legend_and_popups(
     view = open_map(sample_maps["tianjin_planner_en"])
     page = view.page
     assert page.locator("select.pg-year").input_value() == "2016"
+    # a legend folds away on its title and comes back
+    legend = page.locator(".pg-legend").first
+    legend.locator("summary").click()
+    assert not legend.locator(".pg-row").first.is_visible()
+    legend.locator("summary").click()
+    assert legend.locator(".pg-row").first.is_visible()
     legend_2016 = page.locator(".pg-legend").first.inner_text()
     view.snapshot("y2016")
     page.select_option("select.pg-year", "2013")
