@@ -400,7 +400,7 @@ def cluster_map(
     >>> hulls = gpd.GeoDataFrame({"cluster_id": [0], "industry": ["C27"], "n_firms": [12]},
     ...                          geometry=[box(117.0, 39.0, 117.05, 39.05)], crs="EPSG:4326")
     >>> html = map_html(cluster_map(hulls))
-    >>> "C27" in html and "Industry clusters" in html
+    >>> "C27" in html and "Industry concentrations" in html
     True
     """
     check_lang(lang)
