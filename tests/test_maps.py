@@ -784,23 +784,15 @@ def test_english_maps_use_english_district_names(fx: dict[str, Any]) -> None:
 
 @pytest.fixture(scope="module")
 def sample_analysis() -> dict[str, Any]:
-    from parkgeo.clusters import industry_clusters
-    from parkgeo.datasets import load_tianjin
-    from parkgeo.gaps import missing_clusters
-    from parkgeo.join import assign_parks
-    from parkgeo.metrics import park_metrics
+    from test_report import analysis
 
-    sample = load_tianjin()
-    assigned = assign_parks(sample.enterprises, sample.parks).assigned
-    metrics = park_metrics(assigned, sample.parks)
-    clusters = industry_clusters(assigned, parks=sample.parks, method="dbscan", random_state=0)
-    gaps = missing_clusters(assigned, sample.parks, clusters=clusters, random_state=0)
+    sa = analysis()  # computed once per session, shared with the report tests
     return {
-        "sample": sample,
-        "assigned": assigned,
-        "metrics": metrics,
-        "clusters": clusters,
-        "gaps": gaps,
+        "sample": sa["s"],
+        "assigned": sa["joined"].assigned,
+        "metrics": sa["metrics"],
+        "clusters": sa["clusters"],
+        "gaps": sa["gaps"],
     }
 
 

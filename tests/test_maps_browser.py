@@ -333,21 +333,23 @@ ALLOWED_ASCII = {"Leaflet", "parkgeo", "km", "GB"}
 
 @pytest.fixture(scope="module")
 def sample_maps(tmp_path_factory: Any) -> dict[str, Path]:
-    from parkgeo._commands.demo import _write_maps
-    from parkgeo.clusters import industry_clusters
-    from parkgeo.datasets import load_tianjin
-    from parkgeo.gaps import missing_clusters
-    from parkgeo.join import assign_parks
-    from parkgeo.metrics import park_metrics
+    from test_report import ANALYSIS_YEAR, analysis
 
-    sample = load_tianjin()
-    assigned = assign_parks(sample.enterprises, sample.parks).assigned
-    metrics = park_metrics(assigned, sample.parks)
-    clusters = industry_clusters(assigned, parks=sample.parks, year=2016, random_state=0)
-    gaps = missing_clusters(assigned, sample.parks, clusters=clusters, year=2016, random_state=0)
+    from parkgeo._commands.demo import _write_maps
+
+    sa = analysis()
     out = tmp_path_factory.mktemp("sample_maps")
-    analysis = {"assigned": assigned, "clusters": clusters, "gaps": gaps}
-    written = _write_maps(sample, metrics, out, year=2016, analysis=analysis)
+    written = _write_maps(
+        sa["s"],
+        sa["metrics"],
+        out,
+        year=ANALYSIS_YEAR,
+        analysis={
+            "assigned": sa["joined"].assigned,
+            "clusters": sa["clusters"],
+            "gaps": sa["gaps"],
+        },
+    )
     return {p.stem: p for p in written}
 
 
