@@ -263,3 +263,43 @@ def test_cli_report(tmp_path: Path, capsys: Any) -> None:
     assert "+30.0%" in profit and "2017年目标" in page
     assert "+50.0%" in headline_row(page, "tax_per_ha", ALL_PARKS)
     assert str(out) in capsys.readouterr().out
+
+
+def test_names_from_the_data_are_shown_as_text() -> None:
+    import geopandas as gpd
+    import numpy as np
+    from shapely import box
+
+    from parkgeo.join import assign_parks
+    from parkgeo.metrics import park_metrics
+
+    hostile = "<img src=x onerror=alert(1)>"
+    parks = gpd.GeoDataFrame(
+        {
+            "park_id": ["P1", "P2"],
+            "name": [hostile, "West `${x}` {{ 7*7 }}"],
+            "district": ["</td><script>alert(2)</script>", "D"],
+        },
+        geometry=[box(117.0, 39.0, 117.1, 39.1), box(117.2, 39.0, 117.3, 39.1)],
+        crs="EPSG:4326",
+    )
+    rng = np.random.default_rng(1)
+    n = 40
+    firms = pd.DataFrame(
+        {
+            "enterprise_id": [f"E{i % 20}" for i in range(n)],
+            "industry": ["C2710"] * n,
+            "lon": rng.uniform(117.0, 117.3, n),
+            "lat": rng.uniform(39.0, 39.1, n),
+            "year": np.repeat([2013, 2015], n // 2),
+            "tax": rng.gamma(2.0, 10.0, n),
+            "profit": rng.gamma(2.0, 10.0, n),
+            "value_added": rng.gamma(2.0, 10.0, n),
+            "energy_tce": rng.gamma(2.0, 5.0, n),
+        }
+    )
+    table = park_metrics(assign_parks(firms, parks).assigned, parks)
+    page = plan_report(table, parks, lang="en")
+    assert hostile not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert "<script>alert(2)" not in page
+    assert "{{ 7*7 }}" in page and ">49<" not in page  # shown, never evaluated
