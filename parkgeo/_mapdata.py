@@ -113,14 +113,14 @@ def check_metrics(metrics: pd.DataFrame, needed: Sequence[str]) -> None:
 
 
 def pick_year(metrics: pd.DataFrame, year: int | None) -> int:
-    years = sorted({int(y) for y in pd.to_numeric(metrics["year"], errors="coerce").dropna()})
-    if not years:
+    """The map's year: ``year`` checked, else the latest in ``metrics`` (the one rule of
+    :mod:`parkgeo.years`)."""
+    from parkgeo.years import resolve_year
+
+    chosen = resolve_year(metrics, year, what="metrics")
+    if chosen is None:
         raise ParkgeoError("metrics have no year: nothing to map")
-    if year is None:
-        return years[-1]
-    if int(year) not in years:
-        raise ParkgeoError(f"year {year} is not in the metrics; years present: {years}")
-    return int(year)
+    return chosen
 
 
 def rows_for_year(metrics: pd.DataFrame, year: int) -> pd.DataFrame:

@@ -263,7 +263,7 @@ def popup_charts(metrics: pd.DataFrame, park_ids: Sequence[str], lang: str) -> l
     drawing as the report's (:mod:`parkgeo._svgchart`)."""
     from parkgeo._headline import plan_of
     from parkgeo._svgchart import Series, line_chart
-    from parkgeo._years import years_of
+    from parkgeo.years import available_years as years_of
 
     years = years_of(metrics)
     if len(years) < 2:

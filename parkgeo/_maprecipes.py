@@ -80,7 +80,7 @@ def park_set(
 ) -> ParkSet:
     """The parks' geometry and popups for every year of ``metrics`` (the year switcher;
     ``switch=False``: the one year only)."""
-    from parkgeo._years import years_of
+    from parkgeo.years import available_years as years_of
 
     p = polygons_4326(parks, "parks", id_column="park_id")
     if p["_id"].duplicated().any():

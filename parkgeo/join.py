@@ -204,14 +204,35 @@ def assign_parks(
 def _warn_nothing_matched(
     lon: NDArray[np.float64], lat: NDArray[np.float64], park_geoms: NDArray[np.object_]
 ) -> None:
-    """Say loudly that no enterprise fell in any park: the two layers almost certainly do not
-    describe the same place, or one of them is in another coordinate system."""
+    warn_nothing_matched(len(lon), lonlat_bounds(lon, lat), park_geoms)
+
+
+def lonlat_bounds(
+    lon: NDArray[np.float64], lat: NDArray[np.float64]
+) -> tuple[float, float, float, float] | None:
+    """(lon min, lon max, lat min, lat max) of the finite points, None if there are none."""
     finite = np.isfinite(lon) & np.isfinite(lat)
-    px0, py0, px1, py1 = shapely.total_bounds(park_geoms)
+    if not finite.any():
+        return None
+    return (
+        float(lon[finite].min()),
+        float(lon[finite].max()),
+        float(lat[finite].min()),
+        float(lat[finite].max()),
+    )
+
+
+def warn_nothing_matched(
+    n_rows: int, bounds: tuple[float, float, float, float] | None, park_geoms: Any
+) -> None:
+    """Say loudly that no enterprise fell in any park: the two layers almost certainly do not
+    describe the same place, or one of them is in another coordinate system. ``bounds``: the
+    enterprises' (lon min, lon max, lat min, lat max), None if none has coordinates (also
+    used by :mod:`parkgeo._driver`, which joins a file in parts)."""
+    px0, py0, px1, py1 = shapely.total_bounds(np.asarray(park_geoms, dtype=object))
     parks_box = f"lon {px0:.4f}..{px1:.4f}, lat {py0:.4f}..{py1:.4f}"
-    if finite.any():
-        ex0, ex1 = float(lon[finite].min()), float(lon[finite].max())
-        ey0, ey1 = float(lat[finite].min()), float(lat[finite].max())
+    if bounds is not None:
+        ex0, ex1, ey0, ey1 = bounds
         firms_box = f"lon {ex0:.4f}..{ex1:.4f}, lat {ey0:.4f}..{ey1:.4f}"
     else:
         firms_box = "no usable coordinates"
@@ -220,7 +241,7 @@ def _warn_nothing_matched(
         "at %s. Check that both files cover the same area and that the coordinate systems are "
         "right (--coord-system / --parks-coord-system gcj02 or bd09 for Gaode/Baidu "
         "coordinates, --parks-crs for a parks file without CRS)",
-        len(lon),
+        n_rows,
         firms_box,
         parks_box,
     )

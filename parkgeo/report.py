@@ -26,7 +26,7 @@ from parkgeo._legend import check_lang, esc, label
 from parkgeo._report_page import find_chromium, page_html, print_pdf
 from parkgeo._report_parks import methods_section, scorecards_section
 from parkgeo._report_sections import Ctx, headline_section, league_section, trends_section
-from parkgeo._years import default_year, years_of
+from parkgeo.years import available_years, resolve_year
 
 __all__ = ["ReportFiles", "find_chromium", "plan_report", "save_report"]
 
@@ -124,12 +124,13 @@ def plan_report(
             "metrics must be the density table of parkgeo.metrics.park_metrics "
             "(with park_id and year columns)"
         )
-    chosen = default_year(metrics, year)
+    chosen = resolve_year(metrics, year, what="metrics")
+    assert chosen is not None  # the table has a year column (checked above)
     plan = plan_of(metrics, targets)
     ctx = Ctx(
         lang=lang,
         year=chosen,
-        years=years_of(metrics),
+        years=available_years(metrics),
         plan=plan,
         metrics=metrics,
         parks=_parks_4326(parks),

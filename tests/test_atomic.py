@@ -52,7 +52,7 @@ WRITING_METHODS = {
 ALLOWED = {
     ("io.py", "_write_parquet"),  # writes into atomic_write's file handle
     ("io.py", "_write_gpkg"),  # writes atomic_path's temporary path
-    ("io.py", "format_csv"),  # into a StringIO
+    ("_writers.py", "format_csv"),  # into a StringIO
     ("io.py", "write_table"),  # parkgeo.io.write_table itself
     ("io.py", "atomic_write"),  # opens the temporary file
 }

@@ -16,8 +16,8 @@ from parkgeo import _vocab_en, _vocab_zh
 from parkgeo._headline import ALL, ALL_PARKS, HEADLINE, headline_figures, plan_of
 from parkgeo._legend import fmt_change, fmt_number, fmt_progress
 from parkgeo._plain import plain_reason
-from parkgeo._years import default_year
 from parkgeo.report import plan_report, save_report
+from parkgeo.years import default_year, resolve_year
 
 YEAR = 2015  # the plan's reported year: the sample's calibration holds in it
 ANALYSIS_YEAR = 2016  # the latest year: clusters and gaps as the demo computes them
@@ -152,9 +152,9 @@ def test_headline_figures_and_plan_read_from_the_table(sample: dict[str, Any]) -
 def test_default_year_is_the_latest_in_the_data(sample: dict[str, Any]) -> None:
     assert default_year(sample["metrics"]) == 2016
     assert default_year(sample["s"].enterprises) == 2016
-    assert default_year(sample["metrics"], 2014) == 2014
-    with pytest.raises(ValueError, match="year 2030 is not in the data"):
-        default_year(sample["metrics"], 2030)
+    assert resolve_year(sample["metrics"], 2014) == 2014
+    with pytest.raises(ValueError, match="year 2030 is not in the"):
+        resolve_year(sample["metrics"], 2030)
     page = plan_report(sample["metrics"], sample["s"].parks)
     assert "progress against the plan, 2016" in page
 

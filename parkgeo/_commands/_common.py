@@ -79,6 +79,11 @@ def add_output_options(parser: argparse.ArgumentParser, *, default_format: str =
         default=None,
         help=f"output format (default: from the -o suffix, else {default_format})",
     )
+    add_csv_options(parser)
+
+
+def add_csv_options(parser: argparse.ArgumentParser) -> None:
+    """--excel/--raw: how CSV output is written."""
     parser.add_argument(
         "--excel",
         action="store_true",
@@ -114,7 +119,7 @@ def load_parks(args: argparse.Namespace) -> Any:
 
 def load_enterprises(args: argparse.Namespace) -> Any:
     """Read enterprises; log the counts and the encoding; write the ledger when asked."""
-    from parkgeo.io import read_enterprises, write_table
+    from parkgeo.io import read_enterprises
 
     loaded = read_enterprises(
         args.enterprises,
@@ -123,27 +128,43 @@ def load_enterprises(args: argparse.Namespace) -> Any:
         encoding=args.encoding,
         strict=args.strict,
     )
-    enc = f", encoding {loaded.encoding}" if loaded.encoding else ""
+    report_read(args, loaded.n_read, len(loaded.data), loaded.rejects, loaded.encoding)
+    return loaded
+
+
+def report_read(
+    args: argparse.Namespace,
+    n_read: int,
+    n_kept: int,
+    rejects: pd.DataFrame,
+    encoding: str | None,
+    how: str = "",
+) -> None:
+    """Log what was read (counts, encoding, in how many parts); write the ledger when asked,
+    else say loudly that rows were rejected."""
+    from parkgeo.io import write_table
+
+    enc = f", encoding {encoding}" if encoding else ""
     log.info(
-        "read %d rows from %s%s: %d kept, %d rejected",
-        loaded.n_read,
+        "read %d rows from %s%s%s: %d kept, %d rejected",
+        n_read,
         args.enterprises,
         enc,
-        len(loaded.data),
-        len(loaded.rejects),
+        how,
+        n_kept,
+        len(rejects),
     )
-    if len(loaded.rejects) and not getattr(args, "rejects", None):
-        top = loaded.rejects["reason"].value_counts().head(3)
+    if len(rejects) and not getattr(args, "rejects", None):
+        top = rejects["reason"].value_counts().head(3)
         reasons = ", ".join(f"{k} ({v})" for k, v in top.items())
         log.warning(
             "%d rows rejected (%s); pass --rejects PATH to write the ledger",
-            len(loaded.rejects),
+            len(rejects),
             reasons,
         )
     if getattr(args, "rejects", None):
-        write_table(loaded.rejects, args.rejects)
+        write_table(rejects, args.rejects)
         log.info("reject ledger written to %s", args.rejects)
-    return loaded
 
 
 def output_format(args: argparse.Namespace, default: str = "csv") -> str:

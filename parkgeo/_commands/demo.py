@@ -2,7 +2,7 @@
 
 Writes the sample's density table, the industry clusters, the missing industries, every map
 and the plan-progress report, each in Chinese and in English, into ``--outdir``, and prints a
-short summary a planner can read. The year is the one rule of :mod:`parkgeo._years` (the
+short summary a planner can read. The year is the one rule of :mod:`parkgeo.years` (the
 latest in the data unless ``--year``), and the summary's figures are the report's and the
 maps' (:mod:`parkgeo._headline`).
 """
@@ -158,9 +158,11 @@ def _write_maps(
 
 
 def _summary_year(density: Any, requested: int | None) -> int:
-    from parkgeo._years import default_year
+    from parkgeo.years import resolve_year
 
-    return default_year(density, requested)
+    year = resolve_year(density, requested, what="sample")
+    assert year is not None
+    return year
 
 
 def _write_reports(

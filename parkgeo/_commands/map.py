@@ -201,9 +201,9 @@ def run(args: argparse.Namespace) -> int:
             targets=targets,
             min_enterprises=args.min_enterprises,
         )
-    from parkgeo._years import default_year
+    from parkgeo.years import resolve_year
 
-    year = default_year(metrics if metrics is not None else assigned, args.year)
+    year = resolve_year(metrics if metrics is not None else assigned, args.year)
     clusters = gaps = None
     if args.kind in ("planner", "clusters", "gaps"):
         from parkgeo.clusters import industry_clusters

@@ -81,10 +81,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from parkgeo._commands.map import read_districts
     from parkgeo._errors import ParkgeoError
-    from parkgeo._years import default_year
     from parkgeo.join import assign_parks
     from parkgeo.metrics import Targets, park_metrics, read_targets
     from parkgeo.report import find_chromium, plan_report, save_report
+    from parkgeo.years import resolve_year
 
     if args.min_enterprises is not None and args.min_enterprises < 1:
         raise ParkgeoError(f"--min-enterprises must be 1 or more, got {args.min_enterprises}")
@@ -113,7 +113,8 @@ def run(args: argparse.Namespace) -> int:
     metrics = park_metrics(
         joined.assigned, parks, targets=targets, min_enterprises=args.min_enterprises
     )
-    year = default_year(metrics, args.year)
+    year = resolve_year(metrics, args.year, what="enterprises")
+    assert year is not None
     clusters = gaps = None
     if not args.no_gaps:
         from parkgeo.clusters import industry_clusters
