@@ -261,11 +261,11 @@ def planner_map(
         gaps_per_park=gaps_per_park,
         gap_context=gap_context(cl, districts, lang),
     )
-    if title is None:
-        b.title_for_years(
-            lambda y: label("title", lang, year=y),
-            lambda y: subtitle_text(metrics, y, lang, baseline),
-        )
+    # the year switcher's titles (a title of the user's own stays as given)
+    b.title_for_years(
+        lambda y: title if title is not None else label("title", lang, year=y),
+        lambda y: subtitle_text(metrics, y, lang, baseline),
+    )
     first = True
     for measure in measures:
         add_choropleth(
@@ -349,11 +349,12 @@ def density_map(
     b.baseline = baseline
     add_context(b, districts if dist4326 is not None else None, parks4326)
     ps = park_set(b, parks, metrics, year=chosen, gaps=None, gaps_per_park=0)
-    if title is None:
-        b.title_for_years(
-            lambda y: label("density_title", lang, measure=name, year=y),
-            lambda y: subtitle_text(metrics, y, lang, baseline),
-        )
+    b.title_for_years(
+        lambda y: (
+            title if title is not None else label("density_title", lang, measure=name, year=y)
+        ),
+        lambda y: subtitle_text(metrics, y, lang, baseline),
+    )
     add_choropleth(b, ps, measure, scheme=scheme, k=int(k), bins=bins_by.get(measure), show=True)
     if f"{measure}_status" in metrics.columns:
         add_progress(b, ps, measure, show=False)

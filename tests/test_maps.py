@@ -358,6 +358,7 @@ def test_title_and_source_note_are_escaped(fx: dict[str, Any]) -> None:
     assert any(h.startswith("<h1>&lt;b&gt;T&lt;/b&gt;</h1>") for h in controls)
     assert any(h.startswith("Data: &lt;i&gt;bureau&lt;/i&gt;") for h in controls)
     assert "<title>&lt;b&gt;T&lt;/b&gt;</title>" in html
+    assert 'class=\\"pg-year\\"' in html  # a title of one's own keeps the year switcher
 
 
 def test_chinese_labels(fx: dict[str, Any]) -> None:
