@@ -113,7 +113,7 @@ WORDS: dict[str, str] = {
     "reason_strategic_part": "partly a strategic emerging industry ({category})",
     "reason_nearest": "the nearest concentration of these firms is {km} km {direction}",
     "reason_nearest_at": "the nearest concentration of these firms is {km} km {direction}, around {place}",
-    "reason_touching": "a concentration of these firms reaches the park's edge, but few of them are inside it",
+    "reason_touching": "a concentration of these firms reaches the park's edge, but the park's share of them is still small",
     "dir_n": "north",
     "dir_ne": "north-east",
     "dir_e": "east",

@@ -113,7 +113,7 @@ WORDS: dict[str, str] = {
     "reason_strategic_part": "部分属战略性新兴产业（{category}）",
     "reason_nearest": "最近的该产业集聚区位于园区{direction}{km}公里",
     "reason_nearest_at": "最近的该产业集聚区位于园区{direction}{km}公里，{place}一带",
-    "reason_touching": "该产业集聚区已延伸到园区边缘，但园区内此类企业很少",
+    "reason_touching": "该产业集聚区已延伸到园区边缘，但园区内此类企业占比仍偏低",
     "dir_n": "以北",
     "dir_ne": "东北",
     "dir_e": "以东",
