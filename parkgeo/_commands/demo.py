@@ -281,7 +281,7 @@ def _print_summary(
             f"{GAPS_FILE}):"
         )
         for park_id, part in list(found.groupby("park_id", sort=True))[:3]:
-            names = part.get("industry_name", part["industry"])
+            names = part.get("industry_name_en", part.get("industry_name", part["industry"]))
             shown = ", ".join(
                 f"{code} {name}" for code, name in zip(part["industry"][:3], names[:3], strict=True)
             )
