@@ -252,11 +252,14 @@ class GeoJsonLayer(Layer, Verbatim):
             var byYear = {{ this.by_year }};
             {%- if this.popup_source %}
             var src = {{ this.popup_source.get_name() }};
-            var pops = src.popups, popsByYear = src.years || null, charts = src.charts || null;
+            var popsByYear = src.years || null, charts = src.charts || null, gaps = src.gaps || null;
+            var pops = src.popups || (popsByYear ? popsByYear[src.year] : null);
             {%- else %}
-            var pops = {{ this.popups }}, popsByYear = null, charts = null;
+            var pops = {{ this.popups }}, popsByYear = null, charts = null, gaps = null;
             {%- endif %}
-            function content(list, i) { return list[i] + (charts && charts[i] ? charts[i] : ""); }
+            function content(list, i) {
+                return list[i] + (gaps && gaps[i] ? gaps[i] : "") + (charts && charts[i] ? charts[i] : "");
+            }
             var layer = L.geoJSON({{ this.source.get_name() }}.fc, {
                 interactive: {{ this.interactive }},
                 bubblingMouseEvents: false,

@@ -142,23 +142,28 @@ def park_popup(
 
     top = top_industries_text(cell_value(row, "top_industries"), lang)
     top_html = f"<div><b>{esc(label('top_industries', lang))}</b>: {esc(top)}</div>" if top else ""
-    gaps_html = ""
-    if gaps is not None:
-        cache = gap_context.get("html_cache") if gap_context is not None else None
-        key = (str(park.get("_id")), lang)
-        if isinstance(cache, dict) and key in cache:
-            gaps_html = str(cache[key])
-        else:
-            gaps_html = _gaps_html(park, gaps, lang, gap_context)
-            if isinstance(cache, dict):
-                cache[key] = gaps_html
-    return head + sub + body + top_html + gaps_html
+    missing = gaps_html(park, gaps, lang, gap_context) if gaps is not None else ""
+    return head + sub + body + top_html + missing
+
+
+def gaps_html(
+    park: pd.Series, gaps: pd.DataFrame, lang: str, gap_context: Mapping[str, Any] | None
+) -> str:
+    """The park's missing industries with their plain reasons (the same every year: kept
+    in ``gap_context["html_cache"]`` when there is one)."""
+    cache = gap_context.get("html_cache") if gap_context is not None else None
+    key = (str(park.get("_id")), lang)
+    if isinstance(cache, dict) and key in cache:
+        return str(cache[key])
+    text = _gaps_html(park, gaps, lang, gap_context)
+    if isinstance(cache, dict):
+        cache[key] = text
+    return text
 
 
 def _gaps_html(
     park: pd.Series, gaps: pd.DataFrame, lang: str, gap_context: Mapping[str, Any] | None
 ) -> str:
-    """The park's missing industries with their plain reasons (the same every year)."""
     items = []
     for _, g in gaps.iterrows():
         code = g.get("industry")

@@ -50,6 +50,7 @@ from parkgeo._mapdata import (
 from parkgeo._mappopups import (
     fmt_cell,
     gaps_by_park,
+    gaps_html,
     industry_labels,
     measure_label,
     park_popup,
@@ -97,6 +98,9 @@ def park_set(
     # a park's missing industries read the same every year: written once
     context = {**(gap_context or {}), "cache": {}, "html_cache": {}}
     park_rows = [park for _, park in p.iterrows()]
+    several = len(years) > 1 and metrics is not None
+    # Over several years the popups are kept once per year without the missing industries
+    # (the same every year), which are kept once per park: the page joins them.
     popups_by_year: dict[str, list[str]] = {}
     for y in years or [year]:
         year_rows = rows_by_year.get(y, {})
@@ -107,20 +111,26 @@ def park_set(
                 lang=b.lang,
                 year=y,
                 baseline=b.baseline,
-                gaps=by_park.get(park["_id"], pd.DataFrame()) if gaps is not None else None,
+                gaps=None if several or gaps is None else by_park.get(park["_id"], pd.DataFrame()),
                 gap_context=context,
             )
             for park in park_rows
         ]
     geoms = display_geoms(p.geometry.to_numpy(), b.tiles)
-    payload: dict[str, Any] = {
-        "fc": feature_collection(geoms),
-        "popups": popups_by_year.get(str(year), next(iter(popups_by_year.values()))),
-    }
-    if len(years) > 1 and metrics is not None:
+    payload: dict[str, Any] = {"fc": feature_collection(geoms)}
+    if several:
+        assert metrics is not None
+        payload["year"] = str(year)
         payload["years"] = popups_by_year
         payload["charts"] = popup_charts(metrics, p["_id"].tolist(), b.lang)
+        if gaps is not None:
+            payload["gaps"] = [
+                gaps_html(park, by_park.get(park["_id"], pd.DataFrame()), b.lang, context)
+                for park in park_rows
+            ]
         b.years, b.year = years, year
+    else:
+        payload["popups"] = popups_by_year.get(str(year), next(iter(popups_by_year.values())))
     source = b.data(payload, "pg_parks")
     return ParkSet(p, rows, source, rows_by_year)
 

@@ -223,6 +223,15 @@ def data_scripts(html: str, prefix: str) -> list[Any]:
     return [json.loads(text) for text in found]
 
 
+def popups_of(parks: dict[str, Any]) -> list[str]:
+    """Each park's popup as the page shows it in the year the map opens: over several years
+    the year's popup and the park's missing industries are kept apart and joined."""
+    if "popups" in parks:
+        return list(parks["popups"])
+    gaps = parks.get("gaps") or [""] * len(parks["years"][parks["year"]])
+    return [p + g for p, g in zip(parks["years"][parks["year"]], gaps, strict=True)]
+
+
 def point_payload(html: str) -> dict[str, Any]:
     found = re.findall(r"var d = (\{.*?\});\n", html)
     assert len(found) == 1
@@ -306,7 +315,7 @@ def test_choropleth_colours_follow_the_classes(page: str) -> None:
 def test_park_popup_holds_figures_change_progress_industries_and_gaps(page: str) -> None:
     (parks,) = data_scripts(page, "pg_parks")
     assert [f["properties"]["i"] for f in parks["fc"]["features"]] == [0, 1, 2, 3]
-    p1 = parks["popups"][0]
+    p1 = popups_of(parks)[0]
     assert "<h3>&lt;img src=x onerror=alert(1)&gt;</h3>" in p1
     assert "P1 · Binhai · 1,000 ha · Enterprises 10" in p1
     assert "<th>Change since 2013</th>" in p1
@@ -318,7 +327,7 @@ def test_park_popup_holds_figures_change_progress_industries_and_gaps(page: str)
     assert first < second
     assert "Electronics &lt;svg onload=alert(6)&gt;" in p1
     assert "peers have it &lt;img src=y onerror=alert(7)&gt;" in p1
-    p3 = parks["popups"][2]
+    p3 = popups_of(parks)[2]
     assert "No strategic emerging industry" in p3
 
 
@@ -368,8 +377,8 @@ def test_chinese_labels(fx: dict[str, Any]) -> None:
     assert base[2] == "单位增加值能耗 (吨标准煤/万元)"
     assert overlays == ["行政区", "产业集聚区", "企业（2015年，按行业）"]
     (parks,) = data_scripts(html, "pg_parks")
-    assert "较2013年变化" in parks["popups"][0]
-    assert "同类园区具备" in parks["popups"][0]  # reason_zh
+    assert "较2013年变化" in popups_of(parks)[0]
+    assert "同类园区具备" in popups_of(parks)[0]  # reason_zh
     assert "自然断点法，3级" in legend_with_title(html, "地均税收")
 
 
@@ -390,7 +399,7 @@ def test_suppressed_money_figures_show_as_suppressed(fx: dict[str, Any]) -> None
     metrics.loc[hide, "tax_per_ha"] = np.nan
     html = map_html(planner_map(fx["parks"], metrics, year=2015, k=3))
     (parks,) = data_scripts(html, "pg_parks")
-    assert "hidden (too few firms to publish)" in parks["popups"][3]
+    assert "hidden (too few firms to publish)" in popups_of(parks)[3]
     legend = legend_with_title(html, "Tax per hectare")
     assert "No data" in legend
 
@@ -423,7 +432,7 @@ def test_template_syntax_in_names_is_not_evaluated(fx: dict[str, Any]) -> None:
         fixture_planner({**fx, "parks": parks, "enterprises": firms}, title="{{ 6*7 }}")
     )
     (park_data,) = data_scripts(html, "pg_parks")
-    assert "<h3>Park {{ 7*7 }} {% raw %} {# x</h3>" in park_data["popups"][0]
+    assert "<h3>Park {{ 7*7 }} {% raw %} {# x</h3>" in popups_of(park_data)[0]
     assert point_payload(html)["fields"][0]["values"][0] == "{{ cycler.__init__.__globals__.os }}"
     assert any(h.startswith("<h1>{{ 6*7 }}</h1>") for h in control_htmls(html))
     metrics = fx["metrics"].assign(**{"x{{ 6*7 }}": 1.0})
@@ -743,8 +752,8 @@ def test_cli_map_writes_an_offline_page(fx: dict[str, Any], tmp_path: Path, caps
     assert base[0] == "地均税收 (万元/公顷)"
     assert "企业（2015年，按行业）" in overlays
     (parks,) = data_scripts(html, "pg_parks")
-    assert "&lt;img src=x onerror=alert(1)&gt;" in parks["popups"][0]
-    assert "较2013年变化" in parks["popups"][0]
+    assert "&lt;img src=x onerror=alert(1)&gt;" in popups_of(parks)[0]
+    assert "较2013年变化" in popups_of(parks)[0]
     assert "`" not in html
 
 
@@ -820,7 +829,7 @@ def test_sample_planner_map_draws_every_firm_of_the_year(sample_analysis: dict[s
     counts = [int(c.replace(",", "")) for c in re.findall(r"\(([\d,]+)\)", legend)]
     assert sum(counts) == len(payload["x"])
     (parks,) = data_scripts(html, "pg_parks")
-    assert len(parks["popups"]) == len(sample.parks) == 33
+    assert len(popups_of(parks)) == len(sample.parks) == 33
     tax = legend_with_title(html, "Tax per hectare")
     assert sum(int(n) for n in re.findall(r'pg-count">\((\d+)\)', tax)) == 33
 
