@@ -88,6 +88,7 @@ _PUBLIC: dict[str, tuple[str, str]] = {
     "cluster_map": ("parkgeo.maps", "cluster_map"),
     "density_map": ("parkgeo.maps", "density_map"),
     "gap_map": ("parkgeo.maps", "gap_map"),
+    "health_report": ("parkgeo.health", "health_report"),
     "map_html": ("parkgeo.maps", "map_html"),
     "planner_map": ("parkgeo.maps", "planner_map"),
     "save_map": ("parkgeo.maps", "save_map"),
@@ -186,6 +187,9 @@ if TYPE_CHECKING:  # static checkers and IDEs see ordinary imports
     )
     from parkgeo.gaps import (
         missing_clusters,
+    )
+    from parkgeo.health import (
+        health_report,
     )
     from parkgeo.industry import (
         STRATEGIC_CATEGORIES,
@@ -303,6 +307,7 @@ __all__ = [
     "gcj02_to_bd09",
     "gcj02_to_wgs84",
     "geodesic_area_ha",
+    "health_report",
     "industry_clusters",
     "industry_name",
     "industry_totals",

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from parkgeo import _geometry
 from parkgeo._columns import ENTERPRISE_REQUIRED, ColumnMatch, match_columns
 from parkgeo._errors import CRSError, InputFormatError, SchemaError
 from parkgeo._sniff import HEADER_SEARCH_ROWS, probe_header
@@ -447,10 +448,8 @@ def scaled_area(values: pd.Series, scale: float) -> np.ndarray:
 
 
 def read_vector(path: Path, *, layer: str | None, encoding: str | None) -> Any:
-    import pyogrio
-
     try:
-        return pyogrio.read_dataframe(path, layer=layer, encoding=encoding)
+        return _geometry.read_vector_layer(path, layer=layer, encoding=encoding)
     except RecursionError:
         raise InputFormatError(f"{path}: the file is nested too deeply to be a map layer") from None
     except Exception as exc:

@@ -33,6 +33,7 @@ from parkgeo._figures import (
     suppress,
     years_to_report,
 )
+from parkgeo._outputs import finite_figures
 from parkgeo._targets import resolve_targets
 
 __all__ = ["Partials", "check_min_enterprises", "finish", "partials_of"]
@@ -384,7 +385,8 @@ def finish(
     if industry_mix:
         table = _industry_mix_from_partials(table, partials, sums, n_parks)
     keep = np.isin(row_year, report_years)
-    result: pd.DataFrame = table.loc[keep].reset_index(drop=True)
+    # overflowing sums become NaN with a warning, never inf
+    result: pd.DataFrame = finite_figures(table.loc[keep].reset_index(drop=True), what="density")
     return result
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 from parkgeo._cells import clean_text, parse_numbers
 from parkgeo._columns import PARK_COLUMNS
 from parkgeo._errors import GeometryError, SchemaError
+from parkgeo._geometry import READ_REPAIRS, sanitize_parks
 from parkgeo._ledger import STRICT_SHOWN
 
 __all__ = ["validate_parks"]
@@ -87,10 +88,15 @@ def validate_parks(gdf: Any, *, source: str = "input") -> tuple[Any, list[dict[s
             f"{', '.join(map(str, gdf.columns))}); map one, e.g. columns={{'park_id': '代码'}}"
         )
     ids = clean_text(gdf["park_id"])
-    geoms = np.asarray(gdf.geometry.values, dtype=object)
     index = list(gdf.index)
+    geoms, repairs = sanitize_parks(
+        np.asarray(gdf.geometry.values, dtype=object),
+        index=index,
+        ids=list(ids),
+        source=source,
+        read_repairs=gdf.attrs.get(READ_REPAIRS, []),
+    )
     errors: list[str] = []
-    repairs: list[dict[str, Any]] = []
     out_geoms = geoms.copy()
 
     types = shapely.get_type_id(geoms)

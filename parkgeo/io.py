@@ -31,6 +31,7 @@ from typing import IO, Any
 
 import pandas as pd
 
+from parkgeo import _geometry, _outputs
 from parkgeo._columns import (
     ENTERPRISE_COLUMNS,
     PARK_COLUMNS,
@@ -379,7 +380,7 @@ def read_parks(
     used_encoding = encoding
     if suffix in PARQUET_SUFFIXES or (path.is_file() and kind_of(path) == "parquet"):
         try:
-            gdf = gpd.read_parquet(path)
+            gdf = _geometry.read_parquet_layer(path)
         except (ValueError, OSError) as exc:
             raise InputFormatError(f"{source}: not a readable GeoParquet file ({exc})") from None
     else:
@@ -400,6 +401,7 @@ def read_parks(
         crs=gdf.crs,
         index=pd.RangeIndex(len(gdf)),
     )
+    frame.attrs[_geometry.READ_REPAIRS] = gdf.attrs.get(_geometry.READ_REPAIRS, [])
     frame = check_crs(frame, crs, source)
     if frame.crs is not None and not is_wgs84_like(frame.crs):
         frame = frame.to_crs("EPSG:4326")
@@ -455,7 +457,11 @@ def atomic_write(
     """
     if mode not in ("wb", "w"):
         raise ValueError(f"atomic_write mode must be 'wb' or 'w', not {mode!r}")
-    target = Path(path)
+    target = _outputs.real_target(Path(path))
+    if _outputs.is_special(target):  # /dev/stdout, a FIFO, a device: stream, never replace
+        with _outputs.stream_to(target, mode, encoding=encoding) as fh:
+            yield fh
+        return
     if not target.parent.is_dir():
         raise ParkgeoError(f"cannot write {target}: the directory {target.parent} does not exist")
     temp = temp_sibling(target)
@@ -468,9 +474,10 @@ def atomic_write(
             fh.flush()
             os.fsync(fh.fileno())
         finish_atomic(temp, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             temp.unlink()
+        _outputs.name_disk_full(exc, target)
         raise
 
 
@@ -488,7 +495,11 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
     >>> target.read_text()
     '{}'
     """
-    target = Path(path)
+    target = _outputs.real_target(Path(path))
+    if _outputs.is_special(target):  # /dev/stdout, a FIFO, a device: stream, never replace
+        with _outputs.stream_path(target) as temp:
+            yield temp
+        return
     if not target.parent.is_dir():
         raise ParkgeoError(f"cannot write {target}: the directory {target.parent} does not exist")
     temp = temp_sibling(target)
@@ -519,6 +530,7 @@ _FORMATS = {
     ".gpkg": "gpkg",
     ".geojson": "geojson",
     ".json": "json",
+    ".xlsx": "xlsx",
 }
 
 
@@ -529,8 +541,9 @@ def write_table(
     format: str | None = None,
     excel: bool = False,
     raw: bool = False,
+    zh_headers: bool = False,
 ) -> Path:
-    """Write a table atomically as CSV, Parquet/GeoParquet, GeoPackage, GeoJSON or JSON.
+    """Write a table atomically as CSV, Parquet/GeoParquet, GeoPackage, GeoJSON, JSON or Excel.
 
     Parameters
     ----------
@@ -538,12 +551,14 @@ def write_table(
         The table. A named index (such as ``source_row``) is written as a column.
     path : str or path-like
         The output file.
-    format : {"csv", "parquet", "gpkg", "geojson", "json"}, optional
+    format : {"csv", "parquet", "gpkg", "geojson", "json", "xlsx"}, optional
         Default: from the suffix of ``path`` (CSV when unknown).
     excel : bool
         CSV as UTF-8 with a byte-order mark, so Excel shows Chinese correctly.
     raw : bool
         Do not neutralise CSV cells that start with ``= + - @``, tab or CR.
+    zh_headers : bool
+        Excel only (``.xlsx``, see :func:`parkgeo._outputs.write_xlsx`): Chinese headers.
 
     Returns
     -------
@@ -580,9 +595,12 @@ def write_table(
             fh.write((text + "\n").encode("utf-8"))
     elif fmt == "gpkg":
         _write_gpkg(with_index(df), target)
+    elif fmt == "xlsx":
+        with atomic_path(target) as temp:
+            _outputs.write_xlsx(df, temp, zh_headers=zh_headers)
     else:
         raise ParkgeoError(
-            f"unknown output format {fmt!r}; use csv, parquet, gpkg, geojson or json"
+            f"unknown output format {fmt!r}; use csv, parquet, gpkg, geojson, json or xlsx"
         )
     return target
 

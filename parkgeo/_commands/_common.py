@@ -12,7 +12,7 @@ import pandas as pd
 
 log = logging.getLogger("parkgeo")
 
-FORMATS = ("csv", "parquet", "gpkg", "geojson", "json")
+FORMATS = ("csv", "parquet", "gpkg", "geojson", "json", "xlsx")
 COORD_SYSTEMS = ("wgs84", "cgcs2000", "gcj02", "bd09")
 
 
@@ -94,6 +94,26 @@ def add_csv_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="do not neutralise CSV cells starting with = + - @ (formula injection)",
     )
+    parser.add_argument(
+        "--zh-headers", action="store_true", help="Excel (.xlsx) output with Chinese headers"
+    )
+
+
+_INPUT_OPTIONS = {"parks": "--parks", "enterprises": "--enterprises", "columns": "--columns",
+                  "targets": "--targets", "districts": "--districts"}  # fmt: skip
+_OUTPUT_OPTIONS = {"output": "-o", "rejects": "--rejects", "unmatched": "--unmatched",
+                   "summary": "--summary", "labels": "--labels"}  # fmt: skip
+
+
+def check_output_paths(args: argparse.Namespace) -> None:
+    """Before any work: no output may be an input or another output; suffixes must fit."""
+    from parkgeo._outputs import check_paths
+
+    def given(options: dict[str, str]) -> list[tuple[str, str | None]]:
+        return [(flag, getattr(args, dest, None)) for dest, flag in options.items()]
+
+    html = ("-o",) if getattr(args, "command", None) == "map" else ()
+    check_paths(given(_INPUT_OPTIONS), given(_OUTPUT_OPTIONS), html_outputs=html)
 
 
 def read_mapping(args: argparse.Namespace, section: str) -> dict[str, str] | None:
@@ -180,6 +200,7 @@ def output_format(args: argparse.Namespace, default: str = "csv") -> str:
             "geoparquet": "parquet",
             "csv": "csv",
             "txt": "csv",
+            "xlsx": "xlsx",
         }.get(suffix, default)
     return default
 
@@ -190,7 +211,8 @@ def emit_table(df: pd.DataFrame, args: argparse.Namespace, *, default_format: st
 
     fmt = output_format(args, default_format)
     if args.output:
-        write_table(df, args.output, format=fmt, excel=args.excel, raw=args.raw)
+        zh = getattr(args, "zh_headers", False)
+        write_table(df, args.output, format=fmt, excel=args.excel, raw=args.raw, zh_headers=zh)
         log.info("wrote %d rows to %s", len(df), args.output)
         return
     if fmt == "csv":
@@ -244,4 +266,7 @@ def log_match_summary(summary: pd.DataFrame) -> None:
         f"{kind} {int(n)} ({n / n_rows:.1%})" if n_rows else f"{kind} 0"
         for kind, n in zip(summary["match"], summary["n"], strict=True)
     ]
+    evidence = summary.attrs.get("coord_system") or {}
+    if evidence.get("likely"):
+        parts.append(f"coordinates look like {evidence['likely']}: pass {evidence['suggestion']}")
     log.info("match summary over %d rows: %s", n_rows, ", ".join(parts))
