@@ -92,6 +92,8 @@ _PUBLIC: dict[str, tuple[str, str]] = {
     "map_html": ("parkgeo.maps", "map_html"),
     "planner_map": ("parkgeo.maps", "planner_map"),
     "save_map": ("parkgeo.maps", "save_map"),
+    "plan_report": ("parkgeo.report", "plan_report"),
+    "save_report": ("parkgeo.report", "save_report"),
     "ALL": ("parkgeo._figures", "ALL"),
     "ALL_PARKS": ("parkgeo._figures", "ALL_PARKS"),
     "STATUSES": ("parkgeo._figures", "STATUSES"),
@@ -227,6 +229,7 @@ if TYPE_CHECKING:  # static checkers and IDEs see ordinary imports
         save_map,
     )
     from parkgeo.metrics import park_metrics
+    from parkgeo.report import plan_report, save_report
     from parkgeo.results import with_park_geometry
     from parkgeo.scale import (
         BatchedResult,
@@ -328,6 +331,7 @@ __all__ = [
     "park_metrics_file",
     "partials_of",
     "peer_groups",
+    "plan_report",
     "planner_map",
     "planted_gaps",
     "presence",
@@ -343,6 +347,7 @@ __all__ = [
     "rollup",
     "sample_path",
     "save_map",
+    "save_report",
     "score_firms",
     "score_sites",
     "split_lonlat_column",

@@ -32,6 +32,7 @@ SUBCOMMANDS: dict[str, str] = {
     "gaps": "industry clusters each park is missing, with reasons",
     "site": "rank parks (or candidate points) for a new firm of an industry",
     "map": "write the planner's interactive offline map",
+    "report": "write the plan-progress report (offline HTML, A4 print, optional PDF)",
     "evaluate": "per-mu benefit evaluation (亩均效益评价): grade firms A-D, find low-efficiency land",
     "check": "data health report: rows, columns, coordinate system, years, suspicious values",
 }

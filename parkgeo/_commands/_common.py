@@ -112,7 +112,7 @@ def check_output_paths(args: argparse.Namespace) -> None:
     def given(options: dict[str, str]) -> list[tuple[str, str | None]]:
         return [(flag, getattr(args, dest, None)) for dest, flag in options.items()]
 
-    html = ("-o",) if getattr(args, "command", None) == "map" else ()
+    html = ("-o",) if getattr(args, "command", None) in ("map", "report") else ()
     check_paths(given(_INPUT_OPTIONS), given(_OUTPUT_OPTIONS), html_outputs=html)
 
 
