@@ -23,13 +23,13 @@ _PUBLIC: dict[str, tuple[str, str]] = {
     "MissingAssetError": ("parkgeo._errors", "MissingAssetError"),
     "ParkgeoError": ("parkgeo._errors", "ParkgeoError"),
     "SchemaError": ("parkgeo._errors", "SchemaError"),
-    "BatchedResult": ("parkgeo._stream", "BatchedResult"),
-    "iter_enterprise_batches": ("parkgeo._stream", "iter_enterprise_batches"),
-    "park_metrics_batched": ("parkgeo._stream", "park_metrics_batched"),
-    "park_metrics_file": ("parkgeo._stream", "park_metrics_file"),
-    "REJECT_REASONS": ("parkgeo._validate", "REASONS"),
+    "BatchedResult": ("parkgeo.scale", "BatchedResult"),
+    "iter_enterprise_batches": ("parkgeo.scale", "iter_enterprise_batches"),
+    "park_metrics_batched": ("parkgeo.scale", "park_metrics_batched"),
+    "park_metrics_file": ("parkgeo.scale", "park_metrics_file"),
+    "REJECT_REASONS": ("parkgeo._ledger", "REASONS"),
     "validate_enterprises": ("parkgeo._validate", "validate_enterprises"),
-    "validate_parks": ("parkgeo._validate", "validate_parks"),
+    "validate_parks": ("parkgeo._validate_parks", "validate_parks"),
     "ClusterResult": ("parkgeo.clusters", "ClusterResult"),
     "industry_clusters": ("parkgeo.clusters", "industry_clusters"),
     "COORD_SYSTEMS": ("parkgeo.coords", "COORD_SYSTEMS"),
@@ -56,7 +56,17 @@ _PUBLIC: dict[str, tuple[str, str]] = {
     "contributions_of": ("parkgeo.disclosure", "contributions_of"),
     "protect": ("parkgeo.disclosure", "protect"),
     "read_disclosure_rules": ("parkgeo.disclosure", "read_disclosure_rules"),
-    "park_metrics_dask": ("parkgeo.distributed", "park_metrics_dask"),
+    "park_metrics_dask": ("parkgeo.scale", "park_metrics_dask"),
+    "EvaluationResult": ("parkgeo.evaluate", "EvaluationResult"),
+    "evaluate_enterprises": ("parkgeo.evaluate", "evaluate_enterprises"),
+    "read_supplement": ("parkgeo.evaluate", "read_supplement"),
+    "write_evaluation": ("parkgeo.evaluate", "write_evaluation"),
+    "ParcelLand": ("parkgeo.evaluate_land", "ParcelLand"),
+    "allocate_parcels": ("parkgeo.evaluate_land", "allocate_parcels"),
+    "Scheme": ("parkgeo.evaluate_scheme", "Scheme"),
+    "SchemeError": ("parkgeo.evaluate_scheme", "SchemeError"),
+    "read_scheme": ("parkgeo.evaluate_scheme", "read_scheme"),
+    "score_firms": ("parkgeo.evaluate_scoring", "score_firms"),
     "missing_clusters": ("parkgeo.gaps", "missing_clusters"),
     "STRATEGIC_CATEGORIES": ("parkgeo.industry", "STRATEGIC_CATEGORIES"),
     "IndustryCodeError": ("parkgeo.industry", "IndustryCodeError"),
@@ -84,18 +94,22 @@ _PUBLIC: dict[str, tuple[str, str]] = {
     "cluster_map": ("parkgeo.maps", "cluster_map"),
     "density_map": ("parkgeo.maps", "density_map"),
     "gap_map": ("parkgeo.maps", "gap_map"),
+    "health_report": ("parkgeo.health", "health_report"),
     "map_html": ("parkgeo.maps", "map_html"),
     "planner_map": ("parkgeo.maps", "planner_map"),
     "save_map": ("parkgeo.maps", "save_map"),
-    "ALL": ("parkgeo.metrics", "ALL"),
-    "ALL_PARKS": ("parkgeo.metrics", "ALL_PARKS"),
-    "STATUSES": ("parkgeo.metrics", "STATUSES"),
-    "Partials": ("parkgeo.metrics", "Partials"),
-    "Targets": ("parkgeo.metrics", "Targets"),
-    "finish": ("parkgeo.metrics", "finish"),
+    "plan_report": ("parkgeo.report", "plan_report"),
+    "save_report": ("parkgeo.report", "save_report"),
+    "ALL": ("parkgeo._figures", "ALL"),
+    "ALL_PARKS": ("parkgeo._figures", "ALL_PARKS"),
+    "STATUSES": ("parkgeo._figures", "STATUSES"),
+    "Partials": ("parkgeo._partials", "Partials"),
+    "Targets": ("parkgeo._targets", "Targets"),
+    "finish": ("parkgeo._partials", "finish"),
     "park_metrics": ("parkgeo.metrics", "park_metrics"),
-    "partials_of": ("parkgeo.metrics", "partials_of"),
-    "read_targets": ("parkgeo.metrics", "read_targets"),
+    "partials_of": ("parkgeo._partials", "partials_of"),
+    "read_targets": ("parkgeo._targets", "read_targets"),
+    "with_park_geometry": ("parkgeo.results", "with_park_geometry"),
     "rank_parks": ("parkgeo.siting", "rank_parks"),
     "score_sites": ("parkgeo.siting", "score_sites"),
     "PeerGroups": ("parkgeo.structure", "PeerGroups"),
@@ -108,6 +122,7 @@ _PUBLIC: dict[str, tuple[str, str]] = {
     "presence": ("parkgeo.structure", "presence"),
     "proximity": ("parkgeo.structure", "proximity"),
     "relatedness_density": ("parkgeo.structure", "relatedness_density"),
+    "default_year": ("parkgeo.years", "default_year"),
 }
 
 if TYPE_CHECKING:  # static checkers and IDEs see ordinary imports
@@ -120,17 +135,16 @@ if TYPE_CHECKING:  # static checkers and IDEs see ordinary imports
         ParkgeoError,
         SchemaError,
     )
-    from parkgeo._stream import (
-        BatchedResult,
-        iter_enterprise_batches,
-        park_metrics_batched,
-        park_metrics_file,
-    )
-    from parkgeo._validate import (
+    from parkgeo._figures import ALL, ALL_PARKS, STATUSES
+    from parkgeo._ledger import (
         REASONS as REJECT_REASONS,
     )
+    from parkgeo._partials import Partials, finish, partials_of
+    from parkgeo._targets import Targets, read_targets
     from parkgeo._validate import (
         validate_enterprises,
+    )
+    from parkgeo._validate_parks import (
         validate_parks,
     )
     from parkgeo.clusters import (
@@ -167,11 +181,29 @@ if TYPE_CHECKING:  # static checkers and IDEs see ordinary imports
         protect,
         read_disclosure_rules,
     )
-    from parkgeo.distributed import (
-        park_metrics_dask,
+    from parkgeo.evaluate import (
+        EvaluationResult,
+        evaluate_enterprises,
+        read_supplement,
+        write_evaluation,
+    )
+    from parkgeo.evaluate_land import (
+        ParcelLand,
+        allocate_parcels,
+    )
+    from parkgeo.evaluate_scheme import (
+        Scheme,
+        SchemeError,
+        read_scheme,
+    )
+    from parkgeo.evaluate_scoring import (
+        score_firms,
     )
     from parkgeo.gaps import (
         missing_clusters,
+    )
+    from parkgeo.health import (
+        health_report,
     )
     from parkgeo.industry import (
         STRATEGIC_CATEGORIES,
@@ -210,16 +242,15 @@ if TYPE_CHECKING:  # static checkers and IDEs see ordinary imports
         planner_map,
         save_map,
     )
-    from parkgeo.metrics import (
-        ALL,
-        ALL_PARKS,
-        STATUSES,
-        Partials,
-        Targets,
-        finish,
-        park_metrics,
-        partials_of,
-        read_targets,
+    from parkgeo.metrics import park_metrics
+    from parkgeo.report import plan_report, save_report
+    from parkgeo.results import with_park_geometry
+    from parkgeo.scale import (
+        BatchedResult,
+        iter_enterprise_batches,
+        park_metrics_batched,
+        park_metrics_dask,
+        park_metrics_file,
     )
     from parkgeo.siting import (
         rank_parks,
@@ -237,6 +268,7 @@ if TYPE_CHECKING:  # static checkers and IDEs see ordinary imports
         proximity,
         relatedness_density,
     )
+    from parkgeo.years import default_year
 
 # kept literal so linters and readers see the API; a test checks it equals _PUBLIC
 __all__ = [
@@ -253,20 +285,25 @@ __all__ = [
     "DataValidationError",
     "DisclosureError",
     "DisclosureRules",
+    "EvaluationResult",
     "GeometryError",
     "IndustryCodeError",
     "InputFormatError",
     "JoinResult",
     "Loaded",
     "MissingAssetError",
+    "ParcelLand",
     "ParkgeoError",
     "Partials",
     "PeerGroups",
     "ProtectedTable",
     "SchemaError",
+    "Scheme",
+    "SchemeError",
     "Targets",
     "TianjinSample",
     "__version__",
+    "allocate_parcels",
     "assign_parks",
     "atomic_path",
     "atomic_write",
@@ -278,7 +315,9 @@ __all__ = [
     "contributions_of",
     "convert_coords",
     "convert_geometry",
+    "default_year",
     "density_map",
+    "evaluate_enterprises",
     "finish",
     "format_csv",
     "format_json",
@@ -286,6 +325,7 @@ __all__ = [
     "gcj02_to_bd09",
     "gcj02_to_wgs84",
     "geodesic_area_ha",
+    "health_report",
     "industry_clusters",
     "industry_name",
     "industry_totals",
@@ -309,6 +349,7 @@ __all__ = [
     "park_metrics_file",
     "partials_of",
     "peer_groups",
+    "plan_report",
     "planner_map",
     "planted_gaps",
     "presence",
@@ -319,11 +360,15 @@ __all__ = [
     "read_disclosure_rules",
     "read_enterprises",
     "read_parks",
+    "read_scheme",
+    "read_supplement",
     "read_targets",
     "relatedness_density",
     "rollup",
     "sample_path",
     "save_map",
+    "save_report",
+    "score_firms",
     "score_sites",
     "split_lonlat_column",
     "strategic_category",
@@ -332,6 +377,8 @@ __all__ = [
     "validate_parks",
     "wgs84_to_bd09",
     "wgs84_to_gcj02",
+    "with_park_geometry",
+    "write_evaluation",
     "write_table",
 ]
 

@@ -18,8 +18,25 @@ __all__ = [
 ]
 
 
+_MAX_MESSAGE = 2_000
+
+
+def _bounded(message: str) -> str:
+    """A message cut in the middle past 2,000 characters (a 50 MB header, a table's repr):
+    the start says what, the end says how to fix it."""
+    if len(message) <= _MAX_MESSAGE:
+        return message
+    cut = len(message) - 1_500
+    return f"{message[:1_100]} ... [{cut:,} characters cut] ... {message[-400:]}"
+
+
 class ParkgeoError(ValueError):
     """Base class of every error parkgeo raises on purpose."""
+
+    def __init__(self, *args: object) -> None:
+        if args and isinstance(args[0], str):
+            args = (_bounded(args[0]), *args[1:])
+        super().__init__(*args)
 
 
 class InputFormatError(ParkgeoError):

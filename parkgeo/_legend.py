@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
+from parkgeo import _vocab_en, _vocab_zh
+from parkgeo._classes import NO_DATA_COLOR, SCHEMES, Classes, classify, fisher_jenks_bins
 from parkgeo._errors import ParkgeoError
 
 __all__ = [
@@ -39,11 +40,9 @@ __all__ = [
     "status_label",
 ]
 
-SCHEMES = ("fisherjenks", "quantiles", "equalinterval", "userdefined")
 
 # Fisher-Jenks is exact up to this many values; above it, it runs on this many values taken at
 # evenly spaced ranks (deterministic), which keeps it well under a second for any city.
-FISHER_JENKS_MAX_VALUES = 2000
 
 
 @dataclass(frozen=True)
@@ -64,152 +63,8 @@ MEASURES: dict[str, MeasureSpec] = {
     "profit": MeasureSpec("profit", "YlGn", True),
 }
 
-LABELS: dict[str, dict[str, str]] = {
-    "en": {
-        "title": "Industrial parks: tax and energy per hectare, {year}",
-        "gap_title": "Industry clusters the parks are missing, {year}",
-        "cluster_title": "Industry clusters, {year}",
-        "density_title": "{measure} by park, {year}",
-        "source": "Data: enterprise records joined to park boundaries; computed with parkgeo",
-        "tiles_note": "Basemap tiles from {provider} load over the internet",
-        "no_tiles_note": "No basemap: the map works offline",
-        "tax_per_ha": "Tax per hectare",
-        "tax_per_ha_unit": "10k CNY/ha",
-        "tax_per_mu": "Tax per mu",
-        "tax_per_mu_unit": "10k CNY/mu",
-        "energy_per_ha": "Energy per hectare",
-        "energy_per_ha_unit": "tce/ha",
-        "energy_per_value_added": "Energy per unit of value added",
-        "energy_per_value_added_unit": "tce per 10k CNY",
-        "labour_productivity": "Labour productivity",
-        "labour_productivity_unit": "10k CNY per person",
-        "profit": "Profit",
-        "profit_unit": "10k CNY",
-        "tax": "Tax",
-        "value_added": "Value added",
-        "energy_tce": "Energy",
-        "money_unit": "10k CNY",
-        "energy_unit": "tce",
-        "progress": "Target progress: {measure}",
-        "progress_short": "Progress",
-        "status": "Status",
-        "met": "Met",
-        "on_track": "On track",
-        "behind": "Behind",
-        "no_data": "No data",
-        "baseline": "Baseline year",
-        "suppressed_status": "Suppressed",
-        "no_baseline": "No baseline",
-        "no_target": "No target",
-        "districts": "Districts",
-        "parks": "Parks",
-        "all_parks_vs": "All parks, {year} vs {baseline}:",
-        "enterprises": "Enterprises {year}, by industry section",
-        "enterprises_legend": "Enterprises by industry section",
-        "clusters": "Industry clusters",
-        "cluster": "Cluster",
-        "gaps": "Missing clusters",
-        "n_missing": "Missing clusters per park",
-        "strategic_none": "No strategic emerging industry",
-        "n_enterprises": "Enterprises",
-        "area": "Area",
-        "ha": "ha",
-        "firms": "firms",
-        "change": "Change vs {baseline}",
-        "baseline_generic": "baseline",
-        "change_short": "Change",
-        "value": "Value",
-        "top_industries": "Top industries",
-        "missing": "Missing clusters",
-        "none": "none",
-        "park": "Park",
-        "outside_parks": "outside parks",
-        "industry": "Industry",
-        "share_in_parks": "share in parks",
-        "parks_in": "Parks",
-        "scheme_fisherjenks": "Fisher-Jenks",
-        "scheme_quantiles": "quantiles",
-        "scheme_equalinterval": "equal interval",
-        "scheme_userdefined": "user-defined breaks",
-        "classes": "{scheme}, {k} classes",
-        "of_target": "of target",
-        "suppressed": "suppressed (fewer than k firms)",
-        "points_omitted": "{n} enterprises without valid location not shown",
-        "sampled": "Showing {shown} of {total} enterprises (size budget)",
-    },
-    "zh": {
-        "title": "产业园区地均税收与能耗（{year}年）",
-        "gap_title": "各园区缺失的产业集群（{year}年）",
-        "cluster_title": "产业集群（{year}年）",
-        "density_title": "各园区{measure}（{year}年）",
-        "source": "数据：企业数据与园区边界空间匹配，由 parkgeo 计算",
-        "tiles_note": "底图瓦片来自 {provider}，需联网加载",
-        "no_tiles_note": "无底图：离线可用",
-        "tax_per_ha": "地均税收",
-        "tax_per_ha_unit": "万元/公顷",
-        "tax_per_mu": "亩均税收",
-        "tax_per_mu_unit": "万元/亩",
-        "energy_per_ha": "地均能耗",
-        "energy_per_ha_unit": "吨标准煤/公顷",
-        "energy_per_value_added": "单位增加值能耗",
-        "energy_per_value_added_unit": "吨标准煤/万元",
-        "labour_productivity": "全员劳动生产率",
-        "labour_productivity_unit": "万元/人",
-        "profit": "利润总额",
-        "profit_unit": "万元",
-        "tax": "税收",
-        "value_added": "增加值",
-        "energy_tce": "综合能耗",
-        "money_unit": "万元",
-        "energy_unit": "吨标准煤",
-        "progress": "目标进度：{measure}",
-        "progress_short": "目标进度",
-        "status": "状态",
-        "met": "已达标",
-        "on_track": "按进度",
-        "behind": "落后",
-        "no_data": "无数据",
-        "baseline": "基期年",
-        "suppressed_status": "已隐藏",
-        "no_baseline": "无基期数据",
-        "no_target": "无目标",
-        "districts": "行政区",
-        "parks": "园区",
-        "all_parks_vs": "全部园区{year}年较{baseline}年：",
-        "enterprises": "企业（{year}年，按行业门类）",
-        "enterprises_legend": "企业（按行业门类）",
-        "clusters": "产业集群",
-        "cluster": "集群",
-        "gaps": "缺失的产业集群",
-        "n_missing": "各园区缺失的产业集群数",
-        "strategic_none": "无战略性新兴产业",
-        "n_enterprises": "企业数",
-        "area": "面积",
-        "ha": "公顷",
-        "firms": "家企业",
-        "change": "较{baseline}年变化",
-        "baseline_generic": "基期",
-        "change_short": "变化",
-        "value": "数值",
-        "top_industries": "主要行业",
-        "missing": "缺失的产业集群",
-        "none": "无",
-        "park": "园区",
-        "outside_parks": "园区外",
-        "industry": "行业",
-        "share_in_parks": "园区内占比",
-        "parks_in": "所在园区",
-        "scheme_fisherjenks": "自然断点法",
-        "scheme_quantiles": "分位数",
-        "scheme_equalinterval": "等间距",
-        "scheme_userdefined": "自定义分级",
-        "classes": "{scheme}，{k} 级",
-        "of_target": "目标完成度",
-        "suppressed": "已隐藏（企业数少于 k）",
-        "points_omitted": "{n} 家企业无有效坐标，未显示",
-        "sampled": "显示 {shown} / {total} 家企业（文件大小限制）",
-    },
-}
+# One vocabulary file per language (parkgeo/_vocab_en.py, parkgeo/_vocab_zh.py), same keys.
+LABELS: dict[str, dict[str, str]] = {"en": _vocab_en.WORDS, "zh": _vocab_zh.WORDS}
 
 # Target statuses of parkgeo.metrics (STATUSES), in legend order; the greys are "no verdict".
 STATUS_COLORS: dict[str, str] = {
@@ -223,7 +78,6 @@ STATUS_COLORS: dict[str, str] = {
     "no_data": "#d9d9d9",
 }
 
-NO_DATA_COLOR = "#d9d9d9"
 
 # One fixed colour per GB/T 4754 section letter, so a section has the same colour on every map
 # (20 distinguishable colours, the "tab20" qualitative set reordered so neighbours differ).
@@ -330,16 +184,19 @@ def fmt_number(x: Any) -> str:
 
 
 def fmt_change(x: Any) -> str:
-    """A relative change as a signed percentage: ``0.123`` -> ``+12.3%``.
+    """A relative change as a signed percentage: ``0.123`` -> ``+12.3%``; below 10% with two
+    decimals (a plan's -15% is read to the tenth of a point). The one format of a change in
+    the maps, the report and ``parkgeo demo``.
 
     Examples
     --------
     >>> fmt_change(0.4512), fmt_change(-0.0288), fmt_change(None)
-    ('+45.1%', '-2.9%', '–')
+    ('+45.1%', '-2.88%', '–')
     """
     if _is_missing(x):
         return "–"
-    return f"{float(x) * 100:+.1f}%"
+    pct = float(x) * 100
+    return f"{pct:+.2f}%" if abs(pct) < 10 else f"{pct:+.1f}%"
 
 
 def fmt_progress(x: Any) -> str:
@@ -376,202 +233,6 @@ def _is_missing_text(value: Any) -> bool:
 # ------------------------------------------------------------------------------------------
 # class breaks
 # ------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Classes:
-    """Class breaks of one measure over the parks.
-
-    Attributes
-    ----------
-    bins : list of float
-        Upper bound of each class (the last is the maximum).
-    lower : float
-        Lower bound of the first class (the minimum), NaN when there is no value.
-    index : numpy.ndarray of int
-        Class of each value, ``-1`` where the value is missing.
-    counts : list of int
-        Number of values in each class.
-    colors : list of str
-        Fill colour of each class.
-    scheme : str
-        The scheme used.
-    """
-
-    bins: list[float]
-    lower: float
-    index: NDArray[np.int64]
-    counts: list[int]
-    colors: list[str]
-    scheme: str
-
-    @property
-    def k(self) -> int:
-        return len(self.bins)
-
-    def color_of(self) -> list[str]:
-        """Fill colour of each value (no-data grey where missing)."""
-        return [self.colors[i] if i >= 0 else NO_DATA_COLOR for i in self.index]
-
-
-def fisher_jenks_bins(values: Sequence[float] | NDArray[np.float64], k: int) -> list[float]:
-    """Exact Fisher-Jenks natural breaks (minimum within-class sum of squares).
-
-    A dynamic programme over the sorted values with prefix sums, vectorised with numpy. Up to
-    :data:`FISHER_JENKS_MAX_VALUES` values it is exact; above, it runs on that many values
-    taken at evenly spaced ranks, and the last bin is the maximum.
-
-    Returns
-    -------
-    list of float
-        Upper bound of each class; fewer than ``k`` when there are fewer distinct values.
-
-    Examples
-    --------
-    >>> fisher_jenks_bins([1, 2, 3, 10, 11, 12, 30, 31], 3)
-    [3.0, 12.0, 31.0]
-    """
-    x = np.sort(np.asarray(values, dtype=float))
-    x = x[np.isfinite(x)]
-    if len(x) == 0:
-        return []
-    distinct = np.unique(x)
-    if len(distinct) <= k:
-        return [float(v) for v in distinct]
-    if len(x) > FISHER_JENKS_MAX_VALUES:
-        ranks = np.linspace(0, len(x) - 1, FISHER_JENKS_MAX_VALUES).round().astype(np.int64)
-        x = x[ranks]
-    n = len(x)
-    centred = x - x.mean()
-    s1 = np.concatenate([[0.0], np.cumsum(centred)])
-    s2 = np.concatenate([[0.0], np.cumsum(centred * centred)])
-
-    def ssd(start: NDArray[np.int64], end: int) -> NDArray[np.float64]:
-        # within-class sum of squares of x[start..end] (inclusive), for many starts
-        count = end + 1 - start
-        total = s1[end + 1] - s1[start]
-        return np.asarray(s2[end + 1] - s2[start] - total * total / count, dtype=float)
-
-    cost = np.full((k, n), np.inf)
-    start_of = np.zeros((k, n), dtype=np.int64)
-    all_starts = np.arange(n, dtype=np.int64)
-    cost[0] = np.array([ssd(np.array([0]), j)[0] for j in range(n)])
-    for m in range(1, k):
-        for j in range(m, n):
-            starts = all_starts[m : j + 1]
-            candidates = cost[m - 1, starts - 1] + ssd(starts, j)
-            best = int(np.argmin(candidates))
-            cost[m, j] = candidates[best]
-            start_of[m, j] = starts[best]
-    ends = [n - 1]
-    j = n - 1
-    for m in range(k - 1, 0, -1):
-        j = int(start_of[m, j]) - 1
-        ends.append(j)
-    bins = [float(x[e]) for e in sorted(ends)]
-    bins[-1] = float(distinct[-1])
-    return bins
-
-
-def classify(
-    values: Sequence[float] | NDArray[np.float64],
-    *,
-    scheme: str = "fisherjenks",
-    k: int = 5,
-    bins: Sequence[float] | None = None,
-    palette: str = "YlGnBu",
-    reverse: bool = False,
-) -> Classes:
-    """Class breaks of ``values`` by a mapclassify scheme, with colours from a ColorBrewer ramp.
-
-    Parameters
-    ----------
-    values : array_like of float
-        One value per park; NaN is "no data" (class ``-1``).
-    scheme : {"fisherjenks", "quantiles", "equalinterval", "userdefined"}
-        Fisher-Jenks natural breaks (exact, see :func:`fisher_jenks_bins`), quantiles or equal
-        intervals (mapclassify), or the user's ``bins``.
-    k : int
-        Number of classes (fewer when there are fewer distinct values).
-    bins : sequence of float, optional
-        Upper class bounds for ``"userdefined"``; the maximum is added when above the last.
-    palette : str
-        ColorBrewer sequential ramp name.
-    reverse : bool
-        Darkest colour for the lowest class.
-
-    Examples
-    --------
-    >>> c = classify([1, 2, 3, 10, 11, 12, 30, 31, float("nan")], k=3)
-    >>> c.bins, c.index.tolist(), c.counts
-    ([3.0, 12.0, 31.0], [0, 0, 0, 1, 1, 1, 2, 2, -1], [3, 3, 2])
-    >>> classify([5, 15, 25], scheme="userdefined", bins=[10, 20]).bins
-    [10.0, 20.0, 25.0]
-    """
-    if scheme not in SCHEMES:
-        raise ParkgeoError(f"scheme must be one of {', '.join(SCHEMES)}; got {scheme!r}")
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 2 <= k <= 9:
-        raise ParkgeoError(f"k must be an integer from 2 to 9 classes; got {k!r}")
-    if scheme == "userdefined":
-        if bins is None or len(bins) == 0:
-            raise ParkgeoError("scheme='userdefined' needs bins=[upper bound of each class, ...]")
-        user = [float(b) for b in bins]
-        if any(not math.isfinite(b) for b in user) or any(
-            b2 <= b1 for b1, b2 in zip(user[:-1], user[1:], strict=True)
-        ):
-            raise ParkgeoError(f"bins must be finite and strictly increasing; got {list(bins)!r}")
-    y = np.asarray(values, dtype=float)
-    present = np.isfinite(y)
-    data = y[present]
-    breaks: list[float]
-    if len(data) == 0:
-        breaks = [float(b) for b in bins] if scheme == "userdefined" and bins is not None else []
-    elif scheme == "userdefined":
-        assert bins is not None
-        breaks = [float(b) for b in bins]
-        if data.max() > breaks[-1]:
-            breaks.append(float(data.max()))
-    elif scheme == "fisherjenks":
-        breaks = fisher_jenks_bins(data, int(k))
-    else:
-        breaks = _mapclassify_bins(data, scheme, int(k))
-    index = np.full(len(y), -1, dtype=np.int64)
-    if breaks:
-        index[present] = np.minimum(
-            np.searchsorted(np.asarray(breaks), data, side="left"), len(breaks) - 1
-        )
-    counts = [int((index == c).sum()) for c in range(len(breaks))]
-    colors = _ramp(palette, len(breaks), reverse=reverse)
-    lower = float(data.min()) if len(data) else float("nan")
-    return Classes(breaks, lower, index, counts, colors, scheme)
-
-
-def _mapclassify_bins(data: NDArray[np.float64], scheme: str, k: int) -> list[float]:
-    import mapclassify
-
-    distinct = np.unique(data)
-    if len(distinct) <= k:
-        return [float(v) for v in distinct]
-    if scheme == "quantiles":
-        result = mapclassify.Quantiles(data, k=k)
-    else:
-        result = mapclassify.EqualInterval(data, k=k)
-    out: list[float] = []
-    for b in np.asarray(result.bins, dtype=float):
-        if not out or b > out[-1]:
-            out.append(float(b))
-    return out
-
-
-def _ramp(palette: str, n: int, *, reverse: bool = False) -> list[str]:
-    if n == 0:
-        return []
-    from branca.utilities import color_brewer
-
-    # ColorBrewer ramps start at 3 colours; for 1-2 classes take the ends of a 3-colour ramp
-    full = color_brewer(palette, max(n, 3))
-    colors = [full[0], full[-1]] if n == 2 else [full[-1]] if n == 1 else list(full)
-    return colors[::-1] if reverse else colors
 
 
 # ------------------------------------------------------------------------------------------

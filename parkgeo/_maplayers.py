@@ -1,4 +1,4 @@
-"""folium elements behind parkgeo's maps: an offline map, safe data layers, legends, rendering.
+"""folium elements behind parkgeo's maps: an offline map and safe data layers.
 
 This module imports folium at the top, so only :mod:`parkgeo.maps` imports it, inside its
 functions (``parkgeo density`` never pays for folium).
@@ -17,34 +17,24 @@ Safety rules followed here (see ``docs/maps.md``):
 
 from __future__ import annotations
 
-import copy
 import json
-import re
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
 import folium
 from branca.element import Element, Figure, MacroElement
-from folium.elements import ElementAddToElement
 from folium.map import Layer
 from folium.template import Template
 
-from parkgeo._assets import leaflet_assets, markercluster_assets
-from parkgeo._errors import MissingAssetError
+from parkgeo._assets import leaflet_assets
 
 __all__ = [
     "DataScript",
     "FitView",
     "GeoJsonLayer",
-    "HtmlControl",
     "OfflineMap",
-    "Orchestrator",
     "PointLayer",
-    "TitleBox",
     "js_json",
-    "render_html",
 ]
 
 # (character, JSON escape); str.replace per character is ~10x faster than str.translate
@@ -93,10 +83,24 @@ PAGE_CSS = """
 .pg-count { color: #777; margin-left: 5px; }
 .pg-note { color: #666; margin-top: 3px; white-space: normal; }
 .pg-title { position: absolute; top: 10px; left: 56px; z-index: 800;
-  max-width: calc(100% - 470px); min-width: 220px; pointer-events: auto; }
+  max-width: min(640px, calc(100% - 420px)); min-width: 220px; pointer-events: auto; }
 .pg-title h1 { font-size: 17px; margin: 0; font-weight: 600; }
-.pg-title div { color: #555; font-size: 11px; }
-.pg-source { max-width: 420px; color: #444; font-size: 11px; }
+.pg-title .pg-title-text div { color: #555; font-size: 11px; }
+.pg-year-label { display: inline-block; margin-top: 3px; font-size: 12px; color: #333; }
+.pg-year { font-size: 12px; margin-left: 4px; }
+.pg-source { max-width: 260px; color: #444; font-size: 11px; }
+.pg-legend { max-height: 42vh; overflow-y: auto; }
+.pg-legend details > summary { cursor: pointer; list-style-position: outside; }
+.pg-legend details:not([open]) > summary { margin-bottom: 0; }
+.pg-north { text-align: center; font-weight: 700; font-size: 12px; line-height: 1.1;
+  padding: 3px 6px; }
+.pg-park-name { background: rgba(255,255,255,0.8); border: none; box-shadow: none;
+  padding: 0 3px; font-size: 11px; color: #222; }
+.pg-park-name::before { display: none; }
+.pg-district-name { background: transparent; border: none; box-shadow: none;
+  font-size: 12px; color: #6b6b6b; font-weight: 600; }
+.pg-district-name::before { display: none; }
+.pg-trend { display: flex; flex-wrap: wrap; gap: 4px; margin-top: 4px; }
 .pg-popup .leaflet-popup-content { font-size: 12px; line-height: 1.4; margin: 10px 14px; }
 .pg-popup h3 { font-size: 14px; margin: 0 0 2px 0; }
 .pg-popup .pg-sub { color: #666; margin-bottom: 4px; }
@@ -126,7 +130,7 @@ class _Text(Element):
         return self.text
 
 
-class _Verbatim(MacroElement):
+class Verbatim(MacroElement):
     """A MacroElement whose rendered header/html/script go into the page verbatim.
 
     branca's ``MacroElement.render`` wraps each rendered macro in ``Element(text)``, which
@@ -191,7 +195,7 @@ class OfflineMap(folium.Map):
         root.header.add_child(_InlineAssets(page_title), name="parkgeo_assets", index=0)
 
 
-class FitView(_Verbatim):
+class FitView(Verbatim):
     """Fit the map to ``bounds`` at once, before any layer is added.
 
     folium's ``fit_bounds`` runs after the layers and animates the zoom, so the first frames
@@ -208,12 +212,12 @@ class FitView(_Verbatim):
     )
 
     def __init__(self, bounds: Sequence[Sequence[float]]) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # branca is untyped
         self._name = "pg_fit"
         self.bounds_js = js_json([[float(v) for v in corner] for corner in bounds])
 
 
-class DataScript(_Verbatim):
+class DataScript(Verbatim):
     """``var <name> = <json>;``: data shared by several layers (encoded once, safely)."""
 
     _template = Template(
@@ -225,16 +229,18 @@ class DataScript(_Verbatim):
     )
 
     def __init__(self, data: Any, *, name: str = "pg_data") -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # branca is untyped
         self._name = name
         self.payload = js_json(data)
 
 
-class GeoJsonLayer(Layer, _Verbatim):
+class GeoJsonLayer(Layer, Verbatim):
     """Polygons drawn from a :class:`DataScript` FeatureCollection with per-feature styles.
 
     Each feature carries only ``properties.i``, its position; styles, tooltips and popups
     are arrays indexed by it. Tooltip/popup strings are HTML already escaped in Python.
+    ``by_year`` (``{"styles": {year: [...]}, "tips": {year: [...]}}``) and the source's
+    ``years``/``charts`` let the year switcher restyle the layer (``layer.pgSetYear(y)``).
     """
 
     _template = Template(
@@ -243,12 +249,18 @@ class GeoJsonLayer(Layer, _Verbatim):
         var {{ this.get_name() }} = (function () {
             var styles = {{ this.styles }};
             var tips = {{ this.tooltips }};
+            var byYear = {{ this.by_year }};
             {%- if this.popup_source %}
-            var pops = {{ this.popup_source.get_name() }}.popups;
+            var src = {{ this.popup_source.get_name() }};
+            var popsByYear = src.years || null, charts = src.charts || null, gaps = src.gaps || null;
+            var pops = src.popups || (popsByYear ? popsByYear[src.year] : null);
             {%- else %}
-            var pops = {{ this.popups }};
+            var pops = {{ this.popups }}, popsByYear = null, charts = null, gaps = null;
             {%- endif %}
-            return L.geoJSON({{ this.source.get_name() }}.fc, {
+            function content(list, i) {
+                return list[i] + (gaps && gaps[i] ? gaps[i] : "") + (charts && charts[i] ? charts[i] : "");
+            }
+            var layer = L.geoJSON({{ this.source.get_name() }}.fc, {
                 interactive: {{ this.interactive }},
                 bubblingMouseEvents: false,
                 style: function (f) { return styles[f.properties.i]; },
@@ -256,11 +268,22 @@ class GeoJsonLayer(Layer, _Verbatim):
                     var i = f.properties.i;
                     if (tips && tips[i]) { layer.bindTooltip(tips[i], {sticky: true}); }
                     if (pops && pops[i]) {
-                        layer.bindPopup(pops[i], {maxWidth: 420, maxHeight: 420, className: "pg-popup"});
+                        layer.bindPopup(content(pops, i), {maxWidth: 440, maxHeight: 440, className: "pg-popup",
+                            autoPanPaddingTopLeft: [60, 120], autoPanPaddingBottomRight: [60, 30]});
                         layer.on("popupopen", function () { layer.closeTooltip(); });
                     }
                 }
             });
+            // the year switcher: styles, tooltips and popups of another year
+            layer.pgSetYear = function (y) {
+                layer.eachLayer(function (f) {
+                    var i = f.feature.properties.i;
+                    if (byYear && byYear.styles[y]) { f.setStyle(byYear.styles[y][i]); }
+                    if (byYear && byYear.tips[y] && f.getTooltip()) { f.setTooltipContent(byYear.tips[y][i]); }
+                    if (popsByYear && popsByYear[y] && f.getPopup()) { f.setPopupContent(content(popsByYear[y], i)); }
+                });
+            };
+            return layer;
         })();
         {% endmacro %}
         """
@@ -278,9 +301,11 @@ class GeoJsonLayer(Layer, _Verbatim):
         overlay: bool = True,
         show: bool = True,
         interactive: bool = True,
+        by_year: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(name=name, overlay=overlay, show=show)
         self._name = "pg_polygons"
+        self.by_year = js_json(by_year)
         self.source = source
         self.styles = js_json(list(styles))
         self.tooltips = js_json(list(tooltips) if tooltips is not None else None)
@@ -289,7 +314,7 @@ class GeoJsonLayer(Layer, _Verbatim):
         self.interactive = "true" if interactive else "false"
 
 
-class PointLayer(Layer, _Verbatim):
+class PointLayer(Layer, Verbatim):
     """Many points as ONE Leaflet layer drawn on the map's shared canvas.
 
     ``payload`` holds integer offsets ``x``/``y`` (units of 1e-5 degree from
@@ -480,224 +505,9 @@ class PointLayer(Layer, _Verbatim):
         self.payload = js_json(payload)
 
 
-class HtmlControl(_Verbatim):
-    """A Leaflet control box holding ``html`` (built and escaped in Python)."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = L.control({position: {{ this.position_js }}});
-        {{ this.get_name() }}.onAdd = function () {
-            var div = L.DomUtil.create("div", {{ this.css_js }});
-            div.innerHTML = {{ this.html_js }};
-            L.DomEvent.disableClickPropagation(div);
-            L.DomEvent.disableScrollPropagation(div);
-            return div;
-        };
-        {%- if this.always %}
-        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
-        {%- endif %}
-        {% endmacro %}
-        """
-    )
-
-    def __init__(
-        self, html: str, *, position: str = "bottomright", css: str = "pg-box", always: bool = True
-    ) -> None:
-        super().__init__()
-        self._name = "pg_control"
-        self.html_js = js_json(html)
-        self.position_js = js_json(position)
-        self.css_js = js_json(css)
-        self.always = always
-
-
-class TitleBox(_Verbatim):
-    """Title, year and sub-title centred at the top of the map."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        (function () {
-            var div = L.DomUtil.create("div", "pg-box pg-title");
-            div.innerHTML = {{ this.html_js }};
-            L.DomEvent.disableClickPropagation(div);
-            {{ this._parent.get_name() }}.getContainer().appendChild(div);
-        })();
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, html: str) -> None:
-        super().__init__()
-        self._name = "pg_title"
-        self.html_js = js_json(html)
-
-
-class Orchestrator(_Verbatim):
-    """The page's last script: drawing order, legends that follow their layer, ready flag.
-
-    All vector layers share one canvas; Leaflet hit-tests it in drawing order, so after any
-    layer is switched on the order is restored (districts at the back, then the park
-    choropleth, then cluster hulls, enterprises on top). ``window.parkgeoReady`` becomes
-    true on the first animation frame after everything is drawn (benchmarks and tests wait
-    for it).
-    """
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        (function () {
-            var map = {{ this._parent.get_name() }};
-            map.attributionControl.setPrefix("Leaflet");
-            var backToFront = [{% for l in this.order %}{{ l.get_name() }}{{ "," if not loop.last }}{% endfor %}];
-            var legends = [{% for l, c in this.legends %}[{{ l.get_name() }}, {{ c.get_name() }}]{{ "," if not loop.last }}{% endfor %}];
-            function restack() {
-                for (var i = backToFront.length - 1; i >= 0; i--) {
-                    if (map.hasLayer(backToFront[i])) { backToFront[i].bringToBack(); }
-                }
-            }
-            function syncLegends() {
-                legends.forEach(function (pair) {
-                    var on = map.hasLayer(pair[0]);
-                    if (on && !pair[1].getContainer()) { pair[1].addTo(map); }
-                    else if (on && !pair[1].getContainer().parentNode) { pair[1].addTo(map); }
-                    else if (!on && pair[1].getContainer() && pair[1].getContainer().parentNode) {
-                        pair[1].remove();
-                    }
-                });
-            }
-            map.on("overlayadd overlayremove baselayerchange", function () {
-                restack();
-                syncLegends();
-            });
-            restack();
-            syncLegends();
-            window.parkgeoMap = map;
-            map.whenReady(function () {
-                requestAnimationFrame(function () {
-                    window.parkgeoReadyAt = performance.now();
-                    window.parkgeoReady = true;
-                    document.documentElement.setAttribute("data-parkgeo-ready", "1");
-                });
-            });
-        })();
-        {% endmacro %}
-        """
-    )
-
-    def __init__(
-        self,
-        *,
-        order: Sequence[Element],
-        legends: Sequence[tuple[Element, Element]],
-    ) -> None:
-        super().__init__()
-        self._name = "pg_orchestrator"
-        self.order = list(order)
-        self.legends = list(legends)
-
-
 # ------------------------------------------------------------------------------------------
 # rendering: deterministic ids, offline check
 # ------------------------------------------------------------------------------------------
 
-_ID_LOCK = threading.Lock()
-
-
-def _walk(element: Element) -> Iterator[Element]:
-    yield element
-    for child in list(element._children.values()):
-        yield from _walk(child)
-
-
-@contextmanager
-def _sequential_new_ids() -> Iterator[None]:
-    # Elements folium creates while rendering (e.g. the ``.addTo(map)`` statements) would
-    # get random ids; give them sequential ones for the duration of the render.
-    counter = iter(range(1, 10**9))
-    original = Element.__dict__["_generate_id"]
-    with _ID_LOCK:
-        Element._generate_id = classmethod(lambda cls: f"r{next(counter):06d}")  # type: ignore[assignment,method-assign]
-        try:
-            yield
-        finally:
-            Element._generate_id = original  # type: ignore[method-assign]
-
-
-def _prepare_copy(root: Figure) -> Figure:
-    """A copy of the figure with stale render output removed and sequential element ids."""
-    fig = copy.deepcopy(root)
-    sections = {id(fig.header), id(fig.html), id(fig.script)}
-    stale: set[str] = set()
-    for el in _walk(fig):
-        if id(el) in sections or el is fig:
-            continue
-        if isinstance(el, MacroElement):
-            stale.add(el.get_name())
-            stale.add(el.get_name() + "_add")
-        for key in [k for k, v in el._children.items() if isinstance(v, ElementAddToElement)]:
-            del el._children[key]
-    for section in (fig.header, fig.html, fig.script):
-        for key in [k for k in section._children if k in stale or k.endswith("_includes")]:
-            del section._children[key]
-    for n, el in enumerate(_walk(fig)):
-        el._id = f"{n:06d}"
-    return fig
-
 
 # folium's CDN links that have a registry-provided offline copy
-_KNOWN_ASSETS = {
-    "leaflet.js": ("leaflet", "js"),
-    "leaflet.css": ("leaflet", "css"),
-    "leaflet.markercluster.js": ("markercluster", "js"),
-    "markercluster.css": ("markercluster", "css"),
-    "markercluster.default.css": ("markercluster", "css_default"),
-}
-_EXTERNAL = re.compile(
-    r"""<script[^>]*\ssrc=["']?(?P<js>(?:https?:)?//[^"'\s>]+)["']?[^>]*>\s*</script>"""
-    r"""|<link[^>]*\shref=["']?(?P<css>(?:https?:)?//[^"'\s>]+)["']?[^>]*/?>""",
-    re.I,
-)
-
-
-def _inline_external(html_text: str) -> str:
-    missing: list[str] = []
-
-    def replace(match: re.Match[str]) -> str:
-        url = match.group("js") or match.group("css")
-        filename = url.rsplit("/", 1)[-1].split("?")[0].lower()
-        known = _KNOWN_ASSETS.get(filename)
-        if known is None:
-            missing.append(url)
-            return match.group(0)
-        lib, kind = known
-        asset = leaflet_assets() if lib == "leaflet" else markercluster_assets()
-        if kind == "js":
-            return f"<script>{asset.js}</script>"
-        if kind == "css_default":
-            return ""  # markercluster_assets().css already holds both stylesheets
-        return f"<style>{asset.css}</style>"
-
-    out = _EXTERNAL.sub(replace, html_text)
-    if missing:
-        raise MissingAssetError(
-            "the map links resources that parkgeo cannot inline for offline use: "
-            + ", ".join(sorted(set(missing)))
-            + "; build maps with parkgeo.maps functions (they need only Leaflet), or remove "
-            "the folium plugin/marker that needs these files"
-        )
-    return out
-
-
-def render_html(m: folium.Map) -> str:
-    """The complete, offline HTML page of ``m``, identical for identical input.
-
-    ``m`` itself is not changed: a copy is rendered, with element ids numbered in tree
-    order instead of folium's random ones; CDN links to Leaflet or markercluster (from a
-    plain folium map) are replaced by the inlined libraries.
-    """
-    fig = _prepare_copy(m.get_root())  # type: ignore[arg-type]
-    with _sequential_new_ids():
-        text = fig.render()
-    return _inline_external(text)

@@ -145,14 +145,15 @@ def contributions_of(
     Each row is one firm's figures for one year (the loader rejects repeated enterprise-years),
     so a row is one contribution. Missing values contribute nothing.
     """
-    from parkgeo.metrics import _codes, _industry_codes, _park_ids
+    from parkgeo._figures import park_codes, park_id_series
+    from parkgeo._partials import _industry_codes
 
-    park_ids = _park_ids(parks).to_numpy(dtype=object)
+    park_ids = park_id_series(parks).to_numpy(dtype=object)
     n_parks = len(park_ids)
     unknown = [m for m in measures if m not in _SOURCE]
     if unknown:
         raise ParkgeoError(f"unknown measure(s) {unknown}; known: {', '.join(_SOURCE)}")
-    park_code, years, year_code = _codes(assigned, park_ids)
+    park_code, years, year_code = park_codes(assigned, park_ids)
     slot = np.where(park_code >= 0, park_code, n_parks).astype(np.int64)
     n_years = len(years)
     divisions = np.empty(0, dtype=object)

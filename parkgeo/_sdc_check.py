@@ -13,7 +13,7 @@ parks make ``ALL``). A range narrower than the cell's protection level is a disc
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -158,8 +158,8 @@ def attack_solved(solved: Mapping[str, _Solved], *, exact: bool = False) -> pd.D
                 )
             )
     if not frames:
-        return pd.DataFrame({c: [] for c in _COLUMNS})
-    return pd.concat(frames, ignore_index=True)
+        return cast("pd.DataFrame", pd.DataFrame({c: [] for c in _COLUMNS}))
+    return cast("pd.DataFrame", pd.concat(frames, ignore_index=True))
 
 
 def _reason(
@@ -266,7 +266,7 @@ def audit_report(
         "protected",
     ]
     out = pd.DataFrame(rows, columns=columns)
-    return out.astype({"protected": "boolean"})
+    return cast("pd.DataFrame", out.astype({"protected": "boolean"}))
 
 
 def _known_from_table(
@@ -372,5 +372,5 @@ def attack_published(
                 )
             )
     if not frames:
-        return pd.DataFrame({c: [] for c in _COLUMNS})
-    return pd.concat(frames, ignore_index=True)
+        return cast("pd.DataFrame", pd.DataFrame({c: [] for c in _COLUMNS}))
+    return cast("pd.DataFrame", pd.concat(frames, ignore_index=True))

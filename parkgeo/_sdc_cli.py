@@ -143,8 +143,8 @@ def _contributions(
     if assigned is not None:
         return contributions_of(assigned, parks, measures=measures, top_n=top_n)
     from parkgeo._commands._common import join_options, read_mapping
-    from parkgeo._stream import DEFAULT_BATCH_ROWS, iter_enterprise_batches
     from parkgeo.join import assign_parks
+    from parkgeo.scale import DEFAULT_BATCH_ROWS, iter_enterprise_batches
 
     log.info("disclosure control: reading %s again for the firms' contributions", args.enterprises)
     total = None

@@ -232,7 +232,7 @@ def read_disclosure_rules(path: str | Path) -> DisclosureRules:
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
+        import tomli as tomllib  # type: ignore[no-redef,unused-ignore]
 
     path = Path(path)
     try:

@@ -8,6 +8,7 @@ scikit-learn or folium.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
 import sys
@@ -31,6 +32,9 @@ SUBCOMMANDS: dict[str, str] = {
     "gaps": "industry clusters each park is missing, with reasons",
     "site": "rank parks (or candidate points) for a new firm of an industry",
     "map": "write the planner's interactive offline map",
+    "report": "write the plan-progress report (offline HTML, A4 print, optional PDF)",
+    "evaluate": "per-mu benefit evaluation (亩均效益评价): grade firms A-D, find low-efficiency land",
+    "check": "data health report: rows, columns, coordinate system, years, suspicious values",
 }
 
 
@@ -66,6 +70,57 @@ def add_global_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+_MAX_LINE = 500
+
+
+def _one_line(text: str) -> str:
+    """One line of at most ~500 characters: a 50 MB header must not become the message."""
+    text = " ".join(text.split("\n")).replace("\r", " ")
+    if len(text) <= _MAX_LINE:
+        return text
+    cut = len(text) - 420
+    return f"{text[:300]} ... [{cut:,} characters cut] ... {text[-120:]}"
+
+
+def _os_message(exc: BaseException) -> str:
+    if isinstance(exc, MemoryError):
+        return (
+            "out of memory: the input is larger than this machine can hold at once; "
+            "try --batch-rows N (density), or a machine with more memory"
+        )
+    assert isinstance(exc, OSError)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return (
+            f"disk full: cannot write {exc.filename} (no space left on the device); free space "
+            "or write elsewhere"
+        )
+    if exc.filename is not None:
+        what = {
+            errno.EISDIR: "is a directory, not a file",
+            errno.ENOENT: "does not exist",
+            errno.EACCES: "cannot be opened: permission denied",
+            errno.ENOTDIR: "is not a valid path (a part of it is not a directory)",
+        }.get(exc.errno or 0, f"cannot be read or written ({exc.strerror})")
+        return f"{exc.filename} {what}; check the path"
+    return str(exc) or type(exc).__name__
+
+
+def _is_users(exc: BaseException) -> bool:
+    """An I/O problem with a path the user gave (or a full disk, or too little memory for
+    the input) is the input's, exit 3; anything else is unexpected."""
+    if isinstance(exc, MemoryError):
+        return True
+    return isinstance(exc, OSError) and (
+        exc.filename is not None or exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    )
+
+
+def _check_output_paths(args: argparse.Namespace) -> None:
+    from parkgeo._commands._common import check_output_paths
+
+    check_output_paths(args)
+
+
 def _version() -> str:
     from parkgeo import __version__
 
@@ -89,17 +144,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     module = importlib.import_module(f"parkgeo._commands.{args.command}")
     try:
+        _check_output_paths(args)  # before any work: never overwrite an input or an output
         return int(module.run(args))
     except ParkgeoError as exc:
         if args.debug:
             raise
-        print(f"parkgeo {args.command}: error: {exc}", file=sys.stderr)
+        print(_one_line(f"parkgeo {args.command}: error: {exc}"), file=sys.stderr)
         return EXIT_DATA_ERROR
     except (OSError, MemoryError) as exc:
         if args.debug:
             raise
-        print(f"parkgeo {args.command}: error: {exc}", file=sys.stderr)
-        return EXIT_UNEXPECTED
+        print(_one_line(f"parkgeo {args.command}: error: {_os_message(exc)}"), file=sys.stderr)
+        return EXIT_DATA_ERROR if _is_users(exc) else EXIT_UNEXPECTED
     except KeyboardInterrupt:
         print(f"parkgeo {args.command}: interrupted", file=sys.stderr)
         return 130
@@ -107,8 +163,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         print(
-            f"parkgeo {args.command}: unexpected error ({type(exc).__name__}: {exc}); "
-            "rerun with --debug for the traceback and report it",
+            _one_line(
+                f"parkgeo {args.command}: unexpected error ({type(exc).__name__}: {exc}); "
+                "rerun with --debug for the traceback and report it"
+            ),
             file=sys.stderr,
         )
         return EXIT_UNEXPECTED

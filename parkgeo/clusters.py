@@ -1,8 +1,8 @@
 """Spatial clusters of the enterprises of each industry.
 
 Enterprises are clustered industry by industry (GB/T 4754 division by default) in a local metric
-CRS (:func:`parkgeo.coords.local_metric_crs`), never in degrees, with scikit-learn's HDBSCAN or
-DBSCAN on a k-d tree. Enterprise tables hold one row per enterprise and year; clustering uses one
+CRS (:func:`parkgeo.coords.local_metric_crs`), never in degrees, with DBSCAN (scikit-learn's
+definition and labels, computed from one k-d tree self-join) or scikit-learn's HDBSCAN. Enterprise tables hold one row per enterprise and year; clustering uses one
 location per enterprise, that of the chosen year (the latest by default).
 """
 
@@ -12,24 +12,32 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from numpy.typing import NDArray
+from scipy.spatial import ConvexHull, QhullError, cKDTree
 
-from parkgeo._errors import CRSError, ParkgeoError, SchemaError
+from parkgeo._analysis import (
+    MEASURES,
+    from_metric,
+    in_park_ids,
+    industry_names,
+    parks_wgs84,
+    resolve_level,
+    snapshot,
+    to_metric,
+)
+from parkgeo._errors import ParkgeoError
+from parkgeo.coords import geodesic_area_ha, local_metric_crs
 
 __all__ = ["ClusterResult", "industry_clusters"]
 
 log = logging.getLogger("parkgeo")
 
-LEVELS = ("section", "division", "group", "class")
-# length of a normalised code at each level: letter + 0/2/3/4 digits
-_CODE_LENGTH = {"section": 1, "division": 3, "group": 4, "class": 5}
-MEASURES = ("tax", "value_added", "energy_tce", "employees")
-# Parks counted as containing a firm for these join outcomes (see parkgeo.join).
-_IN_PARK_MATCHES = ("inside", "boundary", "near", "ambiguous")
-# Radius-neighbour pairs above which DBSCAN switches to the chunked, memory-bounded variant:
-# scikit-learn's DBSCAN holds every pair at once (8+ bytes each plus per-point arrays).
+# Neighbour pairs (ordered, self included) above which DBSCAN switches to the chunked,
+# memory-bounded variant: the one-shot path holds every pair at once (about 24 bytes a pair).
 DBSCAN_MAX_PAIRS = 20_000_000
 # Neighbour pairs linked at a time by the chunked DBSCAN.
 CHUNK_PAIRS = 4_000_000
@@ -77,9 +85,9 @@ class ClusterResult:
         ``docs/clusters.md`` for the columns).
     params : dict
         The parameters used (method, level, year, min_size, eps_m, metric CRS, ...), the
-        number of firms clustered and of noise firms, and for DBSCAN, per industry, the number
-        of neighbour pairs (``dbscan_pairs``) and which implementation ran (``dbscan_path``:
-        ``"sklearn"`` or ``"chunked"``).
+        number of firms clustered and of noise firms, and for DBSCAN, per industry, a bound on
+        its neighbour pairs (``dbscan_pairs``; the exact count when the bound exceeded
+        ``max_pairs``) and which path ran (``dbscan_path``: ``"pairs"`` or ``"chunked"``).
     """
 
     labels: pd.Series
@@ -88,257 +96,176 @@ class ClusterResult:
 
 
 # --------------------------------------------------------------------------------------------
-# shared preparation (also used by parkgeo.structure, parkgeo.gaps and parkgeo.siting)
-# --------------------------------------------------------------------------------------------
-
-
-def _check_level(level: str) -> None:
-    if level not in LEVELS:
-        raise ParkgeoError(f"level must be one of {', '.join(LEVELS)}; got {level!r}")
-
-
-def _rollup_codes(codes: pd.Series, level: str) -> pd.Series:
-    """Codes rolled up to ``level``; codes coarser than the level (e.g. ``C`` at division) -> NA."""
-    from parkgeo.industry import rollup
-
-    present = codes.notna()
-    out = pd.Series(pd.NA, index=codes.index, dtype="string")
-    if present.any():
-        rolled = pd.Series(
-            np.asarray(rollup(codes[present].astype(str), level=level), dtype=object),
-            index=codes.index[present],
-        )
-        ok = rolled.notna() & (rolled.astype("string").str.len() == _CODE_LENGTH[level])
-        out[rolled.index[ok.to_numpy()]] = rolled[ok].astype(str)
-    return out
-
-
-def _snapshot(
-    enterprises: pd.DataFrame,
-    *,
-    year: int | None,
-    level: str,
-    what: str = "enterprises",
-) -> tuple[pd.DataFrame, int | None]:
-    """One row per enterprise in the chosen year, sorted by ``enterprise_id``.
-
-    Returns the rows (original index kept, ``lon``/``lat`` in WGS-84, ``_industry`` rolled up to
-    ``level``; rows whose code is coarser than ``level`` dropped) and the year used.
-    """
-    from parkgeo.coords import lonlat_of
-
-    _check_level(level)
-    if not isinstance(enterprises, pd.DataFrame):
-        raise ParkgeoError(
-            f"{what} must be a pandas DataFrame or GeoDataFrame; got {type(enterprises).__name__}"
-        )
-    missing = [c for c in ("enterprise_id", "industry") if c not in enterprises.columns]
-    if missing:
-        raise SchemaError(
-            f"{what} lack the column(s) {', '.join(missing)}; load them with "
-            "parkgeo.io.read_enterprises or map your headers with columns=..."
-        )
-    lon, lat = lonlat_of(enterprises)
-    frame = pd.DataFrame(index=enterprises.index)
-    wanted = ("enterprise_id", "industry", "year", "park_id", "match", *MEASURES, "profit")
-    keep = [c for c in wanted if c in enterprises.columns]
-    for col in keep:
-        frame[col] = enterprises[col]
-    frame["lon"] = lon
-    frame["lat"] = lat
-    chosen: int | None = None
-    if "year" in frame.columns and len(frame):
-        years = pd.to_numeric(frame["year"], errors="coerce")
-        available = sorted(int(y) for y in years.dropna().unique())
-        if year is None:
-            if not available:
-                raise SchemaError(f"{what}: the 'year' column holds no valid year")
-            chosen = available[-1]
-        else:
-            chosen = int(year)
-            if chosen not in available:
-                raise ParkgeoError(
-                    f"year {chosen} is not in the {what} (years present: "
-                    f"{', '.join(map(str, available)) or 'none'}); pass one of those"
-                )
-        frame = frame[(years == chosen).to_numpy()]
-    elif year is not None:
-        raise SchemaError(f"year={year} was given but the {what} have no 'year' column")
-    ids = frame["enterprise_id"].astype(str)
-    dup = ids.duplicated(keep=False)
-    if dup.any():
-        first = ids[dup].iloc[0]
-        where = f" in {chosen}" if chosen is not None else ""
-        raise ParkgeoError(
-            f"{what}: enterprise_id {first!r} appears {int((ids == first).sum())} times{where}; "
-            "keep one row per enterprise and year (the loader rejects duplicates)"
-        )
-    bad_xy = ~(np.isfinite(frame["lon"].to_numpy()) & np.isfinite(frame["lat"].to_numpy()))
-    if bad_xy.any():
-        raise ParkgeoError(
-            f"{what}: row {frame.index[np.flatnonzero(bad_xy)[0]]!r} has no valid lon/lat; "
-            "validate the table with parkgeo.io.read_enterprises first"
-        )
-    frame["enterprise_id"] = ids
-    frame["_industry"] = _rollup_codes(frame["industry"], level)
-    coarse = frame["_industry"].isna()
-    if coarse.any():
-        log.info(
-            "%d %s with an industry code coarser than the %s level were left out",
-            int(coarse.sum()),
-            what,
-            level,
-        )
-        frame = frame[~coarse.to_numpy()]
-    order = np.lexsort((frame.index.to_numpy(), frame["enterprise_id"].to_numpy()))
-    return frame.iloc[order], chosen
-
-
-def _in_park_ids(frame: pd.DataFrame, parks: Any | None) -> pd.Series:
-    """Park of each firm: the join's ``park_id`` when present, else point in polygon (or NA)."""
-    if "park_id" in frame.columns:
-        pid = frame["park_id"].astype("string")
-        if "match" in frame.columns:
-            ok = frame["match"].astype("string").isin(_IN_PARK_MATCHES).fillna(False)
-            pid = pid.where(ok.to_numpy(), pd.NA)
-        return pid
-    out = pd.Series(pd.NA, index=frame.index, dtype="string")
-    if parks is None or not len(frame):
-        return out
-    import shapely
-
-    parks4326 = _parks_wgs84(parks)
-    pts = shapely.points(frame["lon"].to_numpy(), frame["lat"].to_numpy())
-    tree = shapely.STRtree(parks4326.geometry.to_numpy())
-    pt_idx, park_idx = tree.query(pts, predicate="intersects")
-    if len(pt_idx):
-        # a firm in overlapping parks: the smallest park (the join's default rule)
-        from parkgeo.coords import geodesic_area_ha
-
-        area = geodesic_area_ha(parks4326.geometry)[park_idx]
-        order = np.lexsort((park_idx, area, pt_idx))
-        pt_sorted = pt_idx[order]
-        first = np.r_[True, pt_sorted[1:] != pt_sorted[:-1]]
-        ids = parks4326["park_id"].astype(str).to_numpy()
-        out.iloc[pt_sorted[first]] = ids[park_idx[order][first]]
-    return out
-
-
-def _parks_wgs84(parks: Any) -> Any:
-    import geopandas as gpd
-
-    if not isinstance(parks, gpd.GeoDataFrame):
-        raise ParkgeoError(f"parks must be a GeoDataFrame; got {type(parks).__name__}")
-    if "park_id" not in parks.columns:
-        raise SchemaError("parks lack the 'park_id' column; load them with parkgeo.io.read_parks")
-    if parks.crs is None:
-        raise CRSError(
-            "the parks GeoDataFrame has no CRS; set it with parks.set_crs('EPSG:4326') or load "
-            "the file with parkgeo.io.read_parks(..., crs=...)"
-        )
-    if parks.crs.to_epsg() == 4326:
-        return parks
-    return parks.to_crs("EPSG:4326")
-
-
-def _to_metric(crs: Any, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray:
-    from pyproj import Transformer
-
-    tr = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
-    x, y = tr.transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
-    return np.column_stack([np.asarray(x, dtype=float), np.asarray(y, dtype=float)])
-
-
-def _industry_names(codes: list[str]) -> tuple[list[Any], list[Any]]:
-    from parkgeo.industry import industry_name
-
-    def one(code: str, lang: Literal["zh", "en"]) -> Any:
-        try:
-            return industry_name(code, lang=lang)
-        except (ParkgeoError, KeyError, LookupError):
-            return pd.NA
-
-    return [one(c, "zh") for c in codes], [one(c, "en") for c in codes]
-
-
-# --------------------------------------------------------------------------------------------
 # clustering one industry
 # --------------------------------------------------------------------------------------------
 
 
+def pair_bound(xy: NDArray[np.float64], eps_m: float) -> int:
+    """An upper bound on the ordered neighbour pairs (self included) within ``eps_m``.
+
+    Points within ``eps_m`` of a point lie in its grid cell of side ``eps_m`` or one of the 8
+    around it, so the bound is the sum over cells of (firms in the cell) x (firms in its 3x3
+    block): a few array operations instead of a tree traversal.
+    """
+    if not len(xy):
+        return 0
+    span = (xy.max(axis=0) - xy.min(axis=0)) / eps_m + 3
+    if float(span[0]) * float(span[1]) > 2.0**62:  # cell keys would overflow: no cheap bound
+        return len(xy) ** 2
+    cells = np.floor((xy - xy.min(axis=0)) / eps_m).astype(np.int64)
+    ny = int(cells[:, 1].max()) + 3
+    keys, counts = np.unique(cells[:, 0] * ny + cells[:, 1], return_counts=True)
+    block = np.zeros(len(keys), dtype=np.int64)
+    for dx in (-1, 0, 1):
+        for dy in (-1, 0, 1):
+            target = keys + dx * ny + dy
+            at = np.minimum(np.searchsorted(keys, target), len(keys) - 1)
+            block += np.where(keys[at] == target, counts[at], 0)
+    return int((counts * block).sum())
+
+
 def _dbscan(
-    xy: NDArray, *, eps_m: float, min_size: int, max_pairs: int
+    xy: NDArray[np.float64], *, eps_m: float, min_size: int, max_pairs: int
 ) -> tuple[NDArray[np.int64], str, int]:
-    from scipy.spatial import cKDTree
-
-    # ordered neighbour pairs (self included, distance <= eps as in scikit-learn), counted by a
-    # dual-tree traversal in O(n) memory
-    tree = cKDTree(xy)
-    n_pairs = int(tree.count_neighbors(tree, eps_m))
+    """DBSCAN labels of one industry, which path ran, and its pair count (or bound)."""
+    n_pairs = pair_bound(xy, eps_m)
+    if n_pairs > max_pairs:
+        # ordered neighbour pairs (self included, distance <= eps as in scikit-learn), counted
+        # exactly by a dual-tree traversal in O(n) memory
+        tree = cKDTree(xy)
+        n_pairs = int(tree.count_neighbors(tree, eps_m))
     if n_pairs <= max_pairs:
-        from sklearn.cluster import DBSCAN
-
-        est = DBSCAN(eps=eps_m, min_samples=min_size, algorithm="kd_tree")
-        return est.fit_predict(xy).astype(np.int64), "sklearn", n_pairs
-    counts = np.asarray(tree.query_ball_point(xy, r=eps_m, return_length=True))
-    labels = _dbscan_chunked(xy, counts, eps_m=eps_m, min_size=min_size, max_pairs=max_pairs)
+        return _dbscan_pairs(xy, eps_m=eps_m, min_size=min_size), "pairs", n_pairs
+    labels = _dbscan_chunked(xy, eps_m=eps_m, min_size=min_size, max_pairs=max_pairs)
     return labels, "chunked", n_pairs
 
 
-def _dbscan_chunked(
-    xy: NDArray, counts: NDArray, *, eps_m: float, min_size: int, max_pairs: int
-) -> NDArray[np.int64]:
-    """DBSCAN with memory bounded by ``max_pairs`` neighbour pairs at a time.
+def _union(
+    parent: NDArray[np.integer[Any]], a: NDArray[np.integer[Any]], b: NDArray[np.integer[Any]]
+) -> NDArray[np.integer[Any]]:
+    """Union-find on arrays: merge the sets of every pair (a[k], b[k]).
 
-    Core points are those with at least ``min_size`` points (themselves included) within
-    ``eps_m``, as in scikit-learn; clusters are the connected components of core points linked
-    within ``eps_m``, found chunk by chunk (component labels are merged after each chunk); a
-    border point joins the cluster of its nearest core point (scikit-learn joins the first
-    cluster that reaches it, so the two can differ only for border points within reach of two
-    clusters).
+    ``parent`` maps each element to its set's root (``parent[x] <= x``); each round hooks the
+    larger root of every pair still split onto the smaller one and then compresses paths, so a
+    set's root is always its smallest element.
     """
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-    from scipy.spatial import cKDTree
+    parent = parent.copy()
+    while len(a):
+        ra, rb = parent[a], parent[b]
+        split = ra != rb
+        if not split.any():
+            break
+        a, b, ra, rb = a[split], b[split], ra[split], rb[split]
+        np.minimum.at(parent, np.maximum(ra, rb), np.minimum(ra, rb))
+        while True:  # path compression: everyone points at a root
+            up = parent[parent]
+            if np.array_equal(up, parent):
+                break
+            parent = up
+    return parent
 
-    labels = np.full(len(xy), -1, dtype=np.int64)
-    core_idx = np.flatnonzero(counts >= min_size)
+
+def _dbscan_labels(
+    core: NDArray[np.bool_],
+    root: NDArray[np.integer[Any]],
+    border: NDArray[np.integer[Any]],
+    reached_from: NDArray[np.integer[Any]],
+) -> NDArray[np.int64]:
+    """Labels exactly as scikit-learn's DBSCAN numbers them.
+
+    scikit-learn expands clusters in the order of their first core point and a border point
+    keeps the first cluster that reaches it. With ``root`` = smallest core point of each core
+    point's component, clusters are numbered by root; a border point (``border[k]``, within
+    reach of core point ``reached_from[k]``) takes the smallest cluster number in reach.
+    """
+    labels = np.full(len(core), -1, dtype=np.int64)
+    core_idx = np.flatnonzero(core)
+    roots = root[core_idx]
+    labels[core_idx] = np.searchsorted(np.unique(roots), roots)
+    if len(border):
+        unreached = np.iinfo(np.int64).max
+        nearest_cluster = np.full(len(core), unreached, dtype=np.int64)
+        np.minimum.at(nearest_cluster, border, labels[reached_from])
+        take = (nearest_cluster < unreached) & ~core
+        labels[take] = nearest_cluster[take]
+    return labels
+
+
+def _dbscan_pairs(xy: NDArray[np.float64], *, eps_m: float, min_size: int) -> NDArray[np.int64]:
+    """DBSCAN (scikit-learn's definition and labels) from every neighbour pair at once.
+
+    Core points have at least ``min_size`` points (themselves included) within ``eps_m``;
+    clusters are the connected components of core points within ``eps_m`` of each other
+    (array union-find); border points as in :func:`_dbscan_labels`. Pairs come from one k-d
+    tree self-join, each once (``i < j``): half of what a per-point radius query returns.
+    """
+    n = len(xy)
+    # int32 indices halve the memory of the pair arrays (the bulk of it) below 2**31 firms
+    index = np.int32 if n < 2**31 else np.int64
+    pairs = cKDTree(xy).query_pairs(eps_m, output_type="ndarray")
+    i, j = pairs[:, 0].astype(index), pairs[:, 1].astype(index)
+    del pairs
+    counts = np.bincount(i, minlength=n) + np.bincount(j, minlength=n) + 1
+    core = counts >= min_size
+    if not core.any():
+        return np.full(n, -1, dtype=np.int64)
+    ci, cj = core[i], core[j]
+    i_border, j_border = cj & ~ci, ci & ~cj  # one end core, the other a border point
+    border = np.concatenate([i[i_border], j[j_border]])
+    reached_from = np.concatenate([j[i_border], i[j_border]])
+    del i_border, j_border
+    both = ci & cj
+    del ci, cj
+    a, b = i[both], j[both]
+    del i, j, both
+    root = _union(np.arange(n, dtype=index), a, b)
+    return _dbscan_labels(core, root, border, reached_from)
+
+
+def _dbscan_chunked(
+    xy: NDArray[np.float64], *, eps_m: float, min_size: int, max_pairs: int
+) -> NDArray[np.int64]:
+    """The same DBSCAN with memory bounded by ``max_pairs`` neighbour pairs at a time.
+
+    Core points come from neighbour counts; core points within ``eps_m`` are linked chunk by
+    chunk (each chunk's pairs merged into the union-find, then dropped); a border point has
+    fewer than ``min_size`` neighbours, so its pairs with core points are few. The labels are
+    those of :func:`_dbscan_pairs` (and scikit-learn).
+    """
+    n = len(xy)
+    tree = cKDTree(xy)
+    counts = np.asarray(tree.query_ball_point(xy, r=eps_m, return_length=True), dtype=np.int64)
+    core = counts >= min_size
+    core_idx = np.flatnonzero(core)
     if not len(core_idx):
-        return labels
-    core_xy = xy[core_idx]
-    core_tree = cKDTree(core_xy)
-    m = len(core_idx)
-    comp = np.arange(m)
+        return np.full(n, -1, dtype=np.int64)
+    core_tree = cKDTree(xy[core_idx])
+    root: NDArray[np.integer[Any]] = np.arange(n, dtype=np.int64)
     # about 70 bytes a pair while a chunk is linked: 4 million pairs stay under 300 MB
     budget = max(min(int(max_pairs), CHUNK_PAIRS), 1)
     cum = np.cumsum(counts[core_idx])
     start = 0
-    while start < m:
+    while start < len(core_idx):
         base = cum[start - 1] if start else 0
         stop = max(int(np.searchsorted(cum, base + budget, side="right")), start + 1)
         # (i, j, distance) records, 24 bytes a pair, zero distances (one address) kept
-        found = cKDTree(core_xy[start:stop]).sparse_distance_matrix(
+        found = cKDTree(xy[core_idx[start:stop]]).sparse_distance_matrix(
             core_tree, eps_m, output_type="ndarray"
         )
-        a = comp[found["i"] + start].astype(np.int32)
-        b = comp[found["j"]].astype(np.int32)
+        root = _union(root, core_idx[found["i"] + start], core_idx[found["j"]])
         del found
-        graph = coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), (m, m))
-        del a, b
-        _, merged = connected_components(graph, directed=False)
-        comp = merged[comp]
         start = stop
-    _, comp = np.unique(comp, return_inverse=True)
-    labels[core_idx] = comp
-    border = np.flatnonzero(counts < min_size)
-    if len(border):
-        dist, nearest = core_tree.query(xy[border], k=1)
-        reach = dist <= eps_m
-        labels[border[reach]] = comp[nearest[reach]]
-    return labels
+    border_idx = np.flatnonzero(~core & (counts > 1))
+    border = reached_from = np.empty(0, dtype=np.int64)
+    if len(border_idx):
+        found = cKDTree(xy[border_idx]).sparse_distance_matrix(
+            core_tree, eps_m, output_type="ndarray"
+        )
+        border, reached_from = border_idx[found["i"]], core_idx[found["j"]]
+    return _dbscan_labels(core, root, border, reached_from)
 
 
-def _hdbscan(xy: NDArray, *, min_size: int, eps_m: float | None) -> NDArray[np.int64]:
+def _hdbscan(xy: NDArray[np.float64], *, min_size: int, eps_m: float | None) -> NDArray[np.int64]:
     from sklearn.cluster import HDBSCAN
 
     est = HDBSCAN(
@@ -347,7 +274,7 @@ def _hdbscan(xy: NDArray, *, min_size: int, eps_m: float | None) -> NDArray[np.i
         algorithm="kd_tree",
         copy=True,
     )
-    return est.fit_predict(xy).astype(np.int64)
+    return np.asarray(est.fit_predict(xy), dtype=np.int64)
 
 
 # --------------------------------------------------------------------------------------------
@@ -358,7 +285,7 @@ def _hdbscan(xy: NDArray, *, min_size: int, eps_m: float | None) -> NDArray[np.i
 def industry_clusters(
     enterprises: pd.DataFrame,
     *,
-    level: str = "division",
+    level: str | None = None,
     method: Literal["hdbscan", "dbscan"] = "dbscan",
     min_size: int = DEFAULT_MIN_SIZE,
     eps_m: float | None = None,
@@ -386,11 +313,11 @@ def industry_clusters(
         GB/T 4754-2017 level the industries are rolled up to. Codes coarser than the level are
         left out (label ``<NA>``).
     method : {"dbscan", "hdbscan"}
-        ``"dbscan"`` (default): scikit-learn DBSCAN on a k-d tree with radius ``eps_m``
-        (default 500 m) and ``min_samples=min_size``: a cluster is a chain of firms each with
+        ``"dbscan"`` (default): DBSCAN with radius ``eps_m`` (default 500 m) and
+        ``min_samples=min_size``, labels identical to scikit-learn's: a cluster is a chain of firms each with
         ``min_size`` firms of its industry within ``eps_m``, so clusters stay local; when an
-        industry's neighbour pairs would exceed ``max_pairs``, an equivalent chunked DBSCAN
-        bounds memory. ``"hdbscan"``: scikit-learn HDBSCAN (``min_cluster_size=min_size``, k-d
+        industry's neighbour pairs could exceed ``max_pairs``, a chunked DBSCAN with the same
+        labels bounds memory. ``"hdbscan"``: scikit-learn HDBSCAN (``min_cluster_size=min_size``, k-d
         tree, Prim's minimum spanning tree: memory linear in the number of firms); ``eps_m``, if
         given, is its ``cluster_selection_epsilon``. HDBSCAN adapts to each industry's density,
         so an industry scattered over the city can form a city-sized "cluster", and it never
@@ -435,9 +362,6 @@ def industry_clusters(
     >>> res.labels.index.equals(sample.enterprises.index)
     True
     """
-    import geopandas as gpd
-    import shapely
-
     # check
     if method not in ("hdbscan", "dbscan"):
         raise ParkgeoError(f"method must be 'hdbscan' or 'dbscan'; got {method!r}")
@@ -448,26 +372,32 @@ def industry_clusters(
     if method == "dbscan" and eps_m is None:
         eps_m = DEFAULT_EPS_M
     if parks is not None:
-        parks = _parks_wgs84(parks)
-    snap, chosen = _snapshot(enterprises, year=year, level=level)
+        parks = parks_wgs84(parks)
+    level = resolve_level(enterprises, level)
+    snap, chosen = snapshot(enterprises, year=year, level=level)
     if industries is not None:
         wanted = {str(c) for c in industries}
         snap = snap[snap["_industry"].isin(wanted).to_numpy()]
 
-    # compute
-    crs = None
-    labels_local = np.full(len(snap), -1, dtype=np.int64)
+    # compute: one DBSCAN/HDBSCAN per industry, on the firms sorted by enterprise id
+    n = len(snap)
+    cat = snap["_industry"].cat.codes.to_numpy(dtype=np.int64)
+    codes = [str(c) for c in snap["_industry"].cat.categories]
+    labels_local = np.full(n, -1, dtype=np.int64)
     paths: dict[str, str] = {}
     pairs: dict[str, int] = {}
-    if len(snap):
-        from parkgeo.coords import local_metric_crs
-
-        crs = local_metric_crs(snap["lon"].to_numpy(), snap["lat"].to_numpy())
-        xy = _to_metric(crs, snap["lon"].to_numpy(), snap["lat"].to_numpy())
-        codes = snap["_industry"].to_numpy(dtype=object)
+    crs = None
+    xy = np.empty((0, 2))
+    if n:
+        lon = snap["lon"].to_numpy(dtype=float)
+        lat = snap["lat"].to_numpy(dtype=float)
+        crs = local_metric_crs(lon, lat)
+        xy = to_metric(crs, lon, lat)
+        by_industry = np.argsort(cat, kind="stable")  # stable: id order within an industry
+        bounds = np.searchsorted(cat[by_industry], np.arange(len(codes) + 1))
         offset = 0
-        for code in sorted(set(codes)):
-            idx = np.flatnonzero(codes == code)
+        for k, code in enumerate(codes):
+            idx = by_industry[bounds[k] : bounds[k + 1]]
             if len(idx) < min_size:
                 continue
             if method == "dbscan":
@@ -475,132 +405,92 @@ def industry_clusters(
                 lab, path, n_pairs = _dbscan(
                     xy[idx], eps_m=eps_m, min_size=min_size, max_pairs=max_pairs
                 )
-                paths[code] = path
-                pairs[code] = n_pairs
+                paths[str(code)] = path
+                pairs[str(code)] = n_pairs
             else:
                 lab = _hdbscan(xy[idx], min_size=min_size, eps_m=eps_m)
             found = lab >= 0
             labels_local[idx[found]] = lab[found] + offset
             offset += int(lab.max()) + 1 if found.any() else 0
-    else:
-        xy = np.empty((0, 2))
 
     # assemble: number clusters by industry, size desc, centroid, first enterprise id
-    park_of = _in_park_ids(snap, parks)
-    in_clusters = labels_local >= 0
-    table = pd.DataFrame(
-        {
-            "local": labels_local[in_clusters],
-            "industry": snap["_industry"].to_numpy(dtype=object)[in_clusters],
-            "x": xy[in_clusters, 0] if len(xy) else np.empty(0),
-            "y": xy[in_clusters, 1] if len(xy) else np.empty(0),
-            "lon": snap["lon"].to_numpy(dtype=float)[in_clusters],
-            "lat": snap["lat"].to_numpy(dtype=float)[in_clusters],
-            "enterprise_id": snap["enterprise_id"].to_numpy(dtype=object)[in_clusters],
-            "in_park": park_of.notna().to_numpy()[in_clusters],
-        }
-    )
+    park_of = in_park_ids(snap, parks)
+    members = np.flatnonzero(labels_local >= 0)  # ascending: id order
+    lab = labels_local[members]
+    n_local = int(lab.max()) + 1 if len(lab) else 0
+    n_firms_local = np.bincount(lab, minlength=n_local)
+    used = np.flatnonzero(n_firms_local > 0)
+    cx = np.bincount(lab, weights=xy[members, 0], minlength=n_local)[used] / n_firms_local[used]
+    cy = np.bincount(lab, weights=xy[members, 1], minlength=n_local)[used] / n_firms_local[used]
+    first_pos = np.full(n_local, n, dtype=np.int64)
+    np.minimum.at(first_pos, lab, members)
+    first_pos = first_pos[used]
+    industry_of = cat[first_pos]
+    n_firms = n_firms_local[used].astype(np.int64)
+    order = np.lexsort((first_pos, cy, cx, -n_firms, industry_of))
+    # local label -> final cluster id
+    new_id = np.full(max(n_local, 1), -1, dtype=np.int64)
+    new_id[used[order]] = np.arange(len(order), dtype=np.int64)
+    cid = new_id[lab]
+    n_clusters = len(order)
+    industry_of, n_firms, cx, cy = industry_of[order], n_firms[order], cx[order], cy[order]
+    rank_in_industry = np.ones(n_clusters, dtype=np.int64)
+    if n_clusters:
+        same = np.r_[False, industry_of[1:] == industry_of[:-1]]
+        run_start = np.maximum.accumulate(np.where(same, 0, np.arange(n_clusters)))
+        rank_in_industry = np.arange(n_clusters) - run_start + 1
+    sums: dict[str, NDArray[np.float64]] = {}
     for col in MEASURES:
         values = (
-            pd.to_numeric(snap[col], errors="coerce").to_numpy(dtype=float)
+            pd.to_numeric(snap[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
             if col in snap.columns
-            else np.full(len(snap), np.nan)
-        )
-        table[col] = values[in_clusters]
-    agg = table.groupby("local", sort=True).agg(
-        industry=("industry", "first"),
-        n_firms=("x", "size"),
-        cx=("x", "mean"),
-        cy=("y", "mean"),
-        first_id=("enterprise_id", "min"),
-        n_in_parks=("in_park", "sum"),
-        **{col: (col, "sum") for col in MEASURES},
-        **{f"n_{col}": (col, "count") for col in MEASURES},
-    )
-    for col in MEASURES:  # a sum over nothing but missing values is missing, not zero
-        agg[col] = agg[col].where(agg[f"n_{col}"] > 0)
-    agg = agg.sort_values(
-        ["industry", "n_firms", "cx", "cy", "first_id"],
-        ascending=[True, False, True, True, True],
-        kind="mergesort",
-    )
-    new_id = pd.Series(np.arange(len(agg), dtype=np.int64), index=agg.index)
-    agg["rank_in_industry"] = agg.groupby("industry", sort=False).cumcount() + 1
+            else np.full(n, np.nan)
+        )[members]
+        ok = np.isfinite(values)
+        total = np.bincount(cid[ok], weights=values[ok], minlength=n_clusters)
+        counted = np.bincount(cid[ok], minlength=n_clusters)
+        # a sum over nothing but missing values is missing, not zero
+        sums[col] = np.where(counted > 0, total, np.nan)
+    in_park = park_of.notna().to_numpy(dtype=bool)[members]
+    n_in_parks = np.bincount(cid, weights=in_park, minlength=n_clusters).astype(np.int64)
 
-    # Hulls are built from the firms' own lon/lat (so each hull covers its firms exactly in
-    # WGS-84); degenerate ones (firms on a line or at one address) are buffered in metres.
-    hull_list = []
-    member_pos = pd.Series(np.arange(len(table))).groupby(table["local"].to_numpy()).groups
-    cluster_xy = table[["x", "y"]].to_numpy()
-    cluster_ll = table[["lon", "lat"]].to_numpy()
-    to_wgs84 = None
-    for local in agg.index:
-        pos = np.asarray(member_pos[local])
-        if shapely.area(shapely.convex_hull(shapely.multipoints(cluster_xy[pos]))) < 1.0:
-            if to_wgs84 is None:
-                from pyproj import Transformer
-
-                back_tr = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
-
-                def to_wgs84(c: NDArray, tr: Any = back_tr) -> NDArray:
-                    return np.column_stack(tr.transform(c[:, 0], c[:, 1]))
-
-            buffered = shapely.buffer(
-                shapely.convex_hull(shapely.multipoints(cluster_xy[pos])),
-                DEGENERATE_HULL_BUFFER_M,
-            )
-            hull_list.append(shapely.transform(buffered, to_wgs84))
-        else:
-            hull_list.append(shapely.convex_hull(shapely.multipoints(cluster_ll[pos])))
-    hulls = gpd.GeoSeries(hull_list, crs="EPSG:4326")
-    from parkgeo.coords import geodesic_area_ha
-
-    area = geodesic_area_ha(hulls) if len(hull_list) else np.empty(0)
-    if len(agg):
-        assert crs is not None
-        from pyproj import Transformer
-
-        back = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
-        clon, clat = back.transform(agg["cx"].to_numpy(), agg["cy"].to_numpy())
-    else:
-        clon = clat = np.empty(0)
-
-    park_ids = _cluster_park_ids(agg.index, table, park_of[in_clusters], hulls, parks)
-    cluster_codes = [str(c) for c in agg["industry"]]
+    hulls = _hulls(cid, xy[members], snap[["lon", "lat"]].to_numpy(dtype=float)[members], crs)
+    area = geodesic_area_ha(gpd.GeoSeries(hulls, crs="EPSG:4326")) if n_clusters else np.empty(0)
+    centroids = from_metric(crs, cx, cy) if n_clusters else np.empty((0, 2))
+    park_ids = _cluster_park_ids(cid, park_of.iloc[members], hulls, parks)
+    cluster_codes = [str(codes[k]) for k in industry_of]
     distinct = sorted(set(cluster_codes))
-    names_zh, names_en = _industry_names(distinct)
+    names_zh, names_en = industry_names(distinct)
     zh = dict(zip(distinct, names_zh, strict=True))
     en = dict(zip(distinct, names_en, strict=True))
-    n_firms = agg["n_firms"].to_numpy(dtype=np.int64)
     clusters = gpd.GeoDataFrame(
         {
-            "cluster_id": new_id.to_numpy(),
+            "cluster_id": np.arange(n_clusters, dtype=np.int64),
             "industry": pd.array(cluster_codes, dtype="string"),
             "industry_name": pd.array([zh[c] for c in cluster_codes], dtype="string"),
             "industry_name_en": pd.array([en[c] for c in cluster_codes], dtype="string"),
-            "rank_in_industry": agg["rank_in_industry"].to_numpy(dtype=np.int64),
-            "year": pd.array([chosen] * len(agg), dtype="Int64"),
+            "rank_in_industry": rank_in_industry,
+            "year": pd.array([chosen] * n_clusters, dtype="Int64"),
             "n_firms": n_firms,
-            **{col: agg[col].to_numpy(dtype=float) for col in MEASURES},
+            **sums,
             "hull_area_ha": np.asarray(area, dtype=float),
-            "centroid_lon": np.asarray(clon, dtype=float),
-            "centroid_lat": np.asarray(clat, dtype=float),
+            "centroid_lon": centroids[:, 0],
+            "centroid_lat": centroids[:, 1],
             "park_ids": pd.array(park_ids, dtype="string"),
-            "n_in_parks": agg["n_in_parks"].to_numpy(dtype=np.int64),
+            "n_in_parks": n_in_parks,
             "share_in_parks": (
-                agg["n_in_parks"].to_numpy(dtype=float) / np.maximum(n_firms, 1)
+                n_in_parks / np.maximum(n_firms, 1)
                 if (parks is not None or "park_id" in snap.columns)
-                else np.full(len(agg), np.nan)
+                else np.full(n_clusters, np.nan)
             ),
         },
-        geometry=hulls.to_numpy() if len(hull_list) else gpd.GeoSeries([], crs=4326),
+        geometry=hulls,
         crs="EPSG:4326",
     )
     clusters = clusters[CLUSTER_COLUMNS]
 
-    local_to_global = np.full(max(int(labels_local.max(initial=-1)) + 1, 1), -1)
-    local_to_global[agg.index.to_numpy(dtype=np.int64)] = new_id.to_numpy()
-    snap_labels = np.where(labels_local >= 0, local_to_global[np.maximum(labels_local, 0)], -1)
+    snap_labels = np.full(n, -1, dtype=np.int64)
+    snap_labels[members] = cid
     labels = _labels_on_input(enterprises, snap, snap_labels)
     params: dict[str, Any] = {
         "method": method,
@@ -609,7 +499,7 @@ def industry_clusters(
         "min_size": int(min_size),
         "eps_m": eps_m,
         "metric_crs": crs.to_string() if crs is not None else None,
-        "n_firms": len(snap),
+        "n_firms": n,
         "n_noise": int((snap_labels < 0).sum()),
         "dbscan_path": paths,
         "dbscan_pairs": pairs,
@@ -618,37 +508,90 @@ def industry_clusters(
     return ClusterResult(labels=labels, clusters=clusters, params=params)
 
 
+def _hulls(
+    cid: NDArray[np.int64], xy: NDArray[np.float64], lonlat: NDArray[np.float64], crs: Any
+) -> NDArray[np.object_]:
+    """Convex hull of each cluster's firms, in WGS-84.
+
+    Hulls are built from the firms' own lon/lat (Qhull), so each hull covers its firms exactly
+    in WGS-84; a degenerate one (firms on a line or at one address: no hull, or under 1 m2 in
+    the metric CRS) is the metric hull buffered by ``DEGENERATE_HULL_BUFFER_M`` metres so that
+    every cluster has an area to draw and to intersect.
+    """
+    n_clusters = int(cid.max()) + 1 if len(cid) else 0
+    hulls = np.empty(n_clusters, dtype=object)
+    if not n_clusters:
+        return hulls
+    order = np.argsort(cid, kind="stable")
+    bounds = np.searchsorted(cid[order], np.arange(n_clusters + 1))
+    degenerate: list[int] = []
+    for k in range(n_clusters):
+        pos = order[bounds[k] : bounds[k + 1]]
+        try:
+            vertices = pos[ConvexHull(lonlat[pos]).vertices]
+        except QhullError:  # fewer than 3 points in general position
+            degenerate.append(k)
+            continue
+        x, y = xy[vertices, 0], xy[vertices, 1]
+        if 0.5 * abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) < 1.0:
+            degenerate.append(k)
+            continue
+        hulls[k] = shapely.Polygon(lonlat[vertices])
+    if degenerate:
+
+        def to_wgs84(coords: NDArray[np.float64]) -> NDArray[np.float64]:
+            return from_metric(crs, coords[:, 0], coords[:, 1])
+
+        for k in degenerate:
+            pos = order[bounds[k] : bounds[k + 1]]
+            metric = shapely.convex_hull(shapely.multipoints(xy[pos]))
+            buffered = shapely.buffer(metric, DEGENERATE_HULL_BUFFER_M)
+            hulls[k] = shapely.transform(buffered, to_wgs84)
+    return hulls
+
+
 def _cluster_park_ids(
-    locals_: pd.Index,
-    table: pd.DataFrame,
+    cid: NDArray[np.int64],
     park_of: pd.Series,
-    hulls: Any,
+    hulls: NDArray[np.object_],
     parks: Any | None,
 ) -> list[Any]:
     """Comma-separated sorted park ids per cluster: parks holding its firms or meeting its hull."""
-    members: dict[Any, set[str]] = {k: set() for k in locals_}
-    pids = park_of.to_numpy(dtype=object)
-    for local, pid in zip(table["local"].to_numpy(), pids, strict=True):
-        if pid is not pd.NA and pid is not None and local in members:
-            members[local].add(str(pid))
+    park_code, park_names = pd.factorize(park_of)  # -1: not in a park
+    names = [str(p) for p in park_names]
+    has = park_code >= 0
+    found = [(cid[has], np.asarray(park_code, dtype=np.int64)[has])]
     if parks is not None and len(hulls):
-        import shapely
-
         tree = shapely.STRtree(parks.geometry.to_numpy())
-        hull_idx, park_idx = tree.query(hulls.to_numpy(), predicate="intersects")
-        ids = parks["park_id"].astype(str).to_numpy()
-        keys = list(locals_)
-        for h, p in zip(hull_idx, park_idx, strict=True):
-            members[keys[h]].add(ids[p])
-    return [",".join(sorted(members[k])) if members[k] else pd.NA for k in locals_]
+        hull_idx, park_idx = tree.query(hulls, predicate="intersects")
+        ids = parks["park_id"].astype(str).to_numpy(dtype=object)
+        extra = sorted(set(ids[park_idx]) - set(names))
+        names += extra
+        where = {n: k for k, n in enumerate(names)}
+        found.append((hull_idx, np.array([where[ids[p]] for p in park_idx], dtype=np.int64)))
+    clusters = np.concatenate([c for c, _ in found])
+    codes = np.concatenate([p for _, p in found])
+    key = np.unique(clusters * (len(names) + 1) + codes)
+    members: list[list[str]] = [[] for _ in range(len(hulls))]
+    for k, p in zip(
+        (key // (len(names) + 1)).tolist(), (key % (len(names) + 1)).tolist(), strict=True
+    ):
+        members[k].append(names[p])
+    return [",".join(sorted(m)) if m else pd.NA for m in members]
 
 
 def _labels_on_input(
     enterprises: pd.DataFrame, snap: pd.DataFrame, snap_labels: NDArray[np.int64]
 ) -> pd.Series:
-    pos = pd.Index(snap["enterprise_id"].to_numpy(dtype=object)).get_indexer(
-        enterprises["enterprise_id"].astype(str).to_numpy(dtype=object)
-    )
-    values = pd.array(np.where(pos >= 0, snap_labels[pos], 0), dtype="Int64")
-    values[pos < 0] = pd.NA
-    return pd.Series(values, index=enterprises.index, name="cluster_id")
+    """Each input row takes the label of its enterprise's row in the clustered year."""
+    ids = enterprises["enterprise_id"]
+    if ids.dtype == object:  # mixed types: compare as the snapshot does, as text
+        ids = ids.astype("string")
+    codes, _ = pd.factorize(ids)
+    by_code = np.full(int(codes.max()) + 2 if len(codes) else 1, -2, dtype=np.int64)
+    by_code[codes[snap["_pos"].to_numpy()]] = snap_labels
+    values = by_code[codes]  # code -1 (missing id) picks the trailing -2
+    out = pd.array(values, dtype="Int64")
+    out[values == -2] = pd.NA
+    result: pd.Series = pd.Series(out, index=enterprises.index, name="cluster_id")
+    return result

@@ -27,7 +27,7 @@ GeographicLib (via pyproj), the same algorithm PostGIS ``ST_Area(geography)`` us
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -576,13 +576,13 @@ def convert_geometry(geoms: _T, src: str, dst: str) -> _T:
             crs: Any = "EPSG:4490" if dst_canonical == "cgcs2000" else "EPSG:4326"
         else:
             crs = geoms.crs
-        return gpd.GeoSeries(values, index=geoms.index, crs=crs, name=geoms.name)  # type: ignore[return-value]
+        return cast(_T, gpd.GeoSeries(values, index=geoms.index, crs=crs, name=geoms.name))
     if src_datum == dst_datum:
         if isinstance(geoms, shapely.Geometry):
             return geoms
-        return np.asarray(geoms, dtype=object).copy()  # type: ignore[return-value]
-    return shapely.transform(  # type: ignore[no-any-return]
-        geoms, _coords_transformer(src_datum, dst_datum), include_z=None
+        return cast(_T, np.asarray(geoms, dtype=object).copy())
+    return cast(
+        _T, shapely.transform(geoms, _coords_transformer(src_datum, dst_datum), include_z=None)
     )
 
 
@@ -626,7 +626,7 @@ def to_wgs84(layer: _T, coord_system: str) -> _T:
 
     datum = _datum(coord_system)
     if isinstance(layer, gpd.GeoDataFrame):
-        return _gdf_to_wgs84(layer, datum, coord_system)  # type: ignore[return-value]
+        return cast(_T, _gdf_to_wgs84(layer, datum, coord_system))
     if isinstance(layer, pd.DataFrame):
         missing = [c for c in ("lon", "lat") if c not in layer.columns]
         if missing:
@@ -649,7 +649,7 @@ def to_wgs84(layer: _T, coord_system: str) -> _T:
         )
         out["lon"] = new_lon
         out["lat"] = new_lat
-        return out  # type: ignore[return-value]
+        return cast(_T, out)
     raise ParkgeoError(
         f"to_wgs84 takes a GeoDataFrame or a DataFrame with lon/lat columns, got {type(layer).__name__}"
     )
@@ -790,7 +790,11 @@ _GK_LAST_CM = 135
 def local_metric_crs(lon: ArrayLike, lat: ArrayLike) -> pyproj.CRS:
     """Choose a metric CRS for distances and buffers around the given points.
 
-    The choice is made from the centre of the data's extent (NaN ignored):
+    The choice is made from the data's median longitude and latitude (NaN ignored; for the
+    two corners of a bounding box that is the box's centre). The median, not the centre of
+    the extent, so that one enterprise geocoded to the far side of the globe cannot move the
+    projection away from all the others (it used to: every distance then came out distorted,
+    or infinite):
 
     * inside :data:`CHINA_BBOX`: the CGCS2000 3-degree Gauss-Kruger zone whose central meridian
       is nearest (EPSG:4534-4554, "CGCS2000 / 3-degree Gauss-Kruger CM xxxE", false easting
@@ -823,6 +827,8 @@ def local_metric_crs(lon: ArrayLike, lat: ArrayLike) -> pyproj.CRS:
     4548
     >>> local_metric_crs(2.35, 48.85).to_epsg()
     32631
+    >>> local_metric_crs([117.0, 117.2, 117.4, -63.0], [39.0, 39.1, 39.2, -39.0]).to_epsg()
+    4548
     """
     lon_arr, lat_arr = _as_arrays(lon, lat)
     finite = np.isfinite(lon_arr) & np.isfinite(lat_arr)
@@ -830,9 +836,8 @@ def local_metric_crs(lon: ArrayLike, lat: ArrayLike) -> pyproj.CRS:
         raise ParkgeoError(
             "cannot choose a metric CRS: no finite longitude/latitude given (all NaN or empty)"
         )
-    lon_f, lat_f = lon_arr[finite], lat_arr[finite]
-    centre_lon = (float(lon_f.min()) + float(lon_f.max())) / 2.0
-    centre_lat = (float(lat_f.min()) + float(lat_f.max())) / 2.0
+    centre_lon = float(np.median(lon_arr[finite]))
+    centre_lat = float(np.median(lat_arr[finite]))
     if bool(in_china(centre_lon, centre_lat)):
         cm = int(round(centre_lon / 3.0)) * 3
         cm = min(max(cm, _GK_FIRST_CM), _GK_LAST_CM)

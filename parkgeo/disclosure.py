@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -124,7 +124,7 @@ class ProtectedTable:
     def is_published(self, column: str) -> pd.Series:
         """Boolean Series: whether each row's figure in ``column`` may be shown."""
         if column not in self.status.columns:
-            return pd.Series(True, index=self.table.index)
+            return cast("pd.Series", pd.Series(True, index=self.table.index))
         return self.status[column] == "published"
 
     def markers(self, column: str) -> pd.Series:
@@ -147,7 +147,7 @@ class ProtectedTable:
         if values is not None:
             shown = (marks == "") & values.notna()
             out[shown] = [fmt.format(v) for v in values[shown]]
-        return out
+        return cast("pd.Series", out)
 
     def text_frame(self) -> pd.DataFrame:
         """The table for text outputs (CSV, JSON, HTML): suppressed figures as markers."""
@@ -161,7 +161,7 @@ class ProtectedTable:
                 cells = out[column].astype(object)
                 cells[hit] = marks[hit]
                 out[column] = cells
-        return out
+        return cast("pd.DataFrame", out)
 
     def footnote(self, lang: str = "en") -> str:
         """The footnote every output showing the table should carry."""
@@ -421,7 +421,7 @@ def _column_status(
             for suffix in _SUFFIXES:
                 if column + suffix in table.columns:
                     status[column + suffix] = names[change]
-    return pd.DataFrame(status, index=table.index)
+    return cast("pd.DataFrame", pd.DataFrame(status, index=table.index))
 
 
 def _blank(table: pd.DataFrame, status: pd.DataFrame) -> pd.DataFrame:
@@ -447,7 +447,7 @@ def _blank(table: pd.DataFrame, status: pd.DataFrame) -> pd.DataFrame:
     else:
         out["suppressed"] = hidden_rows
     out["disclosure"] = pd.array(["; ".join(n) for n in notes], dtype="str")
-    return out
+    return cast("pd.DataFrame", out)
 
 
 def attack(protected: ProtectedTable, *, exact: bool = False) -> pd.DataFrame:

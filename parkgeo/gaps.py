@@ -15,21 +15,31 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import shapely
+from numpy.typing import NDArray
 
-from parkgeo._errors import ParkgeoError, SchemaError
-from parkgeo.clusters import ClusterResult, _parks_wgs84, _snapshot, industry_clusters
+from parkgeo._analysis import (
+    check_weights,
+    in_park_ids,
+    industry_names,
+    level_reported,
+    parks_wgs84,
+    resolve_level,
+    snapshot,
+)
+from parkgeo._errors import ParkgeoError
+from parkgeo._reasons import GapFacts, compass_point, reason_en, reason_zh
+from parkgeo._relatedness import Structure, build_structure, strategic_scores
+from parkgeo.clusters import ClusterResult, industry_clusters
+from parkgeo.coords import local_metric_crs
+from parkgeo.industry import rollup, strategic_category
+from parkgeo.results import with_park_geometry
 from parkgeo.structure import (
     PeerGroups,
-    colocation_proximity,
-    colocation_quotients,
-    industry_totals,
-    location_quotients,
     park_industry_matrix,
     peer_groups,
-    presence,
-    proximity,
-    relatedness_density,
 )
+from parkgeo.years import resolve_year
 
 __all__ = ["GAP_COLUMNS", "GAP_WEIGHTS", "missing_clusters"]
 
@@ -64,171 +74,101 @@ GAP_COLUMNS = [
 ]
 
 
-@dataclass(frozen=True)
-class _Structure:
-    """Everything the gap and siting scores are computed from."""
-
-    year: int | None
-    matrix: pd.DataFrame
-    lq: pd.DataFrame
-    presence: pd.DataFrame
-    proximity: pd.DataFrame
-    density: pd.DataFrame
-
-
-def _check_weights(weights: Mapping[str, float] | None, defaults: dict[str, float]) -> dict:
-    if weights is None:
-        return dict(defaults)
-    unknown = sorted(set(weights) - set(defaults))
-    if unknown:
-        raise ParkgeoError(
-            f"unknown weight(s) {', '.join(unknown)}; the components are {', '.join(defaults)}"
-        )
-    merged = {k: float(weights.get(k, 0.0)) for k in defaults}
-    if any(not np.isfinite(v) or v < 0 for v in merged.values()) or sum(merged.values()) <= 0:
-        raise ParkgeoError(f"weights must be non-negative with a positive sum; got {dict(weights)}")
-    return merged
-
-
-def _structure(
-    assigned: pd.DataFrame,
-    parks: Any,
-    *,
-    level: str,
-    year: int | None,
-    measure: str,
-    threshold: float,
-    city_totals: str,
-    relatedness: str = "proximity",
-) -> _Structure:
-    if city_totals not in ("parks", "city"):
-        raise ParkgeoError(f"city_totals must be 'parks' or 'city'; got {city_totals!r}")
-    if relatedness not in ("proximity", "colocation"):
-        raise ParkgeoError(f"relatedness must be 'proximity' or 'colocation'; got {relatedness!r}")
-    if "park_id" not in assigned.columns:
-        raise SchemaError(
-            "the enterprises have no 'park_id' column: assign them to parks first with "
-            "parkgeo.join.assign_parks(enterprises, parks).assigned"
-        )
-    chosen: int | None = None
-    matrix = park_industry_matrix(assigned, measure=measure, level=level, year=year, parks=parks)
-    if "year" in assigned.columns:
-        years = pd.to_numeric(assigned["year"], errors="coerce").dropna()
-        chosen = int(year) if year is not None else (int(years.max()) if len(years) else None)
-    totals = (
-        industry_totals(assigned, measure=measure, level=level, year=year)
-        if city_totals == "city"
-        else None
-    )
-    if totals is not None:
-        matrix = matrix.reindex(columns=sorted(set(matrix.columns) | set(totals.index)))
-        matrix = matrix.fillna(0.0)
-    lq = location_quotients(matrix, city_totals=totals)
-    m = presence(lq, threshold=threshold)
-    if relatedness == "proximity":
-        phi = proximity(m)
-    else:
-        clq = colocation_quotients(assigned, level=level, year=year)
-        phi = colocation_proximity(clq).reindex(index=m.columns, columns=m.columns)
-        phi = phi.fillna(0.0)
-        for code in m.columns:
-            phi.loc[code, code] = 1.0
-    dens = relatedness_density(m, phi)
-    return _Structure(chosen, matrix, lq, m, phi, dens)
-
-
-def _strategic(codes: list[str]) -> dict[str, tuple[float, str | None]]:
-    """Strategic score and category of each code: 1 when the code itself (or a parent) maps to a
-    strategic emerging industry, 0.5 when only some of its sub-codes do, else 0."""
-    from parkgeo.industry import load_strategic_mapping, strategic_category
-
-    if not codes:
-        return {}
-    cats = pd.Series(
-        np.asarray(strategic_category(pd.Series(codes, dtype=object)), dtype=object),
-        index=codes,
-    )
-    mapping = load_strategic_mapping()
-    entries = list(zip(mapping["code"].astype(str), mapping["category"].astype(str), strict=True))
-    out: dict[str, tuple[float, str | None]] = {}
-    for code, cat in cats.items():
-        if not pd.isna(cat):
-            out[code] = (1.0, str(cat))
-            continue
-        parts = sorted({c for e, c in entries if e.startswith(code) and e != code})
-        out[code] = (0.5, "part: " + ", ".join(parts)) if parts else (0.0, None)
-    return out
-
-
 def _names(codes: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
-    from parkgeo.clusters import _industry_names
-
-    zh, en = _industry_names(codes)
+    zh, en = industry_names(codes)
     return dict(zip(codes, zh, strict=True)), dict(zip(codes, en, strict=True))
 
 
 def _sei_firm_counts(assigned: pd.DataFrame, *, year: int | None, level: str) -> pd.Series:
-    """Firms in a strategic emerging industry per park (from each firm's own, finest code)."""
-    from parkgeo.clusters import _in_park_ids
-    from parkgeo.industry import strategic_category
+    """Firms in a strategic emerging industry per park (from each firm's own, finest code).
 
-    snap, _ = _snapshot(assigned, year=year, level=level)
-    park_of = _in_park_ids(snap, None)
-    cats = pd.Series(
-        np.asarray(strategic_category(snap["industry"].astype(str)), dtype=object),
-        index=snap.index,
-    )
-    inside = park_of.notna() & cats.notna()
-    return park_of[inside].astype(str).value_counts()
+    A park with a firm whose code is only a section (``C``) cannot be said to have none: the
+    mapping works on divisions and finer, so such parks count as unknown (NaN).
+    """
+    snap, _ = snapshot(assigned, year=year, level=level)
+    park_of = in_park_ids(snap, None)
+    codes = snap["industry"].astype(str)
+    cats = pd.Series(np.asarray(strategic_category(codes), dtype=object), index=snap.index)
+    inside = park_of.notna().to_numpy(dtype=bool)
+    sei = park_of[inside & cats.notna().to_numpy(dtype=bool)].astype(str).value_counts()
+    section_only = rollup(codes, level="division").isna().to_numpy(dtype=bool)
+    unknown = set(park_of[inside & section_only].astype(str))
+    result: pd.Series = sei.astype(float)
+    for pid in unknown - set(sei.index):
+        result[pid] = float("nan")
+    return result
 
 
-def _cluster_distances_km(
-    parks4326: Any, clusters: Any, pairs: pd.DataFrame
-) -> tuple[list[Any], list[float]]:
-    """For each (park_id, industry) pair: nearest cluster of the industry and its distance (km)."""
+@dataclass(frozen=True)
+class _Nearest:
+    """The nearest cluster of an industry to a park, for the table and the reason."""
+
+    cluster_id: Any
+    km: float
+    n_firms: int | None = None
+    direction: int | None = None
+    around: str | None = None
+
+
+def _nearest_clusters(parks4326: Any, clusters: Any, pairs: pd.DataFrame) -> list[_Nearest]:
+    """For each (park_id, industry) pair: the industry's nearest cluster, its distance (km) and
+    direction from the park, and a park it lies in or around (by name)."""
+    none = _Nearest(pd.NA, float("nan"))
     if not len(pairs) or clusters is None or not len(clusters):
-        return [pd.NA] * len(pairs), [float("nan")] * len(pairs)
-    import shapely
-
-    from parkgeo.coords import local_metric_crs
-
+        return [none] * len(pairs)
     bounds = parks4326.total_bounds
     crs = local_metric_crs([bounds[0], bounds[2]], [bounds[1], bounds[3]])
-    park_geom = dict(
-        zip(
-            parks4326["park_id"].astype(str),
-            parks4326.geometry.to_crs(crs).to_numpy(),
-            strict=True,
-        )
-    )
+    park_ids = parks4326["park_id"].astype(str).to_numpy(dtype=object)
+    park_metric = parks4326.geometry.to_crs(crs).to_numpy()
+    park_geom = dict(zip(park_ids, park_metric, strict=True))
+    park_name = dict(zip(park_ids, _park_names(parks4326), strict=True))
     hulls = clusters.geometry.to_crs(crs).to_numpy()
-    by_industry: dict[str, np.ndarray] = {
-        str(k): np.asarray(v)
+    by_industry: dict[str, NDArray[np.int64]] = {
+        str(k): np.asarray(v, dtype=np.int64)
         for k, v in pd.Series(np.arange(len(clusters)))
         .groupby(clusters["industry"].astype(str).to_numpy())
         .groups.items()
     }
     ids = clusters["cluster_id"].to_numpy()
-    out_id: list[Any] = []
-    out_km: list[float] = []
-    for pid, code in zip(pairs["park_id"], pairs["industry"], strict=True):
+    sizes = clusters["n_firms"].to_numpy() if "n_firms" in clusters.columns else [None] * len(ids)
+    in_parks = (
+        clusters["park_ids"].astype("string").fillna("").to_numpy(dtype=object)
+        if "park_ids" in clusters.columns
+        else [""] * len(ids)
+    )
+    out: list[_Nearest] = []
+    for pid, code in zip(pairs["park_id"].astype(str), pairs["industry"], strict=True):
         pos = by_industry.get(str(code))
         if pos is None:
-            out_id.append(pd.NA)
-            out_km.append(float("nan"))
+            out.append(none)
             continue
-        d = shapely.distance(park_geom[str(pid)], hulls[pos])
-        best = int(np.lexsort((ids[pos], d))[0])
-        out_id.append(int(ids[pos][best]))
-        out_km.append(float(d[best]) / 1000.0)
-    return out_id, out_km
+        d = shapely.distance(park_geom[pid], hulls[pos])
+        best = int(pos[int(np.lexsort((ids[pos], d))[0])])
+        here = shapely.centroid(park_geom[pid])
+        there = shapely.centroid(hulls[best])
+        others = [p for p in str(in_parks[best]).split(",") if p and p != pid and p in park_name]
+        out.append(
+            _Nearest(
+                cluster_id=int(ids[best]),
+                km=float(shapely.distance(park_geom[pid], hulls[best])) / 1000.0,
+                n_firms=sizes[best],
+                direction=compass_point(there.x - here.x, there.y - here.y),
+                around=park_name[others[0]] if others else None,
+            )
+        )
+    return out
+
+
+def _park_names(parks4326: Any) -> list[str]:
+    column = "name" if "name" in parks4326.columns else "park_id"
+    return [str(v) for v in parks4326[column]]
 
 
 def missing_clusters(
     assigned: pd.DataFrame,
     parks: Any,
     *,
-    level: str = "division",
+    level: str | None = None,
     top: int | None = 5,
     threshold: float = 1.0,
     measure: str = "count",
@@ -240,6 +180,7 @@ def missing_clusters(
     peers: PeerGroups | None = None,
     clusters: ClusterResult | Any | None = None,
     random_state: int = 0,
+    geometry: bool = False,
 ) -> pd.DataFrame:
     """Rank, for each park, the industry clusters it is missing, and say why.
 
@@ -260,8 +201,9 @@ def missing_clusters(
         Enterprises with ``park_id``/``match`` from :func:`parkgeo.join.assign_parks`.
     parks : geopandas.GeoDataFrame
         Park polygons (``park_id``, ``name``).
-    level : str
-        GB/T 4754 level (default division).
+    level : str, optional
+        GB/T 4754 level; default division, or section when the data has only section codes
+        (see ``docs/clusters.md``).
     top : int or None
         Rows kept per park (None: all candidates).
     threshold : float
@@ -289,14 +231,17 @@ def missing_clusters(
         ``industry_clusters(assigned, level=level, year=year, parks=parks)``.
     random_state : int
         Seed of the peer-group clustering.
+    geometry : bool
+        Return a GeoDataFrame with each row's park polygon (in the parks' CRS), as
+        :func:`parkgeo.results.with_park_geometry` does.
 
     Returns
     -------
-    pandas.DataFrame
-        One row per park and candidate, ranked within each park (columns in
-        :data:`GAP_COLUMNS`, documented in ``docs/clusters.md``). A park without firms gets a
-        single row with no industry; ``no_sei`` flags parks with no firm in a strategic
-        emerging industry.
+    pandas.DataFrame or geopandas.GeoDataFrame
+        One row per park and candidate on a RangeIndex, ranked within each park (columns in
+        :data:`GAP_COLUMNS`, documented in ``docs/clusters.md``; plus ``geometry`` with
+        ``geometry=True``). A park without firms gets a single row with no industry;
+        ``no_sei`` flags parks with no firm in a strategic emerging industry.
 
     Examples
     --------
@@ -313,15 +258,54 @@ def missing_clusters(
     True
     """
     # check
-    w = _check_weights(weights, GAP_WEIGHTS)
+    w = check_weights(weights, GAP_WEIGHTS)
     total_w = sum(w.values())
     w = {k: v / total_w for k, v in w.items()}
     if top is not None and (isinstance(top, bool) or int(top) < 1):
         raise ParkgeoError(f"top must be a positive integer or None; got {top!r}")
-    parks4326 = _parks_wgs84(parks)
+    parks4326 = parks_wgs84(parks)
+    level = resolve_level(assigned, level)  # once: every step below runs at the same level
+    year = resolve_year(assigned, year)  # parkgeo.default_year: the latest year in the data
+    with level_reported():
+        table = _missing_clusters(
+            assigned,
+            parks4326,
+            level=level,
+            top=top,
+            threshold=threshold,
+            measure=measure,
+            year=year,
+            w=w,
+            city_totals=city_totals,
+            relatedness=relatedness,
+            peer_k=peer_k,
+            peers=peers,
+            clusters=clusters,
+            random_state=random_state,
+        )
+    return with_park_geometry(table, parks) if geometry else table
+
+
+def _missing_clusters(
+    assigned: pd.DataFrame,
+    parks4326: Any,
+    *,
+    level: str,
+    top: int | None,
+    threshold: float,
+    measure: str,
+    year: int | None,
+    w: dict[str, float],
+    city_totals: str,
+    relatedness: str,
+    peer_k: int | None,
+    peers: PeerGroups | None,
+    clusters: ClusterResult | Any | None,
+    random_state: int,
+) -> pd.DataFrame:
 
     # compute
-    st = _structure(
+    st = build_structure(
         assigned,
         parks4326,
         level=level,
@@ -346,7 +330,7 @@ def missing_clusters(
         peer_share = np.where(n_peers[:, None] > 0, (same @ m_arr) / n_peers[:, None], 0.0)
     dens = st.density.to_numpy()
     codes = [str(c) for c in industries]
-    sei = _strategic(codes)
+    sei = strategic_scores(codes)
     strategic = np.array([sei[c][0] for c in codes], dtype=float)
     score = w["density"] * dens + w["peers"] * peer_share + w["strategic"] * strategic[None, :]
     park_firms = st.matrix.sum(axis=1).to_numpy()
@@ -387,13 +371,14 @@ def missing_clusters(
         level=level,
         year=year,
         threshold=threshold,
+        measure=measure,
     )
 
 
 def _assemble(
     records: list[dict[str, Any]],
     *,
-    st: _Structure,
+    st: Structure,
     parks4326: Any,
     groups: pd.Series,
     same: np.ndarray,
@@ -407,6 +392,7 @@ def _assemble(
     level: str,
     year: int | None,
     threshold: float,
+    measure: str,
 ) -> pd.DataFrame:
     m = st.presence
     m_arr = m.to_numpy()
@@ -426,8 +412,7 @@ def _assemble(
             strict=True,
         )
     )
-    wanted = sorted({industries[r["_i"]] for r in records if "_i" in r})
-    zh, en = _names(wanted)
+    zh, en = _names(industries)
     pairs = pd.DataFrame(
         {
             "park_id": [r["park_id"] for r in records if "_i" in r],
@@ -438,14 +423,16 @@ def _assemble(
         # every industry, so that the ids match those of a full industry_clusters table
         clusters = industry_clusters(assigned, level=level, year=year, parks=parks4326)
     cl = clusters.clusters if isinstance(clusters, ClusterResult) else clusters
-    near_id, near_km = _cluster_distances_km(parks4326, cl, pairs)
+    nearest = _nearest_clusters(parks4326, cl, pairs)
+    matrix = st.matrix.to_numpy(dtype=float)
+    park_totals = matrix.sum(axis=1)
 
     rows: list[dict[str, Any]] = []
     k = 0
     for rec in records:
         pid = str(rec["park_id"])
         pname = name_of.get(pid, pid)
-        no_sei = int(sei_firms.get(pid, 0)) == 0
+        no_sei = bool(sei_firms.get(pid, 0) == 0)  # NaN (unknown) is not "none"
         if "_i" not in rec:
             rows.append(
                 {
@@ -465,6 +452,7 @@ def _assemble(
         peer_idx = np.flatnonzero(same[p])
         with_idx = peer_idx[m_arr[peer_idx, i] == 1]
         peers_with = [park_ids[q] for q in with_idx]
+        near = nearest[k]
         related = [j for j in np.flatnonzero(m_arr[p] == 1) if j != i and phi[i, j] > 0]
         related.sort(key=lambda j: (-round(float(phi[i, j]), 12), industries[j]))
         related = related[:N_RELATED_SHOWN]
@@ -473,12 +461,34 @@ def _assemble(
         n_firms = float(counts_arr[p, i])
         status = "absent" if n_firms == 0 else "below threshold"
         lq = float(lq_arr[p, i])
-        cid, km = near_id[k], near_km[k]
         k += 1
         name_en = en.get(code)
         name_zh = zh.get(code)
-        label_en = f"{code} {name_en}" if isinstance(name_en, str) else code
-        label_zh = f"{name_zh}（{code}）" if isinstance(name_zh, str) else code
+        park_share = matrix[p, i] / park_totals[p] if park_totals[p] > 0 else float("nan")
+        facts = GapFacts(
+            park=pname,
+            code=code,
+            name_en=name_en if isinstance(name_en, str) else None,
+            name_zh=name_zh if isinstance(name_zh, str) else None,
+            absent=status == "absent",
+            n_firms=int(n_firms),
+            park_share=park_share,
+            all_share=park_share / lq if lq > 0 else float("nan"),
+            measure=measure,
+            threshold=threshold,
+            n_peers=len(peer_idx),
+            peers_with=[name_of.get(q, q) for q in peers_with],
+            related=[
+                (industries[j], _text(en.get(industries[j])), _text(zh.get(industries[j])))
+                for j in related
+            ],
+            category=cat,
+            no_sei=no_sei,
+            cluster_km=near.km,
+            cluster_firms=near.n_firms,
+            direction=near.direction,
+            around=near.around,
+        )
         rows.append(
             {
                 "park_id": pid,
@@ -500,34 +510,11 @@ def _assemble(
                 "n_peers": len(peer_idx),
                 "peers_with": ",".join(peers_with) if peers_with else pd.NA,
                 "related_present": related_txt or pd.NA,
-                "nearest_cluster_id": cid,
-                "nearest_cluster_km": km,
+                "nearest_cluster_id": near.cluster_id,
+                "nearest_cluster_km": near.km,
                 "no_sei": no_sei,
-                "reason": _reason_en(
-                    pname,
-                    label_en,
-                    status,
-                    threshold,
-                    len(peer_idx),
-                    peers_with,
-                    [(industries[j], float(phi[i, j])) for j in related],
-                    cat,
-                    cid,
-                    km,
-                    no_sei,
-                ),
-                "reason_zh": _reason_zh(
-                    pname,
-                    label_zh,
-                    status,
-                    len(peer_idx),
-                    peers_with,
-                    [(industries[j], float(phi[i, j])) for j in related],
-                    cat,
-                    cid,
-                    km,
-                    no_sei,
-                ),
+                "reason": reason_en(facts),
+                "reason_zh": reason_zh(facts),
             }
         )
     out = pd.DataFrame(rows, columns=GAP_COLUMNS)
@@ -559,75 +546,9 @@ def _assemble(
             "reason_zh": "string",
         }
     )
-    return out.reset_index(drop=True)
+    result: pd.DataFrame = out.reset_index(drop=True)
+    return result
 
 
-def _reason_en(
-    park: str,
-    label: str,
-    status: str,
-    threshold: float,
-    n_peers: int,
-    peers_with: list[str],
-    related: list[tuple[str, float]],
-    category: str | None,
-    cluster_id: Any,
-    km: float,
-    no_sei: bool,
-) -> str:
-    head = (
-        f"{park} has no {label} firms"
-        if status == "absent"
-        else f"{park} has {label} firms but below location quotient {threshold:g}"
-    )
-    parts = [head]
-    if n_peers:
-        listed = f" ({', '.join(peers_with)})" if peers_with else ""
-        parts.append(f"{len(peers_with)} of its {n_peers} peer parks have it{listed}")
-    else:
-        parts.append("it has no peer parks")
-    if related:
-        parts.append(
-            "related industries it already has: "
-            + ", ".join(f"{c} (proximity {v:.2f})" for c, v in related)
-        )
-    else:
-        parts.append("it has none of the related industries")
-    if category:
-        partly = category.startswith("part: ")
-        kind = "partly a" if partly else "a"
-        parts.append(f"{kind} strategic emerging industry ({category.removeprefix('part: ')})")
-        if no_sei:
-            parts.append("the park has no strategic emerging industry yet")
-    if cluster_id is not pd.NA and np.isfinite(km):
-        parts.append(f"the nearest city cluster of it (#{cluster_id}) is {km:.1f} km away")
-    return "; ".join(parts) + "."
-
-
-def _reason_zh(
-    park: str,
-    label: str,
-    status: str,
-    n_peers: int,
-    peers_with: list[str],
-    related: list[tuple[str, float]],
-    category: str | None,
-    cluster_id: Any,
-    km: float,
-    no_sei: bool,
-) -> str:
-    head = f"{park}缺少{label}企业" if status == "absent" else f"{park}的{label}未形成优势"
-    parts = [head]
-    if n_peers:
-        listed = f"（{'、'.join(peers_with)}）" if peers_with else ""
-        parts.append(f"同类园区{n_peers}个中有{len(peers_with)}个具备{listed}")
-    if related:
-        parts.append("园区已有相关产业：" + "、".join(f"{c}（邻近度{v:.2f}）" for c, v in related))
-    if category:
-        kind = "部分属" if category.startswith("part: ") else "属"
-        parts.append(f"{kind}战略性新兴产业（{category.removeprefix('part: ')}）")
-        if no_sei:
-            parts.append("园区尚无战略性新兴产业")
-    if cluster_id is not pd.NA and np.isfinite(km):
-        parts.append(f"最近的该产业集群（#{cluster_id}）距园区{km:.1f}公里")
-    return "；".join(parts) + "。"
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None

@@ -32,8 +32,6 @@ Strategic emerging industries (:func:`strategic_category`)
 from __future__ import annotations
 
 import functools
-import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, overload
@@ -41,7 +39,9 @@ from typing import Any, Literal, overload
 import numpy as np
 import pandas as pd
 
+from parkgeo import _gbt4754
 from parkgeo._errors import ParkgeoError, SchemaError
+from parkgeo._gbt4754 import STRATEGIC_FILE, CodeProblem, classification, normalize
 from parkgeo._paths import data_path
 
 __all__ = [
@@ -60,7 +60,7 @@ __all__ = [
     "strategic_category",
 ]
 
-LEVELS: tuple[str, ...] = ("section", "division", "group", "class")
+LEVELS: tuple[str, ...] = _gbt4754.LEVELS
 """Levels of GB/T 4754-2017, coarsest first (门类, 大类, 中类, 小类)."""
 
 _LEVEL_DIGITS = {"section": 0, "division": 2, "group": 3, "class": 4}
@@ -97,25 +97,6 @@ STRATEGIC_CATEGORIES_ZH: dict[str, str] = {
 }
 """Chinese names of :data:`STRATEGIC_CATEGORIES`."""
 
-_CLASSIFICATION_FILE = "gbt4754_2017_industry_classification.csv"
-_ENGLISH_FILE = "gbt4754_2017_divisions_en.csv"
-_STRATEGIC_FILE = "strategic_emerging_industries.csv"
-
-# GB/T 4754-2011 classes that do not exist in the 2017 edition (checked against the bundled
-# table), with where their activities went. Codes reused with a new meaning in 2017 (e.g. 3660,
-# 2011 auto parts, 2017 car bodies) cannot be detected from the code alone.
-_GBT2011_ONLY: dict[str, str] = {
-    "3610": "2011 汽车整车制造, split in 2017 into 3611 汽柴油车整车制造 and 3612 新能源车整车制造",
-    "6510": "2011 软件开发, split in 2017 into 6511-6519",
-    "6420": "2011 互联网信息服务, split in 2017 into 6421, 6422 and 6429",
-    "7240": "2011 广告业, moved in 2017 to group 725 (7251, 7259)",
-    "7250": "2011 知识产权服务, moved in 2017 to 7520",
-}
-
-_SEPARATORS = re.compile(r"[\s\-_/]+")
-_NUMERIC_TEXT = re.compile(r"^(\d+)\.0*$")
-_CODE_SHAPE = re.compile(r"^([A-Z]?)(\d*)$")
-
 
 class IndustryCodeError(ParkgeoError):
     """An industry code is not in GB/T 4754-2017 (or is malformed).
@@ -144,42 +125,6 @@ class IndustryCodeError(ParkgeoError):
 # --------------------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=1)
-def _classification() -> pd.DataFrame:
-    path = data_path(_CLASSIFICATION_FILE)
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    english = pd.read_csv(data_path(_ENGLISH_FILE), dtype=str, keep_default_na=False)
-    name_en = dict(zip(english["code"], english["name_en"], strict=True))
-    level = raw["level"].astype(int).map(dict(enumerate(LEVELS, start=1)))
-    section = raw["section"]
-    digits = raw["code"].where(level != "section", "")
-    canonical = section + digits
-
-    def prefixed(column: str) -> pd.Series:
-        return (section + raw[column]).where(raw[column] != "", pd.NA)
-
-    table = pd.DataFrame(
-        {
-            "code": canonical,
-            "digits": digits,
-            "level": level,
-            "level_zh": raw["level_name"],
-            "section": section,
-            "division": prefixed("division"),
-            "group": prefixed("group"),
-            "class": prefixed("class"),
-            "name": raw["name"],
-            "name_en": raw["code"].map(name_en),
-            "description": raw["description"].where(raw["description"] != "", pd.NA),
-        }
-    )
-    if not table["code"].is_unique:
-        raise ParkgeoError(f"{path}: duplicate industry codes; restore the file from parkgeo")
-    # An unnamed index: "code" as both index name and column makes sort_values/merge ambiguous.
-    table.index = pd.Index(table["code"].to_numpy(), dtype="str")
-    return table
-
-
 def load_classification() -> pd.DataFrame:
     """Return the GB/T 4754-2017 table (a copy; the parsed file is cached).
 
@@ -201,99 +146,13 @@ def load_classification() -> pd.DataFrame:
     >>> table.loc["C2710", ["division", "name"]].tolist()
     ['C27', '化学药品原料药制造']
     """
-    return _classification().copy()
-
-
-@functools.lru_cache(maxsize=1)
-def _lookups() -> tuple[dict[str, str], frozenset[str]]:
-    table = _classification()
-    by_digits = dict(zip(table["digits"], table["code"], strict=True))
-    by_digits.pop("", None)
-    sections = frozenset(table.loc[table["level"] == "section", "code"])
-    return by_digits, sections
+    result: pd.DataFrame = classification().copy()
+    return result
 
 
 # --------------------------------------------------------------------------------------------
 # normalisation
 # --------------------------------------------------------------------------------------------
-
-
-def _is_missing(code: object) -> bool:
-    if code is None or code is pd.NA or code is pd.NaT:
-        return True
-    return isinstance(code, float) and np.isnan(code)
-
-
-def _normalize(code: object) -> str | IndustryCodeError:
-    """Canonical code, or the error explaining why there is none (never raises)."""
-    by_digits, sections = _lookups()
-    if _is_missing(code):
-        return IndustryCodeError(code, "the code is missing")
-    if isinstance(code, bool):
-        return IndustryCodeError(code, "a boolean is not an industry code")
-    from_number = False
-    if isinstance(code, (int, np.integer)):
-        if code < 0:
-            return IndustryCodeError(code, "codes are not negative numbers")
-        text, from_number = str(int(code)), True
-    elif isinstance(code, (float, np.floating)):
-        if not float(code).is_integer() or code < 0:
-            return IndustryCodeError(code, "a number with a fraction is not an industry code")
-        text, from_number = str(int(code)), True
-    elif isinstance(code, str):
-        text = unicodedata.normalize("NFKC", code)
-        text = _SEPARATORS.sub("", text).upper()
-        numeric = _NUMERIC_TEXT.match(text)
-        if numeric:  # "2710.0": a number that went through a spreadsheet
-            text, from_number = numeric.group(1), True
-    else:
-        return IndustryCodeError(code, f"expected text or an integer, got {type(code).__name__}")
-    if not text:
-        return IndustryCodeError(code, "the code is empty")
-    shape = _CODE_SHAPE.match(text)
-    if shape is None:
-        return IndustryCodeError(
-            code,
-            "expected an optional section letter A-T followed by 2-4 digits (e.g. C2710, 2710, C27, C)",
-        )
-    letter, digits = shape.groups()
-    if not digits:
-        if letter in sections:
-            return letter
-        return IndustryCodeError(code, f"sections run from A to T, {letter!r} is not one")
-    if len(digits) > 4:
-        return IndustryCodeError(code, "codes have at most 4 digits (a 小类 class code)")
-    candidates = [digits]
-    if len(digits) % 2 == 1 and (from_number or len(digits) == 1):
-        # A number lost the leading zero of divisions 01-09 (0111 -> 111); a single digit can
-        # only be such a division.
-        candidates.insert(0, "0" + digits)
-    for candidate in candidates:
-        canonical = by_digits.get(candidate)
-        if canonical is None:
-            continue
-        if letter and canonical[0] != letter:
-            return IndustryCodeError(
-                code,
-                f"section letter {letter} does not match: {candidate} belongs to section "
-                f"{canonical[0]} ({canonical}); drop the letter or correct it",
-            )
-        return canonical
-    if digits in _GBT2011_ONLY:
-        return IndustryCodeError(
-            code,
-            f"{digits} is a GB/T 4754-2011 code that the 2017 edition dropped "
-            f"({_GBT2011_ONLY[digits]}); recode it to the 2017 edition",
-        )
-    return IndustryCodeError(
-        code,
-        f"no {_level_for_length(len(candidates[-1]))} with digits {candidates[-1]} "
-        "(check for a typo or a code from another classification)",
-    )
-
-
-def _level_for_length(n_digits: int) -> str:
-    return {2: "division (大类)", 3: "group (中类)", 4: "class (小类)"}.get(n_digits, "code")
 
 
 def normalize_code(code: object) -> str:
@@ -325,9 +184,9 @@ def normalize_code(code: object) -> str:
     ...
     parkgeo.industry.IndustryCodeError: industry code '9999' is not a GB/T 4754-2017 code: ...
     """
-    result = _normalize(code)
-    if isinstance(result, IndustryCodeError):
-        raise result
+    result = normalize(code)
+    if isinstance(result, CodeProblem):
+        raise IndustryCodeError(result.code, result.reason) from None
     return result
 
 
@@ -343,8 +202,8 @@ def code_problem(code: object) -> str | None:
     >>> print(code_problem("3610"))
     3610 is a GB/T 4754-2011 code that the 2017 edition dropped (2011 汽车整车制造, split in 2017 into 3611 汽柴油车整车制造 and 3612 新能源车整车制造); recode it to the 2017 edition
     """
-    result = _normalize(code)
-    return result.reason if isinstance(result, IndustryCodeError) else None
+    result = normalize(code)
+    return result.reason if isinstance(result, CodeProblem) else None
 
 
 def is_valid_code(code: object) -> bool:
@@ -355,7 +214,7 @@ def is_valid_code(code: object) -> bool:
     >>> is_valid_code("C2710"), is_valid_code(" 27 "), is_valid_code("Z99"), is_valid_code(None)
     (True, True, False, False)
     """
-    return not isinstance(_normalize(code), IndustryCodeError)
+    return not isinstance(normalize(code), CodeProblem)
 
 
 def _map_unique(values: pd.Series, func: Any) -> pd.Series:
@@ -363,7 +222,8 @@ def _map_unique(values: pd.Series, func: Any) -> pd.Series:
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     mapped = np.array([func(u) for u in uniques] + [np.nan], dtype=object)
     out = mapped[codes]  # code -1 picks the trailing NaN
-    return pd.Series(out, index=values.index, name=values.name, dtype="str")
+    result: pd.Series = pd.Series(out, index=values.index, name=values.name, dtype="str")
+    return result
 
 
 def _as_series(codes: Any) -> pd.Series:
@@ -371,7 +231,8 @@ def _as_series(codes: Any) -> pd.Series:
         return codes
     if isinstance(codes, (str, bytes)) or not isinstance(codes, Iterable):
         raise TypeError("expected a Series or a list/array of codes")
-    return pd.Series(list(codes), dtype=object)
+    result: pd.Series = pd.Series(list(codes), dtype=object)
+    return result
 
 
 def normalize_codes(codes: pd.Series | Iterable[object]) -> pd.Series:
@@ -399,8 +260,8 @@ def normalize_codes(codes: pd.Series | Iterable[object]) -> pd.Series:
     series = _as_series(codes)
 
     def one(value: object) -> object:
-        result = _normalize(value)
-        return np.nan if isinstance(result, IndustryCodeError) else result
+        result = normalize(value)
+        return np.nan if isinstance(result, CodeProblem) else result
 
     return _map_unique(series, one)
 
@@ -466,8 +327,8 @@ def rollup(codes: Any, level: str = "division") -> str | None | pd.Series:
     series = _as_series(codes)
 
     def one(value: object) -> object:
-        result = _normalize(value)
-        if isinstance(result, IndustryCodeError):
+        result = normalize(value)
+        if isinstance(result, CodeProblem):
             return np.nan
         rolled = _truncate(result, level)
         return np.nan if rolled is None else rolled
@@ -476,7 +337,7 @@ def rollup(codes: Any, level: str = "division") -> str | None | pd.Series:
 
 
 def _name_of(canonical: str, lang: str) -> str:
-    table = _classification()
+    table = classification()
     if lang == "zh":
         return str(table.at[canonical, "name"])
     own = table.at[canonical, "name_en"]
@@ -528,8 +389,8 @@ def industry_name(codes: Any, *, lang: Literal["zh", "en"] = "zh") -> str | pd.S
     series = _as_series(codes)
 
     def one(value: object) -> object:
-        result = _normalize(value)
-        return np.nan if isinstance(result, IndustryCodeError) else _name_of(result, lang)
+        result = normalize(value)
+        return np.nan if isinstance(result, CodeProblem) else _name_of(result, lang)
 
     return _map_unique(series, one)
 
@@ -569,7 +430,7 @@ def load_strategic_mapping(path: str | Path | None = None) -> pd.DataFrame:
     >>> mapping.set_index("code").loc["C27", "category"]
     'Biomedicine'
     """
-    source = Path(path) if path is not None else data_path(_STRATEGIC_FILE)
+    source = Path(path) if path is not None else data_path(STRATEGIC_FILE)
     try:
         raw = pd.read_csv(source, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except FileNotFoundError:
@@ -589,8 +450,8 @@ def load_strategic_mapping(path: str | Path | None = None) -> pd.DataFrame:
     seen: dict[str, int] = {}
     for position, record in enumerate(raw.to_dict("records")):
         line = position + 2
-        result = _normalize(record["code"])
-        if isinstance(result, IndustryCodeError):
+        result = normalize(record["code"])
+        if isinstance(result, CodeProblem):
             raise SchemaError(
                 f"{source}, line {line}, column 'code': {record['code']!r} is not a "
                 f"GB/T 4754-2017 code ({result.reason})"
@@ -617,9 +478,10 @@ def load_strategic_mapping(path: str | Path | None = None) -> pd.DataFrame:
             }
         )
     columns = [*_MAPPING_COLUMNS, "level"]
-    return pd.DataFrame(rows, columns=columns).astype(
+    table: pd.DataFrame = pd.DataFrame(rows, columns=columns).astype(
         {"code": "str", "category": "str", "category_zh": "str", "note": "str", "level": "str"}
     )
+    return table
 
 
 @functools.lru_cache(maxsize=1)
@@ -667,8 +529,8 @@ def strategic_category(
     series = _as_series(codes)
 
     def one(value: object) -> object:
-        result = _normalize(value)
-        if isinstance(result, IndustryCodeError):
+        result = normalize(value)
+        if isinstance(result, CodeProblem):
             return np.nan
         for end in range(len(result), 0, -1):
             if end == 2:  # "C2" is no code; divisions have two digits

@@ -19,12 +19,13 @@
     far its boundary is, for siting work. Rows without finite coordinates are ``unmatched`` with
     no nearest park and a NaN distance.
 
-Distances are geodesic on the WGS-84 ellipsoid: the nearest boundary point is found in the
-local metric CRS of the parks (:func:`parkgeo.coords.local_metric_crs`, a CGCS2000
-Gauss-Kruger zone in China) and the distance from the enterprise to that point is then measured
-with GeographicLib. The projection's scale error (< 1.4e-4 within the zone) can only shift
-*which* boundary point is found, which changes the distance to second order: well under a
-metre at distances of tens of kilometres.
+One edge model for membership and distance: a park edge is straight in longitude/latitude
+(as shapely, GeoPandas and QGIS treat EPSG:4326 polygons). ``distance_m`` is the geodesic
+distance on the WGS-84 ellipsoid (GeographicLib) from the enterprise to the nearest point of
+that boundary (:mod:`parkgeo._edges`), and ``boundary_tol_m`` is compared with the same
+distance, so an ``unmatched`` row is always farther than ``boundary_tol_m`` from every park.
+The search needs no projection, so an enterprise anywhere on Earth (even on the far side of
+the globe from the parks) gets its finite distance.
 
 The point-in-polygon work runs on coordinate arrays (``shapely.contains_xy``) after a
 bounding-box candidate pass on points sorted by longitude, so no shapely Point is built for
@@ -34,10 +35,11 @@ points for the nearest-park search.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -45,7 +47,10 @@ import pyproj
 import shapely
 from numpy.typing import NDArray
 
+from parkgeo._coordcheck import coord_system_evidence
+from parkgeo._edges import Boundaries, metres_per_degree
 from parkgeo._errors import CRSError, GeometryError, ParkgeoError, SchemaError
+from parkgeo._geometry import sanitize_parks
 
 __all__ = ["MATCH_KINDS", "JoinResult", "assign_parks"]
 
@@ -57,9 +62,6 @@ MATCH_KINDS: tuple[str, ...] = ("inside", "boundary", "near", "ambiguous", "unma
 _INSIDE, _BOUNDARY, _NEAR, _AMBIGUOUS, _UNMATCHED = range(5)
 _OVERLAP_RULES = ("smallest", "priority", "error")
 _GEOD = pyproj.Geod(ellps="WGS84")
-# WGS-84 semi-axes, for metres per degree at a latitude.
-_WGS84_A = 6378137.0
-_WGS84_E2 = 6.69437999014e-3
 _ERROR_LIST_LIMIT = 10
 
 OverlapRule = Literal["smallest", "priority", "error"]
@@ -93,6 +95,7 @@ def assign_parks(
     priority: str | None = None,
     boundary_tol_m: float = 0.01,
     nearest: bool = True,
+    check_coord_system: bool = True,
 ) -> JoinResult:
     """Assign each enterprise to the park it lies in, with one outcome per row.
 
@@ -121,6 +124,11 @@ def assign_parks(
         ``False`` skips that search (``nearest_park_id`` is then missing and ``distance_m`` NaN
         for those rows), which saves time when only per-park figures are wanted; the search
         runs anyway when ``near_m`` is given.
+    check_coord_system : bool
+        Test whether the points look like GCJ-02/BD-09 read as WGS-84 (or the parks like
+        GCJ-02): if shifting a sample of them by the inverse transform puts markedly more in a
+        park, warn and suggest ``--coord-system``; the evidence is in
+        ``summary.attrs["coord_system"]`` (see :mod:`parkgeo._coordcheck`). A few ms.
 
     Returns
     -------
@@ -190,6 +198,13 @@ def assign_parks(
 
     assigned = _assemble(enterprises, park_ids, park, match, distance_m, nearest_park, outcome)
     summary = _summary(assigned)
+    if check_coord_system:
+        summary.attrs["coord_system"] = coord_system_evidence(
+            lon,
+            lat,
+            lambda x, y: _n_in_parks(x, y, park_geoms, boundary_tol_m),
+            said_key=hash(tuple(park_ids.tolist())),  # batches of one file warn once
+        )
     if len(match) and not np.any(in_a_park | (match == _NEAR)):
         _warn_nothing_matched(lon, lat, park_geoms)
     log.debug(
@@ -201,17 +216,45 @@ def assign_parks(
     return JoinResult(assigned=assigned, summary=summary)
 
 
+def _n_in_parks(
+    lon: NDArray[np.float64], lat: NDArray[np.float64], park_geoms: NDArray[np.object_], tol: float
+) -> int:
+    """How many of the points fall in (or on the edge of) a park."""
+    return int(np.unique(_members(lon, lat, park_geoms, tol).row).size)
+
+
 def _warn_nothing_matched(
     lon: NDArray[np.float64], lat: NDArray[np.float64], park_geoms: NDArray[np.object_]
 ) -> None:
-    """Say loudly that no enterprise fell in any park: the two layers almost certainly do not
-    describe the same place, or one of them is in another coordinate system."""
+    warn_nothing_matched(len(lon), lonlat_bounds(lon, lat), park_geoms)
+
+
+def lonlat_bounds(
+    lon: NDArray[np.float64], lat: NDArray[np.float64]
+) -> tuple[float, float, float, float] | None:
+    """(lon min, lon max, lat min, lat max) of the finite points, None if there are none."""
     finite = np.isfinite(lon) & np.isfinite(lat)
-    px0, py0, px1, py1 = shapely.total_bounds(park_geoms)
+    if not finite.any():
+        return None
+    return (
+        float(lon[finite].min()),
+        float(lon[finite].max()),
+        float(lat[finite].min()),
+        float(lat[finite].max()),
+    )
+
+
+def warn_nothing_matched(
+    n_rows: int, bounds: tuple[float, float, float, float] | None, park_geoms: Any
+) -> None:
+    """Say loudly that no enterprise fell in any park: the two layers almost certainly do not
+    describe the same place, or one of them is in another coordinate system. ``bounds``: the
+    enterprises' (lon min, lon max, lat min, lat max), None if none has coordinates (also
+    used by :mod:`parkgeo._driver`, which joins a file in parts)."""
+    px0, py0, px1, py1 = shapely.total_bounds(np.asarray(park_geoms, dtype=object))
     parks_box = f"lon {px0:.4f}..{px1:.4f}, lat {py0:.4f}..{py1:.4f}"
-    if finite.any():
-        ex0, ex1 = float(lon[finite].min()), float(lon[finite].max())
-        ey0, ey1 = float(lat[finite].min()), float(lat[finite].max())
+    if bounds is not None:
+        ex0, ex1, ey0, ey1 = bounds
         firms_box = f"lon {ex0:.4f}..{ex1:.4f}, lat {ey0:.4f}..{ey1:.4f}"
     else:
         firms_box = "no usable coordinates"
@@ -220,7 +263,7 @@ def _warn_nothing_matched(
         "at %s. Check that both files cover the same area and that the coordinate systems are "
         "right (--coord-system / --parks-coord-system gcj02 or bd09 for Gaode/Baidu "
         "coordinates, --parks-crs for a parks file without CRS)",
-        len(lon),
+        n_rows,
         firms_box,
         parks_box,
     )
@@ -280,6 +323,8 @@ def _check_parks(parks: Any) -> tuple[NDArray[np.object_], NDArray[np.object_]]:
     if not _is_wgs84(parks.crs):
         geoms = geoms.to_crs("EPSG:4326")
     values = np.asarray(geoms.values, dtype=object)
+    # Parks built by hand skip read_parks: an empty part would crash GEOS (SIGSEGV) below.
+    values, _ = sanitize_parks(values, index=list(parks.index), ids=list(ids_str), source="parks")
     missing = shapely.is_missing(values)
     bad = missing.copy()
     bad[~missing] = shapely.is_empty(values[~missing])
@@ -329,7 +374,7 @@ def _priority_values(parks: Any, overlap: str, priority: str | None) -> NDArray[
             f"priority column {column!r} must be numeric; park {first!r} has "
             f"{parks.loc[bad, column].iloc[0]!r}"
         )
-    return values.to_numpy(dtype=np.float64, na_value=np.nan)
+    return cast(NDArray[np.float64], values.to_numpy(dtype=np.float64, na_value=np.nan))
 
 
 def _enterprise_lonlat(enterprises: Any) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -413,8 +458,10 @@ def _members(
     rows: list[NDArray[np.int64]] = []
     parks: list[NDArray[np.int32]] = []
     interiors: list[NDArray[np.bool_]] = []
-    for k, wkb in enumerate(shapely.to_wkb(park_geoms)):
-        outer, inner = _tolerance_shapes_cached(wkb, tol_m)
+    wkbs = shapely.to_wkb(park_geoms)
+    boundaries: list[Boundaries] = []  # built on first need: few rows are ever in a band
+    for k, wkb in enumerate(wkbs):
+        outer, inner, geom, band_m = _tolerance_shapes_cached(wkb, tol_m)
         minx, miny, maxx, maxy = shapely.bounds(outer)
         if maxx < x0 or minx > x1:
             continue
@@ -426,13 +473,22 @@ def _members(
         if cand.size == 0:
             continue
         cx, cy = xs[cand], ys[cand]
-        # Most candidates are well inside; only the others need the (edge-inclusive) test
-        # against the park grown by the tolerance.
+        # Most candidates are well inside (farther than the band from the edge); the others
+        # are tested against the park grown by the band, and those in the band are decided by
+        # their distance to the edge, measured as distance_m is (one edge model for both).
         interior = shapely.contains_xy(inner, cx, cy)
         rest = np.flatnonzero(~interior)
-        on_edge = rest[shapely.intersects_xy(outer, cx[rest], cy[rest])]
+        band = rest[shapely.intersects_xy(outer, cx[rest], cy[rest])]
         member = interior.copy()
-        member[on_edge] = True
+        if tol_m == 0:
+            member[band] = True
+        elif band.size:
+            if not boundaries:
+                boundaries.append(_boundaries_cached(wkbs, park_geoms))
+            d = boundaries[0].distance_to(cx[band], cy[band], k, within_m=band_m)
+            inside = shapely.intersects_xy(geom, cx[band], cy[band])
+            member[band] = inside | (d <= tol_m)
+            interior[band] = inside & (d > tol_m)
         if not member.any():
             continue
         rows.append(order[cand[member]])
@@ -447,7 +503,7 @@ _SHAPES = threading.local()
 _SHAPES_LIMIT = 4096
 
 
-def _tolerance_shapes_cached(wkb: bytes, tol_m: float) -> tuple[Any, Any]:
+def _tolerance_shapes_cached(wkb: bytes, tol_m: float) -> tuple[Any, Any, Any, float]:
     """:func:`_tolerance_shapes`, remembered per thread (prepared geometries are not shared
     across threads): batches and Dask partitions join against the same parks again and again,
     and buffering 500 parks costs ~0.1 s a time."""
@@ -460,49 +516,58 @@ def _tolerance_shapes_cached(wkb: bytes, tol_m: float) -> tuple[Any, Any]:
         if len(cache) >= _SHAPES_LIMIT:
             cache.clear()
         shapes = cache[key] = _tolerance_shapes(shapely.from_wkb(wkb), tol_m)
-    return shapes  # type: ignore[no-any-return]
+    return cast(tuple[Any, Any, Any, float], shapes)
 
 
-def _tolerance_shapes(geom: Any, tol_m: float) -> tuple[Any, Any]:
-    """The park grown and shrunk by ``tol_m`` metres, both prepared, in lon/lat.
+def _boundaries_cached(wkbs: NDArray[np.object_], park_geoms: NDArray[np.object_]) -> Boundaries:
+    """The parks' boundary pieces, remembered per thread like the tolerance shapes."""
+    cache = getattr(_SHAPES, "boundaries", None)
+    if cache is None:
+        cache = _SHAPES.boundaries = {}
+    key = hashlib.blake2b(b"".join(wkbs.tolist()), digest_size=16).digest()
+    found = cache.get(key)
+    if found is None:
+        if len(cache) >= 8:
+            cache.clear()
+        found = cache[key] = Boundaries.of(park_geoms)
+    return cast(Boundaries, found)
 
-    A point in the grown shape is in the park or on its edge; a point in the shrunk shape is
-    strictly inside. The buffers are computed in a local equirectangular frame (an affine map
-    of lon/lat, so straight edges stay straight) scaled to metres at the park's latitude.
+
+def _tolerance_shapes(geom: Any, tol_m: float) -> tuple[Any, Any, Any, float]:
+    """The park grown and shrunk by a band a little wider than ``tol_m``, both prepared, in
+    lon/lat; the park itself, prepared; and the band's width in metres.
+
+    A point outside the grown shape is farther than ``tol_m`` from the park; a point in the
+    shrunk shape is inside and farther than ``tol_m`` from its edge. The buffers are computed
+    in a local equirectangular frame (an affine map of lon/lat, so straight edges stay
+    straight) scaled to metres at the park's centre; the band is widened by the frame's scale
+    error over the park's latitudes, so both statements hold exactly. Points in the band are
+    decided by their distance to the edge (:meth:`Boundaries.distance_to`).
     """
+    shapely.prepare(geom)
     if tol_m == 0:
         # With no tolerance, "member" is intersects (edge included), "interior" contains.
-        shapely.prepare(geom)
-        return geom, geom
+        return geom, geom, geom, 0.0
     minx, miny, maxx, maxy = shapely.bounds(geom)
     x0, y0 = (minx + maxx) / 2.0, (miny + maxy) / 2.0
-    mx, my = _metres_per_degree(y0)
+    mx0, my0 = (float(v) for v in metres_per_degree(y0))
+    mx, my = metres_per_degree(np.clip(np.linspace(miny - 0.01, maxy + 0.01, 17), -89.9, 89.9))
+    distortion = float(np.max(np.r_[mx0 / mx, mx / mx0, my0 / my, my / my0]))
+    band_m = tol_m * distortion * 1.02 + 1e-6
 
     def to_local(coords: NDArray[np.float64]) -> NDArray[np.float64]:
-        return (coords - (x0, y0)) * (mx, my)
+        return cast(NDArray[np.float64], (coords - (x0, y0)) * (mx0, my0))
 
     def to_lonlat(coords: NDArray[np.float64]) -> NDArray[np.float64]:
-        return coords / (mx, my) + (x0, y0)
+        return cast(NDArray[np.float64], coords / (mx0, my0) + (x0, y0))
 
     local = shapely.transform(geom, to_local)
-    outer = shapely.transform(local.buffer(tol_m, join_style="mitre", mitre_limit=2.0), to_lonlat)
-    inner_local = local.buffer(-tol_m, join_style="mitre", mitre_limit=2.0)
+    outer = shapely.transform(local.buffer(band_m, join_style="mitre", mitre_limit=2.0), to_lonlat)
+    inner_local = local.buffer(-band_m, join_style="mitre", mitre_limit=2.0)
     inner = shapely.transform(inner_local, to_lonlat)
     shapely.prepare(outer)
     shapely.prepare(inner)
-    return outer, inner
-
-
-def _metres_per_degree(lat_deg: float) -> tuple[float, float]:
-    """Metres per degree of longitude and of latitude on the WGS-84 ellipsoid at a latitude."""
-    phi = np.radians(lat_deg)
-    w = np.sqrt(1.0 - _WGS84_E2 * np.sin(phi) ** 2)
-    prime_vertical = _WGS84_A / w
-    meridional = _WGS84_A * (1.0 - _WGS84_E2) / w**3
-    return (
-        float(np.radians(1.0) * prime_vertical * np.cos(phi)),
-        float(np.radians(1.0) * meridional),
-    )
+    return outer, inner, geom, band_m * 2.0
 
 
 # --------------------------------------------------------------------------------------------
@@ -584,150 +649,11 @@ def _nearest_for_outside(
     # Enterprise-year rows repeat locations: search once per distinct location.
     codes, uniques = pd.factorize(lon[outside] + 1j * lat[outside])
     ulon, ulat = np.real(uniques).copy(), np.imag(uniques).copy()
-    bounds = shapely.bounds(park_geoms)
-    metric = _metric_crs(bounds)
-    to_metric = _transformer("EPSG:4326", metric.srs)
-    to_lonlat = _transformer(metric.srs, "EPSG:4326")
-    edges = _BoundarySegments.of(park_geoms, to_metric)
-    px, py = to_metric.transform(ulon, ulat)
-    seg, qx, qy = edges.nearest(np.asarray(px), np.asarray(py))
-    blon, blat = to_lonlat.transform(qx, qy)
-    _, _, dist = _GEOD.inv(ulon, ulat, blon, blat)
-    distance[outside] = np.asarray(dist)[codes]
-    nearest[outside] = edges.owner[seg][codes]
+    boundaries = _boundaries_cached(shapely.to_wkb(park_geoms), park_geoms)
+    owner, dist = boundaries.nearest(ulon, ulat)
+    distance[outside] = dist[codes]
+    nearest[outside] = owner[codes]
     return distance, nearest
-
-
-_SEGMENT_MAX_M = 200.0
-_CHUNK = 200_000
-
-
-@dataclass(frozen=True)
-class _BoundarySegments:
-    """Every park ring cut into straight segments of at most ~200 m, in a metric CRS.
-
-    The nearest boundary point of a query point is found exactly with a k-d tree of the
-    segment end points: the best of the segments touching the k nearest vertices gives an
-    upper bound d on the distance; any segment closer than d has an end point within
-    d + (longest segment) / 2, so when the k-th vertex is farther than that, no segment was
-    missed. Points that cannot be certified are retried with a larger k.
-    """
-
-    ax: NDArray[np.float64]
-    ay: NDArray[np.float64]
-    bx: NDArray[np.float64]
-    by: NDArray[np.float64]
-    owner: NDArray[np.int32]
-    vertex_segments: NDArray[np.int64]  # (n_vertices, 2): the segments ending/starting there
-    tree: Any
-    half_longest: float
-
-    @classmethod
-    def of(
-        cls, park_geoms: NDArray[np.object_], to_metric: pyproj.Transformer
-    ) -> _BoundarySegments:
-        from scipy.spatial import cKDTree
-
-        def project(coords: NDArray[np.float64]) -> NDArray[np.float64]:
-            x, y = to_metric.transform(coords[:, 0], coords[:, 1])
-            return np.column_stack([x, y])
-
-        parks_m = shapely.segmentize(shapely.transform(park_geoms, project), _SEGMENT_MAX_M)
-        polygons, polygon_park = shapely.get_parts(parks_m, return_index=True)
-        rings, ring_polygon = shapely.get_rings(polygons, return_index=True)
-        coords, coord_ring = shapely.get_coordinates(rings, return_index=True)
-        # Rings are closed: a segment joins consecutive coordinates of the same ring.
-        same_ring = coord_ring[1:] == coord_ring[:-1]
-        start = np.flatnonzero(same_ring)
-        ax, ay = coords[start, 0], coords[start, 1]
-        bx, by = coords[start + 1, 0], coords[start + 1, 1]
-        owner = polygon_park[ring_polygon[coord_ring[start]]].astype(np.int32)
-        # Vertex i of the tree is the start of segment i; the segment ending there is the
-        # previous segment of the same ring, or the ring's last segment for its first vertex.
-        seg_ring = coord_ring[start]
-        first_of_ring = np.r_[True, seg_ring[1:] != seg_ring[:-1]]
-        ring_first = np.flatnonzero(first_of_ring)
-        ring_last = np.r_[ring_first[1:], len(start)] - 1
-        previous = np.arange(len(start)) - 1
-        ring_id = np.cumsum(first_of_ring) - 1
-        previous[first_of_ring] = ring_last[ring_id[first_of_ring]]
-        vertex_segments = np.column_stack([previous, np.arange(len(start))])
-        tree = cKDTree(np.column_stack([ax, ay]))
-        longest = float(np.hypot(bx - ax, by - ay).max()) if len(ax) else 0.0
-        return cls(ax, ay, bx, by, owner, vertex_segments, tree, longest / 2.0)
-
-    def nearest(
-        self, px: NDArray[np.float64], py: NDArray[np.float64]
-    ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
-        """Nearest segment and the nearest point on it, for each query point."""
-        seg = np.empty(len(px), dtype=np.int64)
-        qx = np.empty(len(px), dtype=np.float64)
-        qy = np.empty(len(px), dtype=np.float64)
-        for lo in range(0, len(px), _CHUNK):
-            part = slice(lo, min(lo + _CHUNK, len(px)))
-            seg[part], qx[part], qy[part] = self._nearest_chunk(px[part], py[part])
-        return seg, qx, qy
-
-    def _nearest_chunk(
-        self, px: NDArray[np.float64], py: NDArray[np.float64]
-    ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
-        n_vertices = len(self.ax)
-        seg = np.empty(len(px), dtype=np.int64)
-        qx = np.empty(len(px), dtype=np.float64)
-        qy = np.empty(len(px), dtype=np.float64)
-        todo = np.arange(len(px))
-        k = 16
-        while todo.size:
-            k_used = min(k, n_vertices)
-            vdist, vidx = self.tree.query(np.column_stack([px[todo], py[todo]]), k=k_used)
-            vdist = vdist.reshape(len(todo), k_used)
-            vidx = vidx.reshape(len(todo), k_used)
-            cand = self.vertex_segments[vidx].reshape(len(todo), 2 * k_used)
-            d2, cx, cy = self._point_segment(px[todo, None], py[todo, None], cand)
-            best = np.argmin(d2, axis=1)
-            rows = np.arange(len(todo))
-            best_d = np.sqrt(d2[rows, best])
-            done = (k_used >= n_vertices) | (vdist[:, -1] > best_d + self.half_longest)
-            finished = todo[done]
-            seg[finished] = cand[rows, best][done]
-            qx[finished] = cx[rows, best][done]
-            qy[finished] = cy[rows, best][done]
-            todo = todo[~done]
-            k *= 4
-        return seg, qx, qy
-
-    def _point_segment(
-        self, px: NDArray[np.float64], py: NDArray[np.float64], seg: NDArray[np.int64]
-    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-        """Squared distance from points to segments and the nearest points on them."""
-        ax, ay = self.ax[seg], self.ay[seg]
-        dx, dy = self.bx[seg] - ax, self.by[seg] - ay
-        length2 = dx * dx + dy * dy
-        with np.errstate(invalid="ignore", divide="ignore"):
-            t = ((px - ax) * dx + (py - ay) * dy) / length2
-        t = np.clip(np.nan_to_num(t, nan=0.0), 0.0, 1.0)
-        cx, cy = ax + t * dx, ay + t * dy
-        return (px - cx) ** 2 + (py - cy) ** 2, cx, cy
-
-
-_TRANSFORMERS = threading.local()
-
-
-def _transformer(source: str, target: str) -> pyproj.Transformer:
-    """A cached lon/lat-ordered transformer (building one costs ~0.1 s), one per thread."""
-    cache = getattr(_TRANSFORMERS, "cache", None)
-    if cache is None:
-        cache = _TRANSFORMERS.cache = {}
-    key = (source, target)
-    if key not in cache:
-        cache[key] = pyproj.Transformer.from_crs(source, target, always_xy=True)
-    return cache[key]  # type: ignore[no-any-return]
-
-
-def _metric_crs(bounds: NDArray[np.float64]) -> pyproj.CRS:
-    from parkgeo.coords import local_metric_crs
-
-    return local_metric_crs(np.r_[bounds[:, 0], bounds[:, 2]], np.r_[bounds[:, 1], bounds[:, 3]])
 
 
 # --------------------------------------------------------------------------------------------
@@ -762,7 +688,7 @@ def _assemble(
     if labels.has_duplicates:  # the same parks in another order cannot happen; be safe anyway
         raise AssertionError("duplicate candidate combinations")
     out["candidates"] = pd.Categorical.from_codes(combo_codes, categories=labels)
-    return out
+    return cast(pd.DataFrame, out)
 
 
 def _summary(assigned: pd.DataFrame) -> pd.DataFrame:
@@ -787,7 +713,7 @@ def _summary(assigned: pd.DataFrame) -> pd.DataFrame:
                 ).reshape(span, kinds)
                 for k in np.flatnonzero(counts.sum(axis=1)):
                     summary[str(first + int(k))] = counts[k].astype(np.int64)
-                return summary
+                return cast(pd.DataFrame, summary)
         for year in sorted(years.dropna().unique()):
             in_year = (years == year).to_numpy()
             summary[str(_plain(year))] = np.bincount(
@@ -797,7 +723,7 @@ def _summary(assigned: pd.DataFrame) -> pd.DataFrame:
             summary["year_missing"] = np.bincount(
                 codes[years.isna().to_numpy()], minlength=len(MATCH_KINDS)
             ).astype(np.int64)
-    return summary
+    return cast(pd.DataFrame, summary)
 
 
 def _plain(value: Any) -> Any:

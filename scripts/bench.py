@@ -147,7 +147,7 @@ def child_env() -> dict[str, str]:
 def warm_bytecode() -> None:
     """Compile what the measured children import, once, so no measured run pays for it."""
     code = (
-        "import parkgeo.cli, parkgeo._commands.density, parkgeo._stream, geopandas, "
+        "import parkgeo.cli, parkgeo._commands.density, parkgeo.scale, geopandas, "
         "pyarrow.csv, pyarrow.parquet, shapely, pyproj"
     )
     subprocess.run([sys.executable, "-c", code], env=child_env(), cwd=REPO, check=True)

@@ -8,10 +8,17 @@ blocked; time to interactive is navigation start to the page's ready flag
 (``window.parkgeoReadyAt``: every layer built and drawn, the first frame painted), and
 then a layer switch and a click on a park are timed. Prints a Markdown table.
 
+With ``--e2e`` it times the commands a user runs, end to end in fresh processes (imports,
+reading, join, metrics, clusters, gaps, map or report, writing): ``parkgeo map`` and
+``parkgeo report`` against ``parkgeo density`` on the same input in the same run (the ratio
+says how much the map or report adds to the density table, whatever the machine's load),
+and the report's size and time to open in Chromium.
+
 Usage::
 
     python scripts/bench_maps.py                      # 12,000 and 120,000
     python scripts/bench_maps.py --sizes 120000 --runs 5
+    python scripts/bench_maps.py --e2e --sizes 12000 120000 --runs 3
 """
 
 from __future__ import annotations
@@ -78,7 +85,7 @@ def build_maps(city: Path, outdir: Path) -> dict[str, Any]:
     firms = pd.read_parquet(city / "tianjin_enterprises.parquet")
     assigned = assign_parks(firms, parks).assigned
     metrics = park_metrics(assigned, parks)
-    year = 2015
+    year = 2016  # the latest in the data: the maps' default year
     clusters = industry_clusters(assigned, parks=parks, method="dbscan", year=year)
     gaps = missing_clusters(assigned, parks, clusters=clusters, year=year, random_state=0)
     result: dict[str, Any] = {
@@ -184,15 +191,107 @@ def browser_times(path: Path, runs: int) -> dict[str, float]:
     }
 
 
+def _run_s(cmd: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, cwd=ROOT, capture_output=True)
+    return time.perf_counter() - start
+
+
+def end_to_end(city: Path, outdir: Path, runs: int) -> dict[str, Any]:
+    """Median wall time of parkgeo density / map / report on ``city`` (fresh processes)."""
+    inputs = [
+        "--parks",
+        str(city / "tianjin_parks.parquet"),
+        "--enterprises",
+        str(city / "tianjin_enterprises.parquet"),
+    ]
+    districts = ["--districts", str(city / "tianjin_districts.parquet")]
+    py = [sys.executable, "-m", "parkgeo"]
+    map_out, report_out = outdir / "e2e_map.html", outdir / "e2e_report.html"
+    commands = {
+        "density": [*py, "density", *inputs, "-q", "-o", str(outdir / "e2e_density.csv")],
+        "map": [*py, "map", *inputs, *districts, "-q", "-o", str(map_out)],
+        "report": [*py, "report", *inputs, *districts, "-q", "-o", str(report_out)],
+    }
+    times = {
+        name: statistics.median(_run_s(cmd) for _ in range(runs)) for name, cmd in commands.items()
+    }
+    return {
+        **times,
+        "map_mb": map_out.stat().st_size / 1e6,
+        "report_mb": report_out.stat().st_size / 1e6,
+        "map_path": map_out,
+        "report_path": report_out,
+    }
+
+
+def page_ready_s(path: Path, runs: int) -> float:
+    """Median navigation start -> ready flag of a page (map or report), network blocked."""
+    from playwright.sync_api import sync_playwright
+
+    ready = []
+    with sync_playwright() as api:
+        browser = api.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        for _ in range(runs):
+            page = browser.new_page(viewport={"width": 1366, "height": 768})
+            page.route(
+                "**/*",
+                lambda r: r.continue_() if r.request.url.startswith("file://") else r.abort(),
+            )
+            page.goto(path.as_uri(), timeout=120_000)
+            page.wait_for_function("window.parkgeoReady === true", timeout=120_000)
+            ready.append(
+                page.evaluate("performance.now()") / 1000
+                if page.evaluate("window.parkgeoReadyAt === undefined")
+                else page.evaluate("window.parkgeoReadyAt") / 1000
+            )
+            page.close()
+        browser.close()
+    return statistics.median(ready)
+
+
+def main_e2e(args: argparse.Namespace, workdir: Path) -> int:
+    import os
+
+    print(f"load average before: {os.getloadavg()[0]:.1f} (2 cores)", file=sys.stderr)
+    print(
+        "| enterprises | parkgeo density | parkgeo map | map / density | map within 5 s | "
+        "map size | map ready | parkgeo report | report / density | report size | report ready |"
+    )
+    print("|---:|---:|---:|---:|:---:|---:|---:|---:|---:|---:|---:|")
+    for n in args.sizes:
+        city = make_city(n, workdir, args.seed)
+        out = workdir / f"e2e_{n}"
+        out.mkdir(exist_ok=True)
+        t = end_to_end(city, out, args.runs)
+        map_ready = page_ready_s(t["map_path"], args.runs)
+        report_ready = page_ready_s(t["report_path"], args.runs)
+        print(
+            f"| {n:,} | {t['density']:.1f} s | {t['map']:.1f} s | {t['map'] / t['density']:.2f} | "
+            f"{'yes' if t['map'] < GOAL_S else 'NO'} | {t['map_mb']:.1f} MB | {map_ready:.2f} s | "
+            f"{t['report']:.1f} s | {t['report'] / t['density']:.2f} | {t['report_mb']:.2f} MB | "
+            f"{report_ready:.2f} s |"
+        )
+    print(
+        f"\nload average after: {os.getloadavg()[0]:.1f}; median of {args.runs} runs; files in {workdir}"
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[12_000, 120_000])
     parser.add_argument("--runs", type=int, default=3, help="browser runs per file (median)")
     parser.add_argument("--seed", type=int, default=2013)
     parser.add_argument("--workdir", type=Path, help="keep generated data and maps here")
+    parser.add_argument(
+        "--e2e", action="store_true", help="time parkgeo density / map / report end to end"
+    )
     args = parser.parse_args(argv)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="parkgeo_bench_maps_"))
     workdir.mkdir(parents=True, exist_ok=True)
+    if args.e2e:
+        return main_e2e(args, workdir)
 
     rows = []
     for n in args.sizes:
@@ -209,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
             )
 
     print(
-        "| enterprises | drawn (2015) | overlays at open | HTML size | within 15 MB | "
+        "| enterprises | drawn (2016) | overlays at open | HTML size | within 15 MB | "
         "build + save (Python) | time to interactive | within 5 s | switch layer | "
         "click -> popup | network requests | page errors |"
     )

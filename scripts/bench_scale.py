@@ -61,7 +61,20 @@ DEFAULT_CACHE = Path(
 N_PARKS = 500
 BATCH_ROWS = 1_000_000
 DASK_WORKERS = 2
-STEPS = ("density", "jobs", "memory", "batched", "dask", "geopandas", "shapely")
+STEPS = (
+    "density",
+    "csv",
+    "duckdb",
+    "floor",
+    "library",
+    "version",
+    "jobs",
+    "memory",
+    "batched",
+    "dask",
+    "geopandas",
+    "shapely",
+)
 
 
 @dataclass(frozen=True)
@@ -81,6 +94,7 @@ class Row:
     seconds: float
     peak_mb: float
     note: str = ""
+    cpu: float = float("nan")  # user + system seconds of the process (and its workers)
 
 
 # --------------------------------------------------------------------------------------------
@@ -191,13 +205,13 @@ API_SCRIPT = textwrap.dedent(
         parks_path, firms, out, backend, amount = sys.argv[1:6]
         parks = read_parks(parks_path)
         if backend == "batched":
-            from parkgeo._stream import park_metrics_batched
+            from parkgeo.scale import park_metrics_batched
             result = park_metrics_batched(firms, parks, batch_rows=int(amount), progress=False)
         elif backend == "memory":
-            from parkgeo._stream import park_metrics_file
+            from parkgeo.scale import park_metrics_file
             result = park_metrics_file(firms, parks, backend="memory")
         else:
-            from parkgeo.distributed import park_metrics_dask
+            from parkgeo.scale import park_metrics_dask
             result = park_metrics_dask(firms, parks, workers=int(amount), progress=False)
         write_table(result.table, out)
 
@@ -207,8 +221,8 @@ API_SCRIPT = textwrap.dedent(
 )
 
 
-def measure_density(data: Dataset, extra: list[str], name: str) -> Row:
-    out = data.workdir / f"density_{name}.csv"
+def measure_density(data: Dataset, extra: list[str], name: str, firms: Path | None = None) -> Row:
+    out = data.workdir / f"density_{name.replace(' ', '_')}.csv"
     command = [
         sys.executable,
         "-m",
@@ -217,14 +231,14 @@ def measure_density(data: Dataset, extra: list[str], name: str) -> Row:
         "--parks",
         str(data.parks),
         "--enterprises",
-        str(data.enterprises_file),
+        str(firms or data.enterprises_file),
         "-o",
         str(out),
         "-q",
         *extra,
     ]
     seconds, peak, cpu = run_tree(command)
-    return Row(label(data.rows), name, seconds, peak, f"CPU {cpu:.2f} s")
+    return Row(label(data.rows), name, seconds, peak, f"CPU {cpu:.2f} s", cpu)
 
 
 def _tree_rss_mb(pid: int) -> float:
@@ -394,7 +408,7 @@ def run_size(data: Dataset, steps: list[str], repeat: int = 1) -> list[Row]:
         same = [run[i] for run in runs]
         fastest = min(same, key=lambda r: r.seconds)
         peak = max(r.peak_mb for r in same)
-        best.append(Row(first.size, first.step, fastest.seconds, peak, first.note))
+        best.append(Row(first.size, first.step, fastest.seconds, peak, first.note, fastest.cpu))
     return best
 
 
@@ -443,11 +457,46 @@ def _run_size_once(data: Dataset, steps: list[str]) -> list[Row]:
                     "Python API",
                 )
             rows.append(row)
+        elif step in ("csv", "duckdb", "floor", "library", "version"):
+            rows.extend(measure_contender(data, step))
         elif step == "geopandas":
             rows.append(measure_geopandas(data))
         elif step == "shapely":
             rows.extend(measure_shapely(data))
         print(f"  {rows[-1].size} {rows[-1].step}: {rows[-1].seconds:.2f} s", file=sys.stderr)
+    return rows
+
+
+def measure_contender(data: Dataset, step: str) -> list[Row]:
+    """The CSV density run and the contenders of ``scripts/bench_contenders.py``."""
+    import bench_contenders as bc
+
+    size = label(data.rows)
+    csv = bc.csv_copy(data.enterprises_file)
+    if step == "csv":
+        return [measure_density(data, [], "parkgeo density (CSV)", firms=csv)]
+    if step == "version":
+        return [Row(size, "parkgeo --version", bc.version_seconds(), 0.0, "median of 5")]
+    if step == "library":
+        seconds, peak = bc.library_row(run_child, data.parks, data.enterprises_file, data.workdir)
+        note = "read_enterprises + assign_parks + park_metrics"
+        cpu = CPU_SECONDS["last"]
+        return [Row(size, "library path (Parquet)", seconds, peak, f"{note}; CPU {cpu:.2f} s", cpu)]
+    rows = []
+    for kind, firms in (("Parquet", data.enterprises_file), ("CSV", csv)):
+        if step == "floor":
+            seconds, peak, inside = bc.floor_row(
+                run_child, data.parks, firms, kind.lower(), data.workdir
+            )
+            cpu = CPU_SECONDS["last"]
+            note = f"pyarrow read + bbox + contains_xy; {inside:.2f} s inside; CPU {cpu:.2f} s"
+            rows.append(Row(size, f"floor ({kind})", seconds, peak, note, cpu))
+            continue
+        for query, seconds, peak, cpu in bc.duckdb_rows(
+            run_child, data.parks, firms, kind.lower(), data.workdir
+        ):
+            note = f"duckdb + spatial, 2 threads; CPU {cpu:.2f} s"
+            rows.append(Row(size, f"DuckDB {query} ({kind})", seconds, peak, note, cpu))
     return rows
 
 
@@ -557,6 +606,41 @@ def _goal_lines(rows: list[Row]) -> list[str]:
                     else ""
                 )
             )
+        out += _contender_lines(by, size)
+    return out
+
+
+def _contender_lines(by: dict[tuple[str, str], Row], size: str) -> list[str]:
+    """Ratios against the same run's DuckDB best query, floor and CLI (the issue-10 goals),
+    in wall time and in CPU time (on a loaded machine CPU time is the steadier measure)."""
+    out = []
+    library = by.get((size, "library path (Parquet)"))
+    for kind, cli in (("Parquet", "parkgeo density"), ("CSV", "parkgeo density (CSV)")):
+        density = by.get((size, cli))
+        if density is None:
+            continue
+        duck = [
+            r
+            for (s, step), r in by.items()
+            if s == size and step.startswith("DuckDB") and step.endswith(f"({kind})")
+        ]
+        floor = by.get((size, f"floor ({kind})"))
+        against = [("DuckDB best", min(duck, key=lambda r: r.seconds) if duck else None)]
+        against.append(("floor", floor))
+        if kind == "Parquet":
+            against.append(("library path", library))
+        parts = []
+        for name, other in against:
+            if other is None:
+                continue
+            parts.append(
+                f"{name} {other.seconds:.2f} s / CPU {other.cpu:.2f} s: density/{name} = "
+                f"{density.seconds / other.seconds:.2f} wall, {density.cpu / other.cpu:.2f} CPU"
+            )
+        out.append(
+            f"- {size} {kind}: density {density.seconds:.2f} s / CPU {density.cpu:.2f} s, "
+            f"{density.peak_mb / 1024:.2f} GB; " + "; ".join(parts)
+        )
     return out
 
 

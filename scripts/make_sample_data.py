@@ -16,6 +16,10 @@ Synthetic outputs (see ``data/SAMPLE.md``):
 * ``tianjin_enterprises.parquet`` (or ``.csv``): firms x 2013-2016 with tax, profit, value
   added, energy and employees, calibrated to the city's reported 2013-2015 outcome.
 * ``tianjin_planted_gaps.csv``: the (park, division) pairs deliberately left empty.
+* ``tianjin_evaluation.parquet`` (or ``.csv``): per firm and year, the per-mu evaluation's
+  columns (land, revenue, R&D, above-scale flag, emissions, water, electricity, ...), drawn
+  from their own random stream after everything above, so the files above do not change.
+* ``tianjin_parcels.parquet``: land parcels (宗地) for three parks, with idle and shared ones.
 
 Everything is drawn from ``numpy.random.Generator`` streams spawned from ``--seed``, so a rerun
 with the same arguments writes byte-identical files. Park polygons do not depend on
@@ -76,6 +80,10 @@ OUT_PARKS = "tianjin_parks.parquet"
 OUT_DISTRICTS = "tianjin_districts.parquet"
 OUT_ENTERPRISES = "tianjin_enterprises"
 OUT_GAPS = "tianjin_planted_gaps.csv"
+OUT_EVALUATION = "tianjin_evaluation"
+OUT_PARCELS = "tianjin_parcels.parquet"
+PARCEL_PARKS = ("G121052", "S129022", "S129027")
+PARCEL_CELL_M = 150.0
 
 DISTRICT_NAME_EN = {
     "120101": "Heping District",
@@ -1177,6 +1185,168 @@ def check_outputs(
     }
 
 
+# -------------------------------------------------------------------------------------------
+# per-mu evaluation columns and parcels (their own random stream, drawn after everything else)
+
+# land per employee (mu) by kind of division: heavy industry spreads out, services rent floors
+LAND_PER_WORKER = {"heavy": 0.45, "manufacturing": 0.25, "services": 0.03}
+HEAVY = {"C25", "C26", "C28", "C30", "C31", "C32", "C33", "C42", "C44"}
+ABOVE_SCALE_REVENUE = 2000.0  # 规模以上: annual main-business revenue of 20 million CNY or more
+
+
+def _kind_of_division(div: str) -> str:
+    if div in HEAVY:
+        return "heavy"
+    return "manufacturing" if div.startswith(("B", "C", "D")) else "services"
+
+
+def build_evaluation(panel: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Per firm-year evaluation columns, from the panel (read only) and ``rng`` only."""
+    firms = panel.drop_duplicates("enterprise_id")[["enterprise_id", "industry", "employees"]]
+    n = len(firms)
+    div = firms["industry"].str.slice(0, 3).to_numpy()
+    per_worker = np.array([LAND_PER_WORKER[_kind_of_division(d)] for d in div])
+    emp = np.nan_to_num(firms["employees"].to_numpy(dtype=np.float64), nan=40.0)
+    land0 = np.clip(np.round(emp * per_worker * rng.lognormal(0.0, 0.6, n), 1), 0.5, 3000.0)
+    grows = rng.random(n) < 0.05  # a few firms take more land in 2015
+    va_rate = rng.uniform(0.18, 0.35, n)
+    rd_share = np.where(rng.random(n) < 0.3, 0.0, rng.lognormal(np.log(0.015), 0.7, n))
+    tech_share = np.where(rng.random(n) < 0.4, 0.0, rng.uniform(0.0, 0.05, n))
+    cod_int = rng.lognormal(np.log(0.002), 0.8, n)  # t COD per 10,000 CNY value added
+    so2_int = rng.lognormal(np.log(0.003), 0.8, n)
+    nox_int = rng.lognormal(np.log(0.0025), 0.8, n)
+    water_int = rng.lognormal(np.log(12.0), 0.7, n)  # t water per 10,000 CNY value added
+    elec_share = rng.uniform(0.25, 0.7, n)  # electricity's share of energy, in tce
+    founded = np.minimum(2013, 1985 + np.floor(rng.beta(2.0, 1.3, n) * 29)).astype(np.int64)
+    per_firm = pd.DataFrame(
+        {
+            "enterprise_id": firms["enterprise_id"].to_numpy(),
+            "land0": land0,
+            "grows": grows,
+            "va_rate": va_rate,
+            "rd_share": rd_share,
+            "tech_share": tech_share,
+            "cod_int": cod_int,
+            "so2_int": so2_int,
+            "nox_int": nox_int,
+            "water_int": water_int,
+            "elec_share": elec_share,
+            "founded_year": founded,
+        }
+    )
+    rows = panel[["enterprise_id", "year", "value_added", "energy_tce"]].merge(
+        per_firm, on="enterprise_id", how="left", validate="many_to_one"
+    )
+    m = len(rows)
+    va = rows["value_added"].to_numpy(dtype=np.float64)
+    land = np.where(rows["grows"] & (rows["year"] >= 2015), rows["land0"] * 1.5, rows["land0"])
+    revenue = np.round(np.maximum(va, 0.0) / rows["va_rate"].to_numpy(), 2)
+    cod = np.round(np.maximum(va, 0.0) * rows["cod_int"].to_numpy(), 2)
+    so2 = np.maximum(va, 0.0) * rows["so2_int"].to_numpy()
+    nox = np.maximum(va, 0.0) * rows["nox_int"].to_numpy()
+    out = pd.DataFrame(
+        {
+            "enterprise_id": rows["enterprise_id"].astype("str"),
+            "year": rows["year"].astype(np.int64),
+            "land_mu": np.round(land, 1),
+            "revenue": revenue,
+            "rd_expense": np.round(revenue * rows["rd_share"].to_numpy(), 2),
+            "tech_investment": np.round(revenue * rows["tech_share"].to_numpy(), 2),
+            "above_scale": np.where(np.isnan(revenue), np.nan, revenue >= ABOVE_SCALE_REVENUE),
+            "cod_t": cod,
+            # all pollutants: COD + SO2 + NOx (the two gases are not kept separately)
+            "emissions_t": np.round(cod + so2 + nox, 2),
+            "water_t": np.round(np.maximum(va, 0.0) * rows["water_int"].to_numpy(), -1),
+            "electricity_kwh": np.round(
+                rows["energy_tce"].to_numpy() * rows["elec_share"].to_numpy() * 8137.0, -2
+            ),
+            "founded_year": rows["founded_year"].astype(np.int64),
+            "major_accident": (rng.random(m) < 0.002).astype(np.int64),
+        }
+    )
+    for col in ("land_mu", "revenue", "rd_expense", "cod_t", "water_t", "electricity_kwh"):
+        out.loc[rng.random(m) < NAN_RATE, col] = np.nan
+    # the flag follows the revenue actually reported
+    out["above_scale"] = np.where(
+        out["revenue"].isna(), np.nan, (out["revenue"] >= ABOVE_SCALE_REVENUE).astype(float)
+    )
+    return out
+
+
+def _reproject(geom: shapely.Geometry, transformer: pyproj.Transformer) -> shapely.Geometry:
+    return shapely.transform(
+        geom, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
+    )
+
+
+def build_parcels(
+    panel: pd.DataFrame, parks: gpd.GeoDataFrame, rng: np.random.Generator
+) -> gpd.GeoDataFrame:
+    """宗地 for a few parks: a 150 m grid over each park, clipped to it. A cell holding firm
+    points is one parcel owned by them (shared when several, with shares); 8 % of the empty
+    cells are idle parcels, 2 % belong to a firm that closed (its id is in no panel row)."""
+    firms = panel[panel["year"] == panel["year"].max()]
+    out = []
+    closed = 0
+    for pid in PARCEL_PARKS:
+        geom = parks.set_index("park_id").geometry[pid]
+        lon0, lat0 = geom.representative_point().coords[0]
+        metric = coords.local_metric_crs(lon0, lat0)
+        to_m = pyproj.Transformer.from_crs("EPSG:4326", metric, always_xy=True)
+        to_deg = pyproj.Transformer.from_crs(metric, "EPSG:4326", always_xy=True)
+        park_m = _reproject(geom, to_m)
+        inside = shapely.contains_xy(geom, firms["lon"].to_numpy(), firms["lat"].to_numpy())
+        here = firms[inside]
+        x, y = to_m.transform(here["lon"].to_numpy(), here["lat"].to_numpy())
+        minx, miny, maxx, maxy = park_m.bounds
+        col = np.floor((np.asarray(x) - minx) / PARCEL_CELL_M).astype(np.int64)
+        row = np.floor((np.asarray(y) - miny) / PARCEL_CELL_M).astype(np.int64)
+        cells: dict[tuple[int, int], list[str]] = {}
+        for r, c, eid in zip(row, col, here["enterprise_id"], strict=True):
+            cells.setdefault((int(r), int(c)), []).append(str(eid))
+        n_rows = int(np.ceil((maxy - miny) / PARCEL_CELL_M))
+        n_cols = int(np.ceil((maxx - minx) / PARCEL_CELL_M))
+        for r in range(n_rows):
+            for c in range(n_cols):
+                owners = sorted(cells.get((r, c), []))
+                draw = rng.random()
+                if not owners:
+                    if draw < 0.08:
+                        pass  # idle: no owner
+                    elif draw < 0.10:
+                        closed += 1
+                        owners = [f"91120000MA0{closed:06d}X"]
+                    else:
+                        continue
+                cell = shapely.box(
+                    minx + c * PARCEL_CELL_M,
+                    miny + r * PARCEL_CELL_M,
+                    minx + (c + 1) * PARCEL_CELL_M,
+                    miny + (r + 1) * PARCEL_CELL_M,
+                )
+                part = cell.intersection(park_m)
+                if part.is_empty or part.area < 100.0:
+                    continue
+                shares = ""
+                if len(owners) > 1:
+                    w = rng.uniform(0.5, 1.5, len(owners))
+                    pct = np.floor(w / w.sum() * 100).astype(np.int64)
+                    pct[-1] = 100 - pct[:-1].sum()
+                    shares = ";".join(f"{p / 100:.2f}" for p in pct)
+                out.append(
+                    {
+                        "宗地编号": f"{pid}-{r:03d}-{c:03d}",
+                        "权利人代码": ";".join(owners),
+                        "分摊比例": shares,
+                        "土地用途": "工业用地",
+                        "geometry": _reproject(part, to_deg),
+                    }
+                )
+    gdf = gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326")
+    gdf["geometry"] = shapely.set_precision(gdf.geometry.values, 1e-7)
+    return gdf
+
+
 def write_geoparquet(gdf: gpd.GeoDataFrame, path: Path) -> None:
     with atomic_write(path, "wb") as fh:
         gdf.to_parquet(fh, index=False, compression="zstd", write_covering_bbox=False)
@@ -1259,6 +1429,12 @@ def main(argv: list[str] | None = None) -> int:
     panel = build_panel(firms, parks, rng_measures)
     summary = check_outputs(parks, districts, firms, panel)
     gaps = planted_gap_table(parks, inputs.classification)
+    # The evaluation's columns and parcels come last, from a sixth stream of the same seed
+    # (spawn keys 0-4 are the streams above), and only read the panel: every file above stays
+    # byte-identical. Parcels are built on WGS-84 points, before any GCJ-02 output conversion.
+    rng_evaluation = np.random.default_rng(np.random.SeedSequence(args.seed).spawn(6)[5])
+    evaluation = build_evaluation(panel, rng_evaluation)
+    parcels = build_parcels(panel, parks, rng_evaluation)
     if args.coord_system == "gcj02":
         lon, lat = coords.wgs84_to_gcj02(panel["lon"].to_numpy(), panel["lat"].to_numpy())
         panel["lon"], panel["lat"] = np.round(lon, 6), np.round(lat, 6)
@@ -1272,13 +1448,23 @@ def main(argv: list[str] | None = None) -> int:
     ent_path = out / f"{OUT_ENTERPRISES}.{args.format}"
     write_enterprises(panel, ent_path, args.format)
     write_csv(gaps, out / OUT_GAPS)
+    eval_path = out / f"{OUT_EVALUATION}.{args.format}"
+    write_enterprises(evaluation, eval_path, args.format)
+    write_geoparquet(parcels, out / OUT_PARCELS)
     if not args.quiet:
         print(json.dumps({k: v for k, v in summary.items() if k != "figures"}))
         for y, f in summary["figures"].items():  # type: ignore[attr-defined]
             print(
                 f"{y}: profit {f[0]:+.3f}%  energy/VA {f[1]:+.3f}%  labour productivity {f[2]:+.3f}%"
             )
-        for name in (OUT_DISTRICTS, OUT_PARKS, ent_path.name, OUT_GAPS):
+        for name in (
+            OUT_DISTRICTS,
+            OUT_PARKS,
+            ent_path.name,
+            OUT_GAPS,
+            eval_path.name,
+            OUT_PARCELS,
+        ):
             print(f"{out / name}: {(out / name).stat().st_size:,} bytes")
         print(f"done in {time.perf_counter() - started:.1f} s")
     return 0

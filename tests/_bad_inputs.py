@@ -957,6 +957,101 @@ CASES: tuple[Case, ...] = (
 )
 
 
+# --------------------------------------------------------------------------------------------
+# issue 11 (trust on real files): park geometry that crashed or misled the join. Kept in a
+# block of their own; tests/test_trust.py runs them through join, map, gaps and density too.
+# --------------------------------------------------------------------------------------------
+
+
+def write_park_vertex_not_finite(root: Path) -> Inputs:
+    import geopandas as gpd
+    from shapely import Polygon
+    from shapely.geometry import shape
+
+    with np.errstate(invalid="ignore"):  # shapely warns about the NaN we mean to write
+        bad = Polygon([(117.4, 39.0), (117.5, 39.0), (117.5, float("nan")), (117.4, 39.1)])
+    gdf = gpd.GeoDataFrame(
+        {"park_id": ["P1", "P2", "BAD"]},
+        geometry=[shape(polygon(P1)), shape(polygon(P2)), bad],
+        crs="EPSG:4326",
+    )
+    path = root / "parks.parquet"
+    gdf.to_parquet(path)
+    return Inputs(path, good_enterprises(root))
+
+
+def no_park_contains(lon: float, lat: float) -> Callable[[Any], None]:
+    def check(parks: Any) -> None:
+        import shapely
+
+        assert not shapely.contains_xy(parks.geometry.values, lon, lat).any()
+
+    return check
+
+
+ANTIMERIDIAN_RING = [[179.9, 10.0], [-179.9, 10.0], [-179.9, 11.0], [179.9, 11.0], [179.9, 10.0]]
+
+TRUST_CASES: tuple[Case, ...] = (
+    Case(
+        "multipolygon_with_empty_part",
+        P,
+        "repaired",
+        "empty part dropped, reported",
+        ("empty part",),
+        parks_one(
+            {
+                "type": "MultiPolygon",
+                "coordinates": [
+                    [[[117.4, 39.0], [117.5, 39.0], [117.5, 39.1], [117.4, 39.1], [117.4, 39.0]]],
+                    [],
+                ],
+            }
+        ),
+        check=both(
+            repair_is("empty part", "dropped the empty part(s)"), parks_inside(117.45, 39.05, "BAD")
+        ),
+    ),
+    Case(
+        "unclosed_three_point_ring",
+        P,
+        "repaired",
+        "ring closed, reported",
+        ("unclosed ring",),
+        parks_one(
+            {"type": "Polygon", "coordinates": [[[117.4, 39.0], [117.5, 39.0], [117.5, 39.1]]]}
+        ),
+        check=both(
+            repair_is("unclosed ring", "closed it by repeating its first vertex"),
+            parks_inside(117.49, 39.01, "BAD"),
+        ),
+    ),
+    Case(
+        "park_crossing_antimeridian",
+        P,
+        "repaired",
+        "split at 180 degrees, reported",
+        ("antimeridian",),
+        parks_one(polygon(ANTIMERIDIAN_RING)),
+        check=both(
+            repair_is("antimeridian", "split it at longitude 180 into one part on each side"),
+            parks_inside(179.95, 10.5, "BAD"),
+            parks_inside(-179.95, 10.5, "BAD"),
+            no_park_contains(10.0, 10.5),
+        ),
+    ),
+    Case(
+        "park_vertex_not_finite",
+        P,
+        "error",
+        "GeometryError",
+        ("BAD", "NaN or infinite"),
+        write_park_vertex_not_finite,
+        exit_code=3,
+    ),
+)
+CASES = CASES + TRUST_CASES
+
+
 def _assert_unconverted(loaded: Any, enterprise_id: str, lon: float, lat: float) -> None:
     row = loaded.data.set_index("enterprise_id").loc[enterprise_id]
     assert (row["lon"], row["lat"]) == (lon, lat)

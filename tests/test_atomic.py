@@ -52,9 +52,13 @@ WRITING_METHODS = {
 ALLOWED = {
     ("io.py", "_write_parquet"),  # writes into atomic_write's file handle
     ("io.py", "_write_gpkg"),  # writes atomic_path's temporary path
-    ("io.py", "format_csv"),  # into a StringIO
+    ("_writers.py", "format_csv"),  # into a StringIO
     ("io.py", "write_table"),  # parkgeo.io.write_table itself
     ("io.py", "atomic_write"),  # opens the temporary file
+    ("_outputs.py", "stream_to"),  # a special file (/dev/stdout, FIFO): streamed, never replaced
+    ("_outputs.py", "write_xlsx"),  # saves into a BytesIO
+    ("_outputs.py", "_deterministic_zip"),  # writes atomic_path's temporary path
+    ("evaluate_outputs.py", "write_workbook"),  # zip members of a BytesIO, then atomic_write
 }
 
 

@@ -205,3 +205,98 @@ def test_no_overlap_warning_reaches_stderr_even_with_quiet(tmp_path: Path):
     assert done.returncode == 0, done.stderr
     assert "0 of 2 enterprises are in any park" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+# -- every backend gives the whole-file outcome -----------------------------------------------
+
+# memory: the whole file as one part; batched: parts of 2 rows here (so every repeat, ledger
+# row and conversion crosses parts); process: the same parts in 2 worker processes; dask: the
+# same parts as tasks on a Dask cluster.
+BACKEND_OPTIONS = {
+    "memory": {"backend": "memory"},
+    "batched": {"backend": "batched", "batch_rows": 2},
+    "process": {"backend": "batched", "batch_rows": 2, "jobs": 2},
+    "dask": {"backend": "dask", "partition_rows": 2},
+}
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    distributed = pytest.importorskip("distributed")
+    client = distributed.Client(
+        processes=False, n_workers=1, threads_per_worker=1, dashboard_address=":0"
+    )
+    yield client
+    client.close()
+
+
+def _outcome(
+    case: Case, inputs, options: dict, caplog: pytest.LogCaptureFixture
+) -> dict[str, object]:
+    """Everything a user sees from ``park_metrics_file``: the error, or the table, ledger,
+    attrs, encoding and counts; and every log record of the parkgeo logger."""
+    from parkgeo.scale import park_metrics_file
+
+    read = dict(inputs.read)
+    if case.target == "parks":
+        parks_read, enterprise_read = read, {}
+    else:
+        parks_read, enterprise_read = {}, read
+    if "years" in enterprise_read:
+        enterprise_read["accept_years"] = enterprise_read.pop("years")
+    caplog.clear()
+    out: dict[str, object] = {}
+    try:
+        parks = read_parks(inputs.parks, **parks_read)
+        caplog.clear()  # the parks are read once, the same way, for every backend
+        result = park_metrics_file(
+            inputs.enterprises, parks, progress=False, **enterprise_read, **options
+        )
+    except parkgeo.ParkgeoError as exc:
+        out["error"] = (type(exc).__name__, str(exc))
+    else:
+        out.update(
+            table=result.table,
+            rejects=result.rejects,
+            rejects_attrs=dict(result.rejects.attrs),
+            summary=result.summary,
+            attrs=result.attrs,
+            encoding=result.encoding,
+            n_read=result.n_read,
+        )
+    out["records"] = [
+        (r.levelname, r.getMessage()) for r in caplog.records if r.name.startswith("parkgeo")
+    ]
+    return out
+
+
+@pytest.mark.parametrize("case", _params())
+def test_every_backend_gives_the_whole_file_outcome(
+    case: Case, tmp_path: Path, caplog: pytest.LogCaptureFixture, dask_client
+):
+    if case.kind == "million_vertex_park":
+        pytest.skip("the parks file is read once, before any backend; timed above")
+    inputs = case.write(tmp_path)
+    caplog.set_level(logging.INFO, logger="parkgeo")
+    outcomes = {}
+    for name, options in BACKEND_OPTIONS.items():
+        extra = {"scheduler": dask_client} if name == "dask" else {}
+        outcomes[name] = _outcome(case, inputs, {**options, **extra}, caplog)
+    whole = outcomes.pop("memory")
+    if case.target == "enterprises" and case.outcome != "error":
+        # the result is the whole-file reader's: its attrs, encoding and ledger
+        loaded = read_enterprises(inputs.enterprises, **inputs.read)
+        assert whole["attrs"] == loaded.data.attrs
+        assert whole["encoding"] == loaded.encoding
+        pd.testing.assert_frame_equal(whole["rejects"], loaded.rejects)
+    for name, got in outcomes.items():
+        assert set(got) == set(whole), (name, got.get("error"))
+        assert got["records"] == whole["records"], name
+        if "error" in whole:
+            assert got["error"] == whole["error"], name
+            continue
+        for key in ("attrs", "encoding", "n_read", "rejects_attrs"):
+            assert got[key] == whole[key], (name, key)
+        pd.testing.assert_frame_equal(got["rejects"], whole["rejects"], obj=name)
+        pd.testing.assert_frame_equal(got["summary"], whole["summary"], obj=name)
+        pd.testing.assert_frame_equal(got["table"], whole["table"], rtol=1e-12, obj=name)

@@ -284,12 +284,13 @@ def test_density_does_not_import_heavy_modules(files):
 
 def test_demo_writes_the_density_table(tmp_path, capsys):
     outdir = tmp_path / "maps"
-    assert main(["demo", "--outdir", str(outdir)]) == 0
+    assert main(["demo", "--outdir", str(outdir), "--year", "2015"]) == 0
     out = capsys.readouterr().out
     density = pd.read_csv(outdir / "tianjin_density.csv").set_index(["park_id", "year"])
     city = density.loc[("ALL", 2015)]
     assert city["profit_change"] == pytest.approx(0.45, abs=5e-4)
     assert "+45.0%" in out and "-2.88%" in out and "+20.6%" in out
+    assert "Energy per unit of value added (all enterprises, ALL)" in out
     assert "33 parks" in out
     assert str(outdir / "tianjin_density.csv") in out
     assert "Tax per hectare in 2015" in out

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import io
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pyproj import Transformer
 
 from parkgeo._errors import CRSError, ParkgeoError, SchemaError
 from parkgeo.cli import main
 from parkgeo.clusters import CLUSTER_COLUMNS, industry_clusters
 
+ROOT = Path(__file__).resolve().parent.parent
 GK117 = "EPSG:4548"  # CGCS2000 / 3-degree Gauss-Kruger CM 117E: the local metric CRS chosen here
 _TO_LONLAT = Transformer.from_crs(GK117, "EPSG:4326", always_xy=True)
 X0, Y0 = 500_000.0, 4_330_000.0  # about 117.0 E, 39.1 N
@@ -164,10 +173,35 @@ def test_chunked_dbscan_matches_scikit_learn() -> None:
     )
     full = industry_clusters(firms, method="dbscan", eps_m=120, min_size=8)
     chunked = industry_clusters(firms, method="dbscan", eps_m=120, min_size=8, max_pairs=500)
-    assert full.params["dbscan_path"] == {"C35": "sklearn"}
+    assert full.params["dbscan_path"] == {"C35": "pairs"}
     assert chunked.params["dbscan_path"] == {"C35": "chunked"}
     pd.testing.assert_series_equal(full.labels, chunked.labels)
     pd.testing.assert_frame_equal(full.clusters, chunked.clusters)
+
+
+@pytest.mark.parametrize(("eps", "min_size", "seed"), [(120, 8, 3), (60, 4, 5), (300, 15, 7)])
+def test_dbscan_labels_equal_scikit_learn(eps: float, min_size: int, seed: int) -> None:
+    """Both DBSCAN paths give scikit-learn's own labels, border points reachable from two
+    clusters included (grid-snapped coordinates make many exact ties at eps)."""
+    from sklearn.cluster import DBSCAN
+
+    from parkgeo.clusters import _dbscan
+
+    rng = np.random.default_rng(seed)
+    xy = np.concatenate(
+        [
+            rng.normal(0, 120, (500, 2)),
+            rng.normal((1500, 0), 150, (400, 2)),
+            rng.normal((0, 1500), 60, (60, 2)),
+            np.round(rng.uniform(-2000, 3000, (300, 2)) / 30) * 30,
+        ]
+    )
+    expected = DBSCAN(eps=eps, min_samples=min_size, algorithm="kd_tree").fit_predict(xy)
+    for guard, path in ((10**9, "pairs"), (2_000, "chunked")):
+        labels, ran, _ = _dbscan(xy, eps_m=eps, min_size=min_size, max_pairs=guard)
+        assert ran == path
+        np.testing.assert_array_equal(labels, expected)
+    assert len(set(expected)) >= 4  # noise and at least three clusters
 
 
 def test_years_parks_and_labels_on_every_row() -> None:
@@ -265,6 +299,10 @@ def test_bad_options_and_inputs() -> None:
         industry_clusters(firms, level="subclass")
     with pytest.raises(SchemaError, match="industry"):
         industry_clusters(firms.drop(columns="industry"))
+    with pytest.raises(SchemaError, match="row 103 has no enterprise_id"):
+        industry_clusters(
+            firms.assign(enterprise_id=firms["enterprise_id"].where(firms.index != 103))
+        )
     dup = pd.concat([firms, firms.iloc[[0]]])
     with pytest.raises(ParkgeoError, match="E0000.*appears 2 times"):
         industry_clusters(dup)
@@ -296,3 +334,84 @@ def test_cli_clusters_csv_and_geopackage(tmp_path, capsys) -> None:
     assert main(["clusters", "--enterprises", str(firms_path), *opts]) == 0  # stdout, no parks
     assert capsys.readouterr().out.startswith("cluster_id,industry,")
     assert main([*common, "--method", "optics"]) == 2
+
+
+def _cli(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "parkgeo", *argv],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_no_industry_column_is_one_clear_error(tmp_path, caplog) -> None:
+    firms = two_blobs_and_noise().drop(columns="industry")
+    with pytest.raises(SchemaError, match="no 'industry' column.*--columns"):
+        industry_clusters(firms)
+    # the loader keeps an empty industry column when the file has none (documented optional)
+    empty = firms.assign(industry=pd.NA)
+    with pytest.raises(SchemaError, match="industry column is empty.*--columns"):
+        industry_clusters(empty)
+    path = tmp_path / "no_industry.csv"
+    firms.to_csv(path, index=False)
+    done = _cli("clusters", "--enterprises", str(path), "-q")
+    assert done.returncode == 3, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "industry" in lines[0] and "--columns" in lines[0]
+
+
+def test_section_codes_only_run_at_section_level(tmp_path, caplog) -> None:
+    firms = two_blobs_and_noise()
+    sections = firms.assign(industry=firms["industry"].str[0])  # C3911 -> C
+    with caplog.at_level(logging.WARNING, logger="parkgeo"):
+        res = industry_clusters(sections, method="dbscan", eps_m=300, min_size=5)
+    assert res.params["level"] == "section"
+    assert "section-level only" in caplog.text and "runs at section level" in caplog.text
+    # all C firms together: blob A (30) + blob B (20) + C27's 12 firms (5 km away, own cluster)
+    assert sorted(res.clusters["n_firms"].tolist()) == [12, 20, 30]
+    assert set(res.clusters["industry"]) == {"C"}
+    with pytest.raises(ParkgeoError, match=r"section-level only.*--level section"):
+        industry_clusters(sections, level="division")
+    path = tmp_path / "sections.csv"
+    sections.to_csv(path, index=False)
+    done = _cli("clusters", "--enterprises", str(path), "--eps-m", "300", "--min-size", "5")
+    assert done.returncode == 0, done.stderr
+    assert "runs at section level" in done.stderr and "section level" in done.stderr
+    assert pd.read_csv(io.StringIO(done.stdout))["industry"].eq("C").all()
+    refused = _cli("clusters", "--enterprises", str(path), "--level", "group", "-q")
+    assert refused.returncode == 3 and "--level section" in refused.stderr
+
+
+def test_mixed_codes_left_out_are_counted(caplog) -> None:
+    firms = two_blobs_and_noise()
+    firms.loc[firms.index[:3], "industry"] = "C"
+    firms.loc[firms.index[3], "industry"] = None
+    with caplog.at_level(logging.WARNING, logger="parkgeo"):
+        res = industry_clusters(firms, method="dbscan", eps_m=300, min_size=5)
+    assert res.params["level"] == "division"
+    assert "4 of 67 rows of the enterprises have no division-level industry code" in caplog.text
+    assert res.labels.iloc[:4].isna().all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    points=st.lists(st.tuples(st.integers(0, 40), st.integers(0, 40)), min_size=2, max_size=120),
+    eps=st.sampled_from([1.0, 2.0, 3.0, 5.0]),
+    min_size=st.integers(2, 6),
+)
+def test_dbscan_equals_scikit_learn_on_any_layout(
+    points: list[tuple[int, int]], eps: float, min_size: int
+) -> None:
+    """Lattice points: duplicates and pairs at exactly eps everywhere, the hardest case for
+    identical labels; both paths and scikit-learn agree label for label."""
+    from sklearn.cluster import DBSCAN
+
+    from parkgeo.clusters import _dbscan
+
+    xy = np.asarray(points, dtype=float) * 10.0
+    expected = DBSCAN(eps=eps * 10.0, min_samples=min_size).fit_predict(xy)
+    for guard in (10**9, 1):
+        labels, _, _ = _dbscan(xy, eps_m=eps * 10.0, min_size=min_size, max_pairs=guard)
+        np.testing.assert_array_equal(labels, expected)

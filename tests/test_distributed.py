@@ -12,10 +12,10 @@ pytest.importorskip("distributed")
 
 from parkgeo._errors import InputFormatError, ParkgeoError  # noqa: E402
 from parkgeo.datasets import load_tianjin, sample_path  # noqa: E402
-from parkgeo.distributed import park_metrics_dask, partitions_of  # noqa: E402
 from parkgeo.io import read_enterprises  # noqa: E402
 from parkgeo.join import assign_parks  # noqa: E402
 from parkgeo.metrics import park_metrics  # noqa: E402
+from parkgeo.scale import park_metrics_dask, partitions_of  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -126,11 +126,13 @@ def test_glob_and_report_options(client, sample, messy_parts):
     assert city["profit_change"] == pytest.approx(0.45, abs=5e-4)
 
 
-def test_csv_and_bad_options_are_refused(client, sample, tmp_path):
+def test_csv_is_read_here_and_bad_options_are_refused(client, sample, tmp_path):
     csv = tmp_path / "firms.csv"
     csv.write_text("enterprise_id,lon,lat,year\nA,117.2,39.1,2015\n", encoding="utf-8")
-    with pytest.raises(InputFormatError, match="Parquet"):
-        park_metrics_dask(csv, sample.parks, scheduler=client)
+    result = park_metrics_dask(csv, sample.parks, scheduler=client, progress=False)
+    assert result.n_read == 1 and result.encoding == "utf-8"
+    with pytest.raises(InputFormatError, match="no such file"):
+        park_metrics_dask(tmp_path / "absent.parquet", sample.parks, scheduler=client)
     path = sample_path("tianjin_enterprises.parquet")
     with pytest.raises(ParkgeoError, match="partition_rows"):
         park_metrics_dask(path, sample.parks, scheduler=client, partition_rows=0)

@@ -4,6 +4,10 @@ planted in the bundled Tianjin sample."""
 from __future__ import annotations
 
 import io
+import logging
+import subprocess
+import sys
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -78,8 +82,20 @@ def test_industry_absent_from_one_park_but_in_all_its_peers(fixture_city) -> Non
     # and P4 has all three
     assert top["density"] == pytest.approx(1.0)
     assert top["related_present"] == "C33 (0.75); C34 (0.75); C36 (0.75)"
-    assert "3 of its 3 peer parks have it (P1, P2, P3)" in top["reason"]
-    assert "同类园区3个中有3个具备" in top["reason_zh"]
+    # plain language, park names not ids, no cluster numbers or quotients
+    assert top["reason"].startswith("Park P4 has no C29 (")
+    assert (
+        "3 of the 3 parks with a similar industry mix have it (Park P1, Park P2, Park P3)"
+        in (top["reason"])
+    )
+    assert "产业结构相近的3个园区中有3个已有该产业（Park P1、Park P2、Park P3）" in top["reason_zh"]
+    assert "It already has industries often found alongside it: C33 (" in top["reason"]
+    # P3's C29 firms lie 0.05 deg of longitude west of P4
+    assert "The nearest concentration of C29 firms (" in top["reason"]
+    assert " km west, around Park P3." in top["reason"]
+    assert "位于园区以西" in top["reason_zh"] and "（Park P3一带）" in top["reason_zh"]
+    for text in gaps["reason"].dropna():
+        assert "#" not in text and "quotient" not in text and "proximity" not in text
     assert top["score"] == pytest.approx(0.4 * 1.0 + 0.4 * 1.0 + 0.2 * 0.0)
     # every other candidate of P4 scores lower; parks P1-P3 have no such gap
     assert (p4["score"].iloc[1:] < top["score"]).all()
@@ -101,6 +117,10 @@ def test_peer_groups_and_sei_flags(fixture_city) -> None:
     c39 = gaps[(gaps["park_id"] == "P4") & (gaps["industry"] == "C39")].iloc[0]
     assert c39["strategic"] == 1.0 and c39["strategic_category"] == "New-generation IT"
     assert "the park has no strategic emerging industry yet" in c39["reason"]
+    assert (
+        "属于战略性新兴产业（新一代信息技术产业），园区目前尚无战略性新兴产业" in c39["reason_zh"]
+    )
+    assert "New-generation" not in "".join(gaps["reason_zh"].dropna())
     # candidates are ranked 1..n within each park with no ties in rank
     for _, part in gaps.groupby("park_id"):
         assert part["rank"].tolist() == list(range(1, len(part) + 1))
@@ -223,3 +243,131 @@ def test_cli_gaps(tmp_path, capsys) -> None:
     assert len(geo) == 12 and geo.geometry.geom_type.eq("Polygon").all()
     assert main([*common, "--weights", "density=1,peers"]) == 3
     assert "name=value" in capsys.readouterr().err
+
+
+def _cli(*argv: str) -> subprocess.CompletedProcess[str]:
+    root = Path(__file__).resolve().parent.parent
+    return subprocess.run(
+        [sys.executable, "-m", "parkgeo", *argv], cwd=root, capture_output=True, text=True
+    )
+
+
+def test_no_industry_column_and_section_codes(tmp_path, caplog) -> None:
+    firms, parks = city()
+    parks_path = tmp_path / "parks.gpkg"
+    parks.to_file(parks_path, driver="GPKG")
+    # no industry column (documented optional): one clear line, exit 3, through library and CLI
+    bare = firms.drop(columns="industry")
+    with pytest.raises(SchemaError, match="no 'industry' column"):
+        missing_clusters(assign_parks(bare, parks).assigned, parks)
+    bare_path = tmp_path / "bare.csv"
+    bare.to_csv(bare_path, index=False)
+    done = _cli("gaps", "--enterprises", str(bare_path), "--parks", str(parks_path), "-q")
+    assert done.returncode == 3, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "--columns" in done.stderr
+    # section codes only (C, G, F, I): the analysis runs at section level, said loudly
+    sections = firms.assign(industry=firms["industry"].str[0])
+    assigned = assign_parks(sections, parks).assigned
+    with caplog.at_level(logging.WARNING, logger="parkgeo"):
+        gaps = missing_clusters(assigned, parks, top=None)
+    assert caplog.text.count("runs at section level") == 1  # said once, not once per step
+    assert set(gaps["industry"].dropna()) <= {"C", "F", "G", "I"}
+    # section codes cannot say a park has no strategic emerging industry: never claimed
+    assert not gaps["no_sei"].any()
+    assert "no strategic emerging industry yet" not in "".join(gaps["reason"].dropna())
+    # the E group (C, I) lacks G and F, which the Q parks have: E parks list them
+    e1 = gaps[gaps["park_id"] == "E1"]
+    assert {"F", "G"} <= set(e1["industry"])
+    with pytest.raises(ParkgeoError, match="--level section"):
+        missing_clusters(assigned, parks, level="division")
+    sec_path = tmp_path / "sections.csv"
+    sections.to_csv(sec_path, index=False)
+    done = _cli("gaps", "--enterprises", str(sec_path), "--parks", str(parks_path))
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("runs at section level") == 1
+    out = pd.read_csv(io.StringIO(done.stdout))
+    assert set(out["industry"].dropna()) <= {"C", "F", "G", "I"}
+
+
+def test_default_year_is_the_latest_year_in_the_data(tmp_path) -> None:
+    from parkgeo import default_year
+    from parkgeo.siting import rank_parks
+
+    firms, parks = city()
+    panel = pd.concat([firms.assign(year=2014), firms], ignore_index=True)
+    assigned = assign_parks(panel, parks).assigned
+    assert default_year(assigned) == 2015
+    assert set(missing_clusters(assigned, parks, top=1)["year"]) == {2015}
+    assert set(rank_parks("C29", assigned, parks)["year"]) == {2015}
+    assert set(missing_clusters(assigned, parks, top=1, year=2014)["year"]) == {2014}
+    panel_path = tmp_path / "panel.csv"
+    panel.to_csv(panel_path, index=False)
+    parks_path = tmp_path / "parks.gpkg"
+    parks.to_file(parks_path, driver="GPKG")
+    common = ["--enterprises", str(panel_path), "--parks", str(parks_path)]
+    done = _cli("gaps", *common, "--top", "1")
+    assert done.returncode == 0, done.stderr
+    assert "analysing 2015 (the latest year in the data) at the division level" in done.stderr
+    done = _cli("site", *common, "--industry", "C29", "--year", "2014")
+    assert done.returncode == 0 and "analysing 2014 (--year)" in done.stderr
+    done = _cli("clusters", *common, "--year", "2010", "-q")
+    assert done.returncode == 3 and "years present: 2014, 2015" in done.stderr
+
+
+def test_reasons_never_contradict_themselves() -> None:
+    """A cluster touching the park is not 'the nearest ... 0.0 km away'; a firm counted below
+    the threshold says how its share compares; directions follow the compass."""
+    from parkgeo._reasons import GapFacts, compass_point, reason_en, reason_zh
+
+    assert [compass_point(0, 1), compass_point(1, 1), compass_point(1, 0)] == [0, 1, 2]
+    assert [compass_point(0, -1), compass_point(-1, 0), compass_point(-1, 1)] == [4, 6, 7]
+    assert compass_point(0, 0) is None
+    base = dict(
+        park="Park A",
+        code="C39",
+        name_en="Electronics",
+        name_zh="电子设备制造业",
+        absent=True,
+        n_firms=0,
+        park_share=0.0,
+        all_share=float("nan"),
+        measure="count",
+        threshold=1.0,
+        n_peers=1,
+        peers_with=["Park B"],
+        related=[],
+        category=None,
+        no_sei=False,
+        cluster_km=0.0,
+        cluster_firms=25,
+        direction=None,
+        around=None,
+    )
+    touching = GapFacts(**base)  # type: ignore[arg-type]
+    assert "0.0 km" not in reason_en(touching)
+    assert "reaches the park's boundary, but none of them is inside the park" in reason_en(touching)
+    assert "紧邻园区边界，但这些企业均不在园区内" in reason_zh(touching)
+    assert "1 of the 1 park with a similar industry mix has it (Park B)" in reason_en(touching)
+    below = GapFacts(
+        **{
+            **base,
+            "absent": False,
+            "n_firms": 3,
+            "park_share": 0.02,  # type: ignore[arg-type]
+            "all_share": 0.05,
+            "cluster_km": 7.25,
+            "direction": 2,
+            "around": "Park C",
+        }
+    )
+    assert "has 3 C39 (Electronics) firms, 2.0% of its firms against 5.0% across all parks" in (
+        reason_en(below)
+    )
+    assert "is 7.2 km east, around Park C." in reason_en(below) or "is 7.3 km east" in reason_en(
+        below
+    )
+    assert (
+        "有3家电子设备制造业（C39）企业，占园区企业数的2.0%，低于全部园区平均的5.0%"
+        in reason_zh(below)
+    )
+    assert "位于园区以东7." in reason_zh(below)

@@ -207,12 +207,29 @@ def layer_control(html: str) -> tuple[list[str], list[str]]:
 
 def control_htmls(html: str) -> list[str]:
     """HTML of every legend/title control, decoded from its JSON string."""
-    return [json.loads(m) for m in re.findall(r'div\.innerHTML = ("(?:[^"\\]|\\.)*");', html)]
+    found = re.findall(r'(?:div\.innerHTML|var html) = ("(?:[^"\\]|\\.)*")[;,]', html)
+    out = []
+    for text in (json.loads(m) for m in found):
+        # the title box: title and sub-title, then the year switcher
+        m = re.match(
+            r'<div class="pg-title-text">(.*?)</div>(<label class="pg-year-label">.*)?$', text, re.S
+        )
+        out.append(m.group(1) if m else text)
+    return out
 
 
 def data_scripts(html: str, prefix: str) -> list[Any]:
     found = re.findall(rf"var {prefix}_\d+ = (.*?);\n", html)
     return [json.loads(text) for text in found]
+
+
+def popups_of(parks: dict[str, Any]) -> list[str]:
+    """Each park's popup as the page shows it in the year the map opens: over several years
+    the year's popup and the park's missing industries are kept apart and joined."""
+    if "popups" in parks:
+        return list(parks["popups"])
+    gaps = parks.get("gaps") or [""] * len(parks["years"][parks["year"]])
+    return [p + g for p, g in zip(parks["years"][parks["year"]], gaps, strict=True)]
 
 
 def point_payload(html: str) -> dict[str, Any]:
@@ -261,26 +278,28 @@ def test_layer_control_lists_choropleths_as_base_layers_and_overlays(page: str) 
         "Tax per hectare (10k CNY/ha)",
         "Energy per hectare (tce/ha)",
         "Energy per unit of value added (tce per 10k CNY)",
-        "Target progress: Tax per hectare",
-        "Target progress: Energy per unit of value added",
+        "Against the plan: Tax per hectare",
+        "Against the plan: Energy per unit of value added",
     ]
-    assert overlays == ["Districts", "Industry clusters", "Enterprises 2015, by industry section"]
+    assert overlays == ["Districts", "Industry concentrations", "Enterprises 2015, by industry"]
 
 
 def test_tax_legend_has_units_scheme_and_fisher_jenks_breaks(page: str) -> None:
     legend = legend_with_title(page, "Tax per hectare")
-    assert "10k CNY/ha · Fisher-Jenks, 3 classes" in legend
+    assert "10k CNY/ha · natural breaks, 3 classes" in legend
     rows = re.findall(r'</i>([^<]*)<span class="pg-count">\((\d+)\)', legend)
-    assert rows == [("10.0 – 12.0", "2"), ("12.0 – 50.0", "1"), ("50.0 – 200", "1")]
+    # the breaks are over every year's values (a colour means the same in every year); the
+    # counts are the year's
+    assert rows == [("8.33 – 12.0", "2"), ("12.0 – 50.0", "1"), ("50.0 – 200", "1")]
 
 
 def test_each_choropleth_has_its_own_legend_with_units(page: str) -> None:
     assert "tce/ha" in legend_with_title(page, "Energy per hectare")
     assert "tce per 10k CNY" in legend_with_title(page, "Energy per unit of value added")
-    progress = legend_with_title(page, "Target progress: Tax per hectare")
+    progress = legend_with_title(page, "Against the plan: Tax per hectare")
     counts = dict(re.findall(r"</i>([^<]*)<span class=\"pg-count\">\((\d+)\)", progress))
     assert counts == {"Met": "2", "On track": "1", "Behind": "1"}
-    sections = legend_with_title(page, "Enterprises by industry section")
+    sections = legend_with_title(page, "Enterprises by industry")
     assert "C Manufacturing" in sections and "(20)" in sections  # 20 firms in C27/C39
 
 
@@ -296,10 +315,10 @@ def test_choropleth_colours_follow_the_classes(page: str) -> None:
 def test_park_popup_holds_figures_change_progress_industries_and_gaps(page: str) -> None:
     (parks,) = data_scripts(page, "pg_parks")
     assert [f["properties"]["i"] for f in parks["fc"]["features"]] == [0, 1, 2, 3]
-    p1 = parks["popups"][0]
+    p1 = popups_of(parks)[0]
     assert "<h3>&lt;img src=x onerror=alert(1)&gt;</h3>" in p1
     assert "P1 · Binhai · 1,000 ha · Enterprises 10" in p1
-    assert "<th>Change vs 2013</th>" in p1
+    assert "<th>Change since 2013</th>" in p1
     assert "<td>10.0</td><td>+20.0%</td>" in p1  # tax per ha 2015 and its change
     assert '40% <span class="pg-st-behind">Behind</span>' in p1
     assert "C27 Manufacture of medicines (6 firms)" in p1
@@ -308,7 +327,7 @@ def test_park_popup_holds_figures_change_progress_industries_and_gaps(page: str)
     assert first < second
     assert "Electronics &lt;svg onload=alert(6)&gt;" in p1
     assert "peers have it &lt;img src=y onerror=alert(7)&gt;" in p1
-    p3 = parks["popups"][2]
+    p3 = popups_of(parks)[2]
     assert "No strategic emerging industry" in p3
 
 
@@ -331,12 +350,12 @@ def test_title_year_and_source_note(page: str) -> None:
     titles = [h for h in controls if h.startswith("<h1>")]
     assert titles == [
         "<h1>Industrial parks: tax and energy per hectare, 2015</h1>"
-        "<div>All parks, 2015 vs 2013: Tax per hectare +20.0% (On track) · "
-        "Energy per unit of value added -5.0% (Behind)</div>"
+        "<div>2015 vs 2013: Tax per hectare (enterprises in parks) +20.0% (on track) · "
+        "Energy per unit of value added (all enterprises) -5.00% (behind)</div>"
     ]
     notes = [h for h in controls if h.startswith("Data:")]
     assert notes == [
-        "Data: enterprise records joined to park boundaries; computed with parkgeo<br>"
+        "Data: enterprise records placed in park boundaries; computed with parkgeo<br>"
         "No basemap: the map works offline"
     ]
     assert "<title>Industrial parks: tax and energy per hectare, 2015</title>" in page
@@ -348,6 +367,7 @@ def test_title_and_source_note_are_escaped(fx: dict[str, Any]) -> None:
     assert any(h.startswith("<h1>&lt;b&gt;T&lt;/b&gt;</h1>") for h in controls)
     assert any(h.startswith("Data: &lt;i&gt;bureau&lt;/i&gt;") for h in controls)
     assert "<title>&lt;b&gt;T&lt;/b&gt;</title>" in html
+    assert 'class=\\"pg-year\\"' in html  # a title of one's own keeps the year switcher
 
 
 def test_chinese_labels(fx: dict[str, Any]) -> None:
@@ -355,21 +375,21 @@ def test_chinese_labels(fx: dict[str, Any]) -> None:
     base, overlays = layer_control(html)
     assert base[0] == "地均税收 (万元/公顷)"
     assert base[2] == "单位增加值能耗 (吨标准煤/万元)"
-    assert overlays == ["行政区", "产业集群", "企业（2015年，按行业门类）"]
+    assert overlays == ["行政区", "产业集聚区", "企业（2015年，按行业）"]
     (parks,) = data_scripts(html, "pg_parks")
-    assert "较2013年变化" in parks["popups"][0]
-    assert "同类园区具备" in parks["popups"][0]  # reason_zh
-    assert "自然断点法，3 级" in legend_with_title(html, "地均税收")
+    assert "较2013年变化" in popups_of(parks)[0]
+    assert "同类园区具备" in popups_of(parks)[0]  # reason_zh
+    assert "自然断点法，3级" in legend_with_title(html, "地均税收")
 
 
 def test_quantiles_and_userdefined_schemes(fx: dict[str, Any]) -> None:
     html = map_html(fixture_planner(fx, scheme="quantiles", k=2))
-    assert "quantiles, 2 classes" in legend_with_title(html, "Tax per hectare")
+    assert "equal counts, 2 classes" in legend_with_title(html, "Tax per hectare")
     bins = {"tax_per_ha": [20, 100], "energy_per_ha": [3], "energy_per_value_added": [0.3]}
     html = map_html(fixture_planner(fx, scheme="userdefined", bins=bins))
     legend = legend_with_title(html, "Tax per hectare")
     rows = re.findall(r'</i>([^<]*)<span class="pg-count">\((\d+)\)', legend)
-    assert rows == [("10.0 – 20.0", "2"), ("20.0 – 100", "1"), ("100 – 200", "1")]
+    assert rows == [("8.33 – 20.0", "2"), ("20.0 – 100", "1"), ("100 – 200", "1")]
 
 
 def test_suppressed_money_figures_show_as_suppressed(fx: dict[str, Any]) -> None:
@@ -379,7 +399,7 @@ def test_suppressed_money_figures_show_as_suppressed(fx: dict[str, Any]) -> None
     metrics.loc[hide, "tax_per_ha"] = np.nan
     html = map_html(planner_map(fx["parks"], metrics, year=2015, k=3))
     (parks,) = data_scripts(html, "pg_parks")
-    assert "suppressed (fewer than k firms)" in parks["popups"][3]
+    assert "hidden (too few firms to publish)" in popups_of(parks)[3]
     legend = legend_with_title(html, "Tax per hectare")
     assert "No data" in legend
 
@@ -412,7 +432,7 @@ def test_template_syntax_in_names_is_not_evaluated(fx: dict[str, Any]) -> None:
         fixture_planner({**fx, "parks": parks, "enterprises": firms}, title="{{ 6*7 }}")
     )
     (park_data,) = data_scripts(html, "pg_parks")
-    assert "<h3>Park {{ 7*7 }} {% raw %} {# x</h3>" in park_data["popups"][0]
+    assert "<h3>Park {{ 7*7 }} {% raw %} {# x</h3>" in popups_of(park_data)[0]
     assert point_payload(html)["fields"][0]["values"][0] == "{{ cycler.__init__.__globals__.os }}"
     assert any(h.startswith("<h1>{{ 6*7 }}</h1>") for h in control_htmls(html))
     metrics = fx["metrics"].assign(**{"x{{ 6*7 }}": 1.0})
@@ -587,9 +607,9 @@ def test_density_map_one_measure_with_progress(fx: dict[str, Any]) -> None:
         )
     )
     base, overlays = layer_control(html)
-    assert base == ["Tax per hectare (10k CNY/ha)", "Target progress: Tax per hectare"]
+    assert base == ["Tax per hectare (10k CNY/ha)", "Against the plan: Tax per hectare"]
     assert overlays == ["Districts"]
-    assert "Fisher-Jenks, 3 classes" in legend_with_title(html, "Tax per hectare")
+    assert "natural breaks, 3 classes" in legend_with_title(html, "Tax per hectare")
 
 
 def test_cluster_map_filters_industries(fx: dict[str, Any]) -> None:
@@ -600,7 +620,7 @@ def test_cluster_map_filters_industries(fx: dict[str, Any]) -> None:
     )
     (hulls,) = data_scripts(html, "pg_clusters")
     assert len(hulls["fc"]["features"]) == 1
-    pops = [json.loads(m) for m in re.findall(r"var pops = (\[.*?\]);\n", html)]
+    pops = [json.loads(m) for m in re.findall(r"var pops = (\[.*?\])[;,]", html)]
     assert any("C27 Manufacture of medicines" in p for group in pops if group for p in group)
     assert len(point_payload(html)["x"]) == 10  # the C2710 firms
 
@@ -609,11 +629,14 @@ def test_gap_map_colours_by_best_gap_and_flags_no_sei(fx: dict[str, Any]) -> Non
     html = map_html(
         gap_map(fx["parks"], fx["gaps"], metrics=fx["metrics"], clusters=fx["clusters"], k=2)
     )
-    styles = [json.loads(m) for m in re.findall(r"var styles = (\[.*?\]);\n", html)][0]
+    all_styles = [json.loads(m) for m in re.findall(r"var styles = (\[.*?\]);\n", html)]
+    styles = [s for s in all_styles if len(s) == len(fx["parks"])][0]  # after the extent frame
     assert styles[2]["weight"] == 3.5 and styles[2]["color"] == "#c62828"  # P3: no SEI
     assert styles[3]["fillColor"] == "#d9d9d9"  # P4 has no gap listed
     tips = [json.loads(m) for m in re.findall(r"var tips = (\[.*?\]);\n", html)][0]
-    assert "C35 Special machinery (0.8)" in tips[0]  # rank 1 first, though listed second
+    assert "C35 Manufacture of special-purpose machinery" in tips[0]  # rank 1 first
+    assert "0.8" not in tips[0]  # no score for a planner: the legend says weak ... strong
+    assert "How strongly a missing industry is indicated" in html
 
 
 # ------------------------------------------------------------------------------------------
@@ -626,7 +649,7 @@ def test_bad_input_gets_clear_errors(fx: dict[str, Any]) -> None:
     with pytest.raises(CRSError, match="no CRS"):
         planner_map(parks.set_crs(None, allow_override=True), metrics)
     with pytest.raises(
-        ParkgeoError, match=r"year 2020 is not in the metrics; years present: \[2013, 2015\]"
+        ParkgeoError, match=r"year 2020 is not in the metrics \(years present: 2013, 2015\)"
     ):
         planner_map(parks, metrics, year=2020)
     with pytest.raises(ParkgeoError, match="scheme must be one of"):
@@ -727,10 +750,10 @@ def test_cli_map_writes_an_offline_page(fx: dict[str, Any], tmp_path: Path, caps
     html = out.read_text(encoding="utf-8")
     base, overlays = layer_control(html)
     assert base[0] == "地均税收 (万元/公顷)"
-    assert "企业（2015年，按行业门类）" in overlays
+    assert "企业（2015年，按行业）" in overlays
     (parks,) = data_scripts(html, "pg_parks")
-    assert "&lt;img src=x onerror=alert(1)&gt;" in parks["popups"][0]
-    assert "较2013年变化" in parks["popups"][0]
+    assert "&lt;img src=x onerror=alert(1)&gt;" in popups_of(parks)[0]
+    assert "较2013年变化" in popups_of(parks)[0]
     assert "`" not in html
 
 
@@ -771,23 +794,15 @@ def test_english_maps_use_english_district_names(fx: dict[str, Any]) -> None:
 
 @pytest.fixture(scope="module")
 def sample_analysis() -> dict[str, Any]:
-    from parkgeo.clusters import industry_clusters
-    from parkgeo.datasets import load_tianjin
-    from parkgeo.gaps import missing_clusters
-    from parkgeo.join import assign_parks
-    from parkgeo.metrics import park_metrics
+    from test_report import analysis
 
-    sample = load_tianjin()
-    assigned = assign_parks(sample.enterprises, sample.parks).assigned
-    metrics = park_metrics(assigned, sample.parks)
-    clusters = industry_clusters(assigned, parks=sample.parks, method="dbscan", random_state=0)
-    gaps = missing_clusters(assigned, sample.parks, clusters=clusters, random_state=0)
+    sa = analysis()  # computed once per session, shared with the report tests
     return {
-        "sample": sample,
-        "assigned": assigned,
-        "metrics": metrics,
-        "clusters": clusters,
-        "gaps": gaps,
+        "sample": sa["s"],
+        "assigned": sa["joined"].assigned,
+        "metrics": sa["metrics"],
+        "clusters": sa["clusters"],
+        "gaps": sa["gaps"],
     }
 
 
@@ -810,11 +825,11 @@ def test_sample_planner_map_draws_every_firm_of_the_year(sample_analysis: dict[s
     assert len(payload["x"]) == firms_2015["enterprise_id"].nunique()
     in_parks = sum(v >= 0 for v in payload["fields"][2]["values"])
     assert in_parks == int(firms_2015["park_id"].notna().sum())
-    legend = legend_with_title(html, "Enterprises by industry section")
+    legend = legend_with_title(html, "Enterprises by industry")
     counts = [int(c.replace(",", "")) for c in re.findall(r"\(([\d,]+)\)", legend)]
     assert sum(counts) == len(payload["x"])
     (parks,) = data_scripts(html, "pg_parks")
-    assert len(parks["popups"]) == len(sample.parks) == 33
+    assert len(popups_of(parks)) == len(sample.parks) == 33
     tax = legend_with_title(html, "Tax per hectare")
     assert sum(int(n) for n in re.findall(r'pg-count">\((\d+)\)', tax)) == 33
 
@@ -826,11 +841,9 @@ def test_demo_writes_the_full_set_of_maps(sample_analysis: dict[str, Any], tmp_p
     analysis = {"assigned": sa["assigned"], "clusters": sa["clusters"], "gaps": sa["gaps"]}
     written = _write_maps(sa["sample"], sa["metrics"], tmp_path, year=2016, analysis=analysis)
     assert [p.name for p in written] == [
-        "tianjin_planner_en.html",
-        "tianjin_planner_zh.html",
-        "tianjin_density_map.html",
-        "tianjin_clusters_map.html",
-        "tianjin_gaps_map.html",
+        f"tianjin_{kind}_{lang}.html"
+        for lang in ("en", "zh")
+        for kind in ("planner", "density_map", "clusters_map", "gaps_map")
     ]
     for path in written:
         html = path.read_text(encoding="utf-8")
@@ -838,7 +851,7 @@ def test_demo_writes_the_full_set_of_maps(sample_analysis: dict[str, Any], tmp_p
         parser.feed(html)
         assert not [r for r in parser.refs if re.match(r"\s*(https?:)?//", r[2], re.I)]
         assert "window.parkgeoReady = true" in html
-    zh = written[1].read_text(encoding="utf-8")
+    zh = written[4].read_text(encoding="utf-8")
     assert layer_control(zh)[0][0] == "地均税收 (万元/公顷)"
 
 
@@ -858,7 +871,7 @@ def test_save_map_warns_above_the_size_budget(
     [
         ("density", "Energy per hectare (tce/ha)"),
         ("clusters", None),
-        ("gaps", "Missing clusters"),
+        ("gaps", "Missing industries"),
     ],
 )
 def test_cli_single_purpose_maps(
@@ -873,10 +886,24 @@ def test_cli_single_purpose_maps(
     assert main(args) == 0
     base, overlays = layer_control(out.read_text(encoding="utf-8"))
     if first_base_layer is None:
-        assert (
-            base == []
-            and "Parks" in overlays
-            and "Enterprises 2015, by industry section" in overlays
-        )
+        assert base == [] and "Parks" in overlays and "Enterprises 2015, by industry" in overlays
     else:
         assert base[0] == first_base_layer
+
+
+def test_cli_map_without_districts_says_so_and_frames_the_parks(
+    fx: dict[str, Any], tmp_path: Path, caplog: Any
+) -> None:
+    from parkgeo.cli import main
+
+    parks_path, firms_path = _cli_inputs(tmp_path, fx)
+    out = tmp_path / "no_districts.html"
+    args = ["map", "--parks", str(parks_path), "--enterprises", str(firms_path)]
+    with caplog.at_level("WARNING", logger="parkgeo"):
+        assert main([*args, "--kind", "density", "-q", "-o", str(out)]) == 0
+    assert "no --districts given" in caplog.text and "--districts FILE" in caplog.text
+    html = out.read_text(encoding="utf-8")
+    base, overlays = layer_control(html)
+    assert overlays[0] == "Parks&#x27; extent"  # escaped: Leaflet inserts it as HTML
+    assert any("No district boundaries given" in h for h in control_htmls(html))
+    assert "L.control.scale({imperial: false" in html  # metric scale only

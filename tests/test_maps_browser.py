@@ -117,13 +117,13 @@ class Page:
 def open_map(playwright_api: Any, tmp_path: Path) -> Iterator[Any]:
     contexts: list[Any] = []
 
-    def load(path: Path) -> Page:
+    def load(path: Path, viewport: dict[str, int] | None = None) -> Page:
         context = playwright_api.chromium.launch_persistent_context(
             str(tmp_path / f"profile{len(contexts)}"),
             executable_path=playwright_api.parkgeo_chromium,
             args=CHROMIUM_ARGS,
             headless=True,
-            viewport=VIEWPORT,
+            viewport=viewport or VIEWPORT,
         )
         contexts.append(context)
         result = Page(context.new_page())
@@ -187,20 +187,20 @@ def test_planner_map_offline_layers_popup_and_hostile_names(
 
     # the layer control toggles a layer: the canvas changes, and comes back when re-ticked
     view.snapshot("before")
-    clusters_box = page.get_by_label("Industry clusters")
+    clusters_box = page.get_by_label("Industry concentrations")
     clusters_box.uncheck()
     view.next_frame()
     view.snapshot("without")
     assert view.changed("before", "without") > 1e-4  # the hulls' outlines went away
-    assert page.locator(".pg-legend-title", has_text="Industry clusters").count() == 0
+    assert page.locator(".pg-legend-title", has_text="Industry concentrations").count() == 0
     clusters_box.check()
     view.next_frame()
     view.snapshot("again")
     assert view.changed("before", "again") < 1e-5  # and came back, in the same order
-    assert page.locator(".pg-legend-title", has_text="Industry clusters").count() == 1
+    assert page.locator(".pg-legend-title", has_text="Industry concentrations").count() == 1
 
     # the enterprises (one canvas layer) go and come back too
-    firms_box = page.get_by_label("Enterprises 2015, by industry section")
+    firms_box = page.get_by_label("Enterprises 2015, by industry")
     firms_box.uncheck()
     view.next_frame()
     view.snapshot("no_firms")
@@ -242,7 +242,9 @@ def test_planner_map_offline_layers_popup_and_hostile_names(
     assert "<img src=x onerror=alert(1)>" in text  # shown as text
     assert "Tax per hectare" in text and "+20.0%" in text
     assert "peers have it <img src=y onerror=alert(7)>" in text
-    assert popup.locator("img, svg, script").count() == 0
+    assert popup.locator("img, script").count() == 0
+    # its trend charts (drawn in Python as SVG): tax per ha and energy per value added
+    assert popup.locator("svg.pg-chart").count() == 2
     page.wait_for_timeout(300)  # the popup fades in
     page.screenshot(path=str(tmp_path / "planner_popup.png"))
 
@@ -291,3 +293,123 @@ def test_tiles_are_requested_only_when_asked(
     assert view.requests and all(
         u.startswith("https://tile.openstreetmap.org/") for u in view.requests
     )
+
+
+# ------------------------------------------------------------------------------------------
+# the demo's maps of the bundled sample, both languages
+# ------------------------------------------------------------------------------------------
+
+OVERLAPS = """() => {
+    const map = window.parkgeoMap, b = window.parkgeoBounds;
+    const r = map.getContainer().getBoundingClientRect();
+    const p1 = map.latLngToContainerPoint([b[0][0], b[0][1]]);
+    const p2 = map.latLngToContainerPoint([b[1][0], b[1][1]]);
+    const parks = {left: r.left + Math.min(p1.x, p2.x), right: r.left + Math.max(p1.x, p2.x),
+                   top: r.top + Math.min(p1.y, p2.y), bottom: r.top + Math.max(p1.y, p2.y)};
+    const hits = [];
+    document.querySelectorAll(".leaflet-control, .pg-title").forEach(el => {
+        const c = el.getBoundingClientRect();
+        if (c.width && c.height && !(c.right <= parks.left || c.left >= parks.right ||
+                                     c.bottom <= parks.top || c.top >= parks.bottom)) {
+            hits.push(el.className);
+        }
+    });
+    return {hits: hits, inside: parks.left >= r.left && parks.right <= r.right &&
+                                parks.top >= r.top && parks.bottom <= r.bottom};
+}"""
+
+TEXTS = """() => {
+    const out = [document.body.innerText];
+    const text = (html) => new DOMParser().parseFromString(String(html), "text/html").body.textContent;
+    (window.parkgeoLayers || []).forEach(layer => layer.eachLayer(f => {
+        if (f.getTooltip && f.getTooltip()) { out.push(text(f.getTooltip().getContent())); }
+        if (f.getPopup && f.getPopup()) { out.push(text(f.getPopup().getContent())); }
+    }));
+    return out.join("\\n");
+}"""
+
+ALLOWED_ASCII = {"Leaflet", "parkgeo", "km", "GB"}
+
+
+@pytest.fixture(scope="module")
+def sample_maps(tmp_path_factory: Any) -> dict[str, Path]:
+    from test_report import ANALYSIS_YEAR, analysis
+
+    from parkgeo._commands.demo import _write_maps
+
+    sa = analysis()
+    out = tmp_path_factory.mktemp("sample_maps")
+    written = _write_maps(
+        sa["s"],
+        sa["metrics"],
+        out,
+        year=ANALYSIS_YEAR,
+        analysis={
+            "assigned": sa["joined"].assigned,
+            "clusters": sa["clusters"],
+            "gaps": sa["gaps"],
+        },
+    )
+    return {p.stem: p for p in written}
+
+
+def test_every_sample_map_opens_offline_clear_of_its_controls(
+    sample_maps: dict[str, Path], open_map: Any, tmp_path: Path
+) -> None:
+    import re
+
+    assert len(sample_maps) == 8  # four maps, each in English and Chinese
+    for name, path in sample_maps.items():
+        sizes = [(1366, 768), (1920, 1080)] if "planner" in name else [(1366, 768)]
+        for width, height in sizes:
+            view = open_map(path, viewport={"width": width, "height": height})
+            page = view.page
+            assert view.requests == [] and view.errors == [], name
+            found = page.evaluate(OVERLAPS)
+            assert found["hits"] == [] and found["inside"], (name, width, found)
+            shot = tmp_path / f"{name}_{width}.png"
+            page.screenshot(path=str(shot))
+            assert shot.stat().st_size > 10_000
+            if name.endswith("_zh") and width == 1366:
+                # Chinese means Chinese: title, legends, layer control, notes, every
+                # tooltip and popup of every layer
+                words = set(re.findall(r"[A-Za-z][A-Za-z_]+", page.evaluate(TEXTS)))
+                words = {w for w in words if w not in ALLOWED_ASCII}
+                assert words == set(), (name, sorted(words)[:20])
+            page.context.close()
+
+
+def test_year_switcher_changes_the_choropleth_title_legend_and_popups(
+    sample_maps: dict[str, Path], open_map: Any
+) -> None:
+    view = open_map(sample_maps["tianjin_planner_en"])
+    page = view.page
+    assert page.locator("select.pg-year").input_value() == "2016"
+    # a legend folds away on its title and comes back
+    legend = page.locator(".pg-legend").first
+    legend.locator("summary").click()
+    assert not legend.locator(".pg-row").first.is_visible()
+    legend.locator("summary").click()
+    assert legend.locator(".pg-row").first.is_visible()
+    legend_2016 = page.locator(".pg-legend").first.inner_text()
+    view.snapshot("y2016")
+    page.select_option("select.pg-year", "2013")
+    view.next_frame()
+    view.snapshot("y2013")
+    assert view.changed("y2016", "y2013") > 1e-4  # the parks changed colour
+    assert "2013" in page.locator(".pg-title h1").inner_text()
+    assert page.locator(".pg-legend").first.inner_text() != legend_2016  # counts of 2013
+    # the status layer follows too, and a popup shows the year's figures
+    page.get_by_label("Against the plan: Tax per hectare").check()
+    view.next_frame()
+    assert "Baseline year" in page.locator(".pg-legend").first.inner_text()
+    page.evaluate(
+        """() => window.parkgeoLayers.forEach(l => { if (window.parkgeoMap.hasLayer(l)) {
+            l.eachLayer(f => { if (f.getPopup() && !window.__opened) {
+                f.openPopup(); window.__opened = true; } }); } })"""
+    )
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for(state="visible", timeout=5_000)
+    assert "<th>2013</th>" in popup.inner_html()
+    assert popup.locator("svg.pg-chart").count() == 2
+    assert view.errors == [] and view.requests == []

@@ -43,7 +43,9 @@ def test_ruff_format() -> None:
 
 
 def test_mypy() -> None:
-    result = subprocess.run([*_tool("mypy"), "parkgeo"], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run(
+        [*_tool("mypy"), "--strict", "parkgeo"], cwd=ROOT, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

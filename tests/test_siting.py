@@ -117,7 +117,9 @@ def test_rank_parks_components(city) -> None:
     assert row["score"] == pytest.approx(expected)
     assert ranked["score"].is_monotonic_decreasing
     assert by_park.loc["A1", "rank"] == 7
-    assert "relatedness 1.00" in by_park.loc["X", "reason"]
+    reason = by_park.loc["X", "reason"]
+    assert reason.startswith("It has most of the industries usually found alongside C39 (100%).")
+    assert "#" not in "".join(ranked["reason"]) and "tce" not in "".join(ranked["reason"])
 
 
 def test_weights_select_the_ranking(city) -> None:
@@ -166,7 +168,9 @@ def test_score_sites_inside_and_outside_parks(city) -> None:
         index=["in E1", "in X", "east of A3"],
     )
     scored = score_sites(points, "C39", assigned, parks, metrics=metrics)
-    assert list(scored.columns) == POINT_COLUMNS
+    assert list(scored.columns) == ["lon", "lat"] + [
+        c for c in POINT_COLUMNS if c not in ("lon", "lat")
+    ]
     assert scored.index.tolist() == points.index.tolist()
     assert scored["in_park"].tolist() == [True, True, False]
     assert scored["park_id"].tolist() == ["E1", "X", "A3"]
@@ -189,8 +193,18 @@ def test_score_sites_inside_and_outside_parks(city) -> None:
         geometry=gpd.points_from_xy(points["lon"], points["lat"]),
         crs="EPSG:4326",
     ).to_crs("EPSG:32650")
+    as_gdf["site_name"] = ["north gate", "old mill", "river plot"]
     again = score_sites(as_gdf, "C39", assigned, parks, metrics=metrics)
     pd.testing.assert_series_equal(again["score"], scored["score"], atol=1e-9)
+    # the analyst's own object comes back: type, rows, index, columns, geometry and CRS kept
+    assert isinstance(again, gpd.GeoDataFrame) and again.crs == as_gdf.crs
+    assert again.index.equals(as_gdf.index)
+    assert list(again.columns[:2]) == ["geometry", "site_name"]
+    assert again.geometry.name == "geometry" and again.geometry.equals(as_gdf.geometry)
+    assert again["site_name"].tolist() == as_gdf["site_name"].tolist()
+    assert set(POINT_COLUMNS) <= set(again.columns)
+    np.testing.assert_allclose(again["lon"], points["lon"], atol=1e-9)
+    assert "score" not in as_gdf.columns  # the input is not modified
     with pytest.raises(ParkgeoError, match="lon/lat"):
         score_sites(points.assign(lon=np.nan), "C39", assigned, parks, metrics=metrics)
 
@@ -233,3 +247,29 @@ def test_cli_site_parks_and_points(tmp_path, capsys) -> None:
     bad.write_text("lon,lat\n117.0,abc\n", encoding="utf-8")
     assert main([*common, "--industry", "C39", "--points", str(bad)]) == 3
     assert "row 2" in capsys.readouterr().err
+
+
+def test_rank_parks_and_gaps_as_geodataframes(city) -> None:
+    from parkgeo.gaps import missing_clusters
+    from parkgeo.results import with_park_geometry
+
+    assigned, parks, metrics = city
+    ranked = rank_parks("C39", assigned, parks, metrics=metrics)
+    assert isinstance(ranked.index, pd.RangeIndex) and not isinstance(ranked, gpd.GeoDataFrame)
+    geo = rank_parks("C39", assigned, parks, metrics=metrics, geometry=True)
+    assert isinstance(geo, gpd.GeoDataFrame) and geo.crs == parks.crs
+    pd.testing.assert_frame_equal(pd.DataFrame(geo.drop(columns="geometry")), ranked)
+    by_id = parks.set_index("park_id").geometry
+    assert all(g.equals(by_id[p]) for p, g in zip(geo["park_id"], geo.geometry, strict=True))
+    gaps = missing_clusters(assigned, parks, top=2, geometry=True)
+    assert isinstance(gaps, gpd.GeoDataFrame) and isinstance(gaps.index, pd.RangeIndex)
+    assert gaps.geometry.notna().all()
+    # park_metrics (and any table with park_id) through the documented helper: ALL rows have
+    # no polygon, every park row has its own
+    table = with_park_geometry(metrics, parks)
+    assert table.index.equals(metrics.index) and len(table) == len(metrics)
+    parks_rows = table["park_id"].isin(parks["park_id"])
+    assert table.geometry[parks_rows].notna().all() and table.geometry[~parks_rows].isna().all()
+    assert "geometry" not in metrics.columns
+    with pytest.raises(ParkgeoError, match="appears more than once"):
+        with_park_geometry(metrics, pd.concat([parks, parks.iloc[[0]]]))

@@ -11,22 +11,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from parkgeo import _stream
+from parkgeo import _driver, _runners
+from parkgeo._dedupe import SeenKeys, key_hashes
 from parkgeo._errors import DataValidationError, InputFormatError, ParkgeoError
 from parkgeo._progress import Progress
-from parkgeo._stream import (
-    Partials,
-    SeenKeys,
-    finish,
-    iter_enterprise_batches,
-    key_hashes,
-    park_metrics_batched,
-    partials_of,
-)
 from parkgeo.datasets import load_tianjin, sample_path
 from parkgeo.io import read_enterprises
 from parkgeo.join import assign_parks
-from parkgeo.metrics import park_metrics
+from parkgeo.metrics import Partials, finish, park_metrics, partials_of
+from parkgeo.scale import iter_enterprise_batches, park_metrics_batched
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +127,7 @@ def test_duplicates_within_a_batch_found_by_the_whole_file_check(tmp_path, sampl
 
 def test_redone_batches_without_kept_partials(sample, messy_csv, monkeypatch):
     # Over the bound for keeping first-pass partial sums, a redone batch is recomputed twice.
-    monkeypatch.setattr(_stream, "_KEPT_PARTIALS_BYTES", 0)
+    monkeypatch.setattr(_driver, "_KEPT_PARTIALS_BYTES", 0)
     batched = park_metrics_batched(messy_csv, sample.parks, batch_rows=7_000, progress=False)
     assert_same(batched, *in_memory(messy_csv, sample.parks))
 
@@ -287,7 +280,7 @@ def test_bad_options_and_inputs(tmp_path, sample):
         park_metrics_batched(path, sample.parks, min_enterprises=0)
     xlsx = tmp_path / "firms.xlsx"
     xlsx.write_bytes(b"PK\x03\x04 not really")
-    with pytest.raises(InputFormatError, match="CSV and Parquet"):
+    with pytest.raises(InputFormatError, match="not a readable .xlsx"):
         park_metrics_batched(xlsx, sample.parks)
     with pytest.raises(InputFormatError, match="no such file"):
         park_metrics_batched(tmp_path / "absent.csv", sample.parks)
@@ -462,21 +455,16 @@ def test_worker_processes_strict_raises_the_first_problem(tmp_path, sample):
 
 
 def test_jobs_default_by_size_load_and_format(sample, messy_csv, monkeypatch):
-    from dataclasses import replace
-
     monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1}, raising=False)
     monkeypatch.setattr("os.getloadavg", lambda: (0.3, 0.3, 0.3))
-    parquet = _stream._plan_for(sample_path("tianjin_enterprises.parquet"), {}, None)
-    assert _stream._jobs_for(None, parquet) == 1  # 48,000 rows: one batch
-    big = replace(parquet, total_rows=_stream.AUTO_JOBS_ROWS + 1)
-    assert _stream._jobs_for(None, big) == 2
+    assert _runners.auto_jobs(48_000, "parquet") == 1  # one batch
+    big = _runners.AUTO_JOBS_ROWS + 1
+    assert _runners.auto_jobs(big, "parquet") == 2
+    assert _runners.auto_jobs(big, "csv") == 1  # CSV parts are read here: one process
     monkeypatch.setattr("os.getloadavg", lambda: (4.2, 4.0, 4.0))  # both cores busy
-    assert _stream._jobs_for(None, big) == 1
-    assert _stream._jobs_for(3, big) == 3
-    csv = _stream._plan_for(messy_csv, {}, None)
-    assert _stream._jobs_for(4, csv) == 1  # CSV is read by one process
+    assert _runners.auto_jobs(big, "parquet") == 1
     with pytest.raises(ParkgeoError, match="jobs must be a whole number"):
-        _stream._jobs_for(0, parquet)
+        park_metrics_batched(messy_csv, sample.parks, jobs=0)
 
 
 def test_cli_jobs_gives_the_same_table(tmp_path, sample, capsys):
@@ -499,3 +487,30 @@ def test_cli_jobs_gives_the_same_table(tmp_path, sample, capsys):
                  "--workers", "2", "-q"]) == 3  # fmt: skip
     err = capsys.readouterr().err
     assert "--jobs must be 1 or more" in err and "choose one" in err
+
+
+def test_excel_in_parts_with_blank_rows_and_a_repeat_across_parts(tmp_path, sample):
+    """Excel source rows skip blank lines; a repeated enterprise-year in a later part is
+    ledgered naming the kept row, exactly as when the sheet is read whole."""
+    import openpyxl
+
+    from parkgeo.scale import park_metrics_file
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["enterprise_id", "lon", "lat", "year", "tax"])
+    sheet.append(["A", 117.2, 39.1, 2015, 1])
+    sheet.append(["B", 117.3, 39.1, 2015, 2])
+    sheet.append(["C", 117.2, 39.2, 2015, 3])
+    sheet.append([None, None, None, None, None])  # a blank line: not a data row (row 3)
+    sheet.append(["A", 117.2, 39.1, 2015, 4])  # row 4 repeats row 0, in the second part
+    path = tmp_path / "firms.xlsx"
+    book.save(path)
+    whole = park_metrics_file(path, sample.parks)
+    parts = park_metrics_file(path, sample.parks, backend="batched", batch_rows=2)
+    assert parts.n_batches == 2 and whole.n_batches == 1
+    pd.testing.assert_frame_equal(parts.rejects, whole.rejects)
+    assert whole.rejects["source_row"].tolist() == [4]
+    assert whole.rejects["reason"].tolist() == ["duplicate_enterprise_year"]
+    assert "source row 0" in whole.rejects["message"].iloc[0]
+    pd.testing.assert_frame_equal(parts.table, whole.table, rtol=1e-12)

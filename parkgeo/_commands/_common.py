@@ -12,7 +12,7 @@ import pandas as pd
 
 log = logging.getLogger("parkgeo")
 
-FORMATS = ("csv", "parquet", "gpkg", "geojson", "json")
+FORMATS = ("csv", "parquet", "gpkg", "geojson", "json", "xlsx")
 COORD_SYSTEMS = ("wgs84", "cgcs2000", "gcj02", "bd09")
 
 
@@ -79,6 +79,11 @@ def add_output_options(parser: argparse.ArgumentParser, *, default_format: str =
         default=None,
         help=f"output format (default: from the -o suffix, else {default_format})",
     )
+    add_csv_options(parser)
+
+
+def add_csv_options(parser: argparse.ArgumentParser) -> None:
+    """--excel/--raw: how CSV output is written."""
     parser.add_argument(
         "--excel",
         action="store_true",
@@ -89,6 +94,26 @@ def add_output_options(parser: argparse.ArgumentParser, *, default_format: str =
         action="store_true",
         help="do not neutralise CSV cells starting with = + - @ (formula injection)",
     )
+    parser.add_argument(
+        "--zh-headers", action="store_true", help="Excel (.xlsx) output with Chinese headers"
+    )
+
+
+_INPUT_OPTIONS = {"parks": "--parks", "enterprises": "--enterprises", "columns": "--columns",
+                  "targets": "--targets", "districts": "--districts"}  # fmt: skip
+_OUTPUT_OPTIONS = {"output": "-o", "rejects": "--rejects", "unmatched": "--unmatched",
+                   "summary": "--summary", "labels": "--labels"}  # fmt: skip
+
+
+def check_output_paths(args: argparse.Namespace) -> None:
+    """Before any work: no output may be an input or another output; suffixes must fit."""
+    from parkgeo._outputs import check_paths
+
+    def given(options: dict[str, str]) -> list[tuple[str, str | None]]:
+        return [(flag, getattr(args, dest, None)) for dest, flag in options.items()]
+
+    html = ("-o",) if getattr(args, "command", None) in ("map", "report") else ()
+    check_paths(given(_INPUT_OPTIONS), given(_OUTPUT_OPTIONS), html_outputs=html)
 
 
 def read_mapping(args: argparse.Namespace, section: str) -> dict[str, str] | None:
@@ -114,7 +139,7 @@ def load_parks(args: argparse.Namespace) -> Any:
 
 def load_enterprises(args: argparse.Namespace) -> Any:
     """Read enterprises; log the counts and the encoding; write the ledger when asked."""
-    from parkgeo.io import read_enterprises, write_table
+    from parkgeo.io import read_enterprises
 
     loaded = read_enterprises(
         args.enterprises,
@@ -123,27 +148,43 @@ def load_enterprises(args: argparse.Namespace) -> Any:
         encoding=args.encoding,
         strict=args.strict,
     )
-    enc = f", encoding {loaded.encoding}" if loaded.encoding else ""
+    report_read(args, loaded.n_read, len(loaded.data), loaded.rejects, loaded.encoding)
+    return loaded
+
+
+def report_read(
+    args: argparse.Namespace,
+    n_read: int,
+    n_kept: int,
+    rejects: pd.DataFrame,
+    encoding: str | None,
+    how: str = "",
+) -> None:
+    """Log what was read (counts, encoding, in how many parts); write the ledger when asked,
+    else say loudly that rows were rejected."""
+    from parkgeo.io import write_table
+
+    enc = f", encoding {encoding}" if encoding else ""
     log.info(
-        "read %d rows from %s%s: %d kept, %d rejected",
-        loaded.n_read,
+        "read %d rows from %s%s%s: %d kept, %d rejected",
+        n_read,
         args.enterprises,
         enc,
-        len(loaded.data),
-        len(loaded.rejects),
+        how,
+        n_kept,
+        len(rejects),
     )
-    if len(loaded.rejects) and not getattr(args, "rejects", None):
-        top = loaded.rejects["reason"].value_counts().head(3)
+    if len(rejects) and not getattr(args, "rejects", None):
+        top = rejects["reason"].value_counts().head(3)
         reasons = ", ".join(f"{k} ({v})" for k, v in top.items())
         log.warning(
             "%d rows rejected (%s); pass --rejects PATH to write the ledger",
-            len(loaded.rejects),
+            len(rejects),
             reasons,
         )
     if getattr(args, "rejects", None):
-        write_table(loaded.rejects, args.rejects)
+        write_table(rejects, args.rejects)
         log.info("reject ledger written to %s", args.rejects)
-    return loaded
 
 
 def output_format(args: argparse.Namespace, default: str = "csv") -> str:
@@ -159,6 +200,7 @@ def output_format(args: argparse.Namespace, default: str = "csv") -> str:
             "geoparquet": "parquet",
             "csv": "csv",
             "txt": "csv",
+            "xlsx": "xlsx",
         }.get(suffix, default)
     return default
 
@@ -169,7 +211,8 @@ def emit_table(df: pd.DataFrame, args: argparse.Namespace, *, default_format: st
 
     fmt = output_format(args, default_format)
     if args.output:
-        write_table(df, args.output, format=fmt, excel=args.excel, raw=args.raw)
+        zh = getattr(args, "zh_headers", False)
+        write_table(df, args.output, format=fmt, excel=args.excel, raw=args.raw, zh_headers=zh)
         log.info("wrote %d rows to %s", len(df), args.output)
         return
     if fmt == "csv":
@@ -223,4 +266,7 @@ def log_match_summary(summary: pd.DataFrame) -> None:
         f"{kind} {int(n)} ({n / n_rows:.1%})" if n_rows else f"{kind} 0"
         for kind, n in zip(summary["match"], summary["n"], strict=True)
     ]
+    evidence = summary.attrs.get("coord_system") or {}
+    if evidence.get("likely"):
+        parts.append(f"coordinates look like {evidence['likely']}: pass {evidence['suggestion']}")
     log.info("match summary over %d rows: %s", n_rows, ", ".join(parts))

@@ -46,16 +46,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_cluster_options(parser: argparse.ArgumentParser) -> None:
     """--level/--year/--method/--min-size/--eps-m (shared with gaps and site)."""
-    from parkgeo.clusters import DEFAULT_MIN_SIZE, LEVELS
+    from parkgeo.clusters import DEFAULT_MIN_SIZE
+    from parkgeo.industry import LEVELS
 
     parser.add_argument(
         "--level",
         choices=LEVELS,
-        default="division",
-        help="GB/T 4754 level of the industries (default division, e.g. C27)",
+        default=None,
+        help="GB/T 4754 level of the industries (default division, e.g. C27; section, e.g. C, "
+        "when the data only has section codes)",
     )
     parser.add_argument(
-        "--year", type=int, help="year of the enterprise locations (default the latest)"
+        "--year",
+        type=int,
+        help="year analysed (default the latest year in the data, parkgeo.default_year)",
     )
     parser.add_argument(
         "--method",
@@ -78,6 +82,19 @@ def add_cluster_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def analysis_scope(data: pd.DataFrame, args: argparse.Namespace) -> tuple[str, int | None]:
+    """The level and year every step of the command uses, resolved once and said once."""
+    from parkgeo._analysis import resolve_level
+    from parkgeo.years import resolve_year
+
+    level = resolve_level(data, args.level)
+    year = resolve_year(data, args.year)
+    if year is not None:
+        source = "--year" if args.year is not None else "the latest year in the data"
+        log.info("analysing %d (%s) at the %s level", year, source, level)
+    return level, year
+
+
 def geo_table(frame: Any, args: argparse.Namespace) -> Any:
     """A GeoDataFrame for gpkg/geojson/parquet output; otherwise geometry as WKT text."""
     import shapely
@@ -93,27 +110,30 @@ def geo_table(frame: Any, args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
+    from parkgeo._analysis import level_reported
     from parkgeo.clusters import industry_clusters
     from parkgeo.io import write_table
 
     loaded = load_enterprises(args)
     parks = load_parks(args) if args.parks else None
-    result = industry_clusters(
-        loaded.data,
-        level=args.level,
-        method=args.method,
-        min_size=args.min_size,
-        eps_m=args.eps_m,
-        year=args.year,
-        parks=parks,
-        industries=args.industry,
-    )
+    level, year = analysis_scope(loaded.data, args)
+    with level_reported():
+        result = industry_clusters(
+            loaded.data,
+            level=level,
+            method=args.method,
+            min_size=args.min_size,
+            eps_m=args.eps_m,
+            year=year,
+            parks=parks,
+            industries=args.industry,
+        )
     p = result.params
     log.info(
-        "%d clusters of %d firms in %d (%s, %s level); %d firms are noise",
+        "%d clusters of %d firms in %s (%s, %s level); %d firms are noise",
         len(result.clusters),
         p["n_firms"],
-        p["year"],
+        p["year"] if p["year"] is not None else "the data (no year column)",
         p["method"],
         p["level"],
         p["n_noise"],

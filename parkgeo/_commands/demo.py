@@ -1,8 +1,10 @@
 """``parkgeo demo``: the whole analysis on the bundled Tianjin sample.
 
-Writes the sample's density table (and, when those modules are installed, the industry
-clusters, the missing clusters and the maps) into ``--outdir`` and prints a short summary a
-planner can read.
+Writes the sample's density table, the industry clusters, the missing industries, every map
+and the plan-progress report, each in Chinese and in English, into ``--outdir``, and prints a
+short summary a planner can read. The year is the one rule of :mod:`parkgeo.years` (the
+latest in the data unless ``--year``), and the summary's figures are the report's and the
+maps' (:mod:`parkgeo._headline`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ log = logging.getLogger("parkgeo")
 DENSITY_FILE = "tianjin_density.csv"
 CLUSTERS_FILE = "tianjin_clusters.csv"
 GAPS_FILE = "tianjin_gaps.csv"
-REPORTED_YEAR = 2015  # the plan's reported outcome (end of 2015 against 2013)
+REPORTS = ("tianjin_report_en.html", "tianjin_report_zh.html")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,7 +35,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--year",
         type=int,
         metavar="YEAR",
-        help=f"year the summary reports (default {REPORTED_YEAR}, the plan's reported year)",
+        help="year the summary, maps and report show (default the latest in the data)",
+    )
+    parser.add_argument(
+        "--pdf",
+        action="store_true",
+        help="also print the reports to PDF (needs headless Chromium)",
     )
 
 
@@ -54,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     year = _summary_year(density, args.year)
     written += _write_clusters_and_gaps(result.assigned, sample.parks, outdir, analysis, year=year)
     written += _write_maps(sample, density, outdir, analysis=analysis, year=year)
+    written += _write_reports(sample, density, outdir, analysis=analysis, year=year, pdf=args.pdf)
     _print_summary(sys.stdout, sample, result.summary, density, year, written, analysis)
     return 0
 
@@ -89,8 +97,8 @@ def _write_maps(
     ``sample`` is :func:`parkgeo.datasets.load_tianjin`'s result, ``density`` the
     :func:`parkgeo.metrics.park_metrics` table; ``analysis`` holds what the demo already
     computed (``assigned``, ``summary`` and, when available, ``clusters`` and ``gaps``) so the
-    maps need not recompute it. Writes the planner's map in English and Chinese and the
-    density, cluster and gap maps (offline HTML files).
+    maps need not recompute it. Writes the planner's, density, cluster and gap maps, each in
+    English and in Chinese (offline HTML files).
     """
     from parkgeo import maps
 
@@ -105,25 +113,43 @@ def _write_maps(
         "gaps": gaps,
         **common,
     }
-    built = [
-        ("tianjin_planner_en.html", maps.planner_map(sample.parks, density, lang="en", **planner)),
-        ("tianjin_planner_zh.html", maps.planner_map(sample.parks, density, lang="zh", **planner)),
-        ("tianjin_density_map.html", maps.density_map(sample.parks, density, **common)),
-    ]
-    if clusters is not None:
+    built = []
+    for lang in ("en", "zh"):
         built.append(
             (
-                "tianjin_clusters_map.html",
-                maps.cluster_map(clusters, enterprises=assigned, parks=sample.parks, **common),
+                f"tianjin_planner_{lang}.html",
+                maps.planner_map(sample.parks, density, lang=lang, **planner),
             )
         )
-    if gaps is not None:
         built.append(
             (
-                "tianjin_gaps_map.html",
-                maps.gap_map(sample.parks, gaps, metrics=density, clusters=clusters, **common),
+                f"tianjin_density_map_{lang}.html",
+                maps.density_map(sample.parks, density, lang=lang, **common),
             )
         )
+        if clusters is not None:
+            built.append(
+                (
+                    f"tianjin_clusters_map_{lang}.html",
+                    maps.cluster_map(
+                        clusters, enterprises=assigned, parks=sample.parks, lang=lang, **common
+                    ),
+                )
+            )
+        if gaps is not None:
+            built.append(
+                (
+                    f"tianjin_gaps_map_{lang}.html",
+                    maps.gap_map(
+                        sample.parks,
+                        gaps,
+                        metrics=density,
+                        clusters=clusters,
+                        lang=lang,
+                        **common,
+                    ),
+                )
+            )
     written = [maps.save_map(m, outdir / name) for name, m in built]
     log.info(
         "%d maps written to %s: open them in a browser, no network needed", len(written), outdir
@@ -132,22 +158,60 @@ def _write_maps(
 
 
 def _summary_year(density: Any, requested: int | None) -> int:
-    from parkgeo._errors import ParkgeoError
+    from parkgeo.years import resolve_year
 
-    years = sorted(int(y) for y in density["year"].unique())
-    if requested is not None:
-        if requested not in years:
-            raise ParkgeoError(
-                f"the sample has no year {requested}; choose one of {', '.join(map(str, years))}"
-            )
-        return requested
-    return REPORTED_YEAR if REPORTED_YEAR in years else years[-1]
+    year = resolve_year(density, requested, what="sample")
+    assert year is not None
+    return year
 
 
-def _pct(value: float) -> str:
-    if value != value:  # NaN
-        return "n/a"
-    return f"{value:+.1%}" if abs(value) >= 0.1 else f"{value:+.2%}"
+def _write_reports(
+    sample: Any,
+    density: Any,
+    outdir: Path,
+    *,
+    year: int,
+    analysis: Mapping[str, Any],
+    pdf: bool = False,
+) -> list[Path]:
+    """The plan-progress report in English and Chinese (and PDFs with ``pdf``)."""
+    from parkgeo.report import find_chromium, plan_report, save_report
+
+    if pdf and find_chromium() is None:
+        log.warning("--pdf: headless Chromium was not found; only the HTML reports are written")
+        pdf = False
+    n = len(sample.enterprises)
+    sources = {
+        "parks": {"path": "data/tianjin_parks.parquet"},
+        "enterprises": {
+            "path": "data/tianjin_enterprises.parquet",
+            "n_read": n,
+            "n_kept": n,
+            "n_rejected": 0,
+            "coord_system": "wgs84",
+        },
+    }
+    written: list[Path] = []
+    for name in REPORTS:
+        lang = "zh" if name.endswith("_zh.html") else "en"
+        html = plan_report(
+            density,
+            sample.parks,
+            assigned=analysis.get("assigned"),
+            join_summary=analysis.get("summary"),
+            rejects=sample.enterprises.iloc[:0].assign(reason=[]),
+            sources=sources,
+            gaps=analysis.get("gaps"),
+            clusters=analysis.get("clusters"),
+            districts=sample.districts,
+            year=year,
+            lang=lang,
+        )
+        files = save_report(html, outdir / name, pdf=pdf)
+        written.append(files.html)
+        if files.pdf is not None:
+            written.append(files.pdf)
+    return written
 
 
 def _print_summary(
@@ -159,9 +223,10 @@ def _print_summary(
     written: list[Path],
     analysis: Mapping[str, Any],
 ) -> None:
-    from parkgeo.metrics import ALL, ALL_PARKS, Targets
+    from parkgeo._headline import ALL, ALL_PARKS, HEADLINE, headline_figures, plan_of
+    from parkgeo._legend import fmt_change, fmt_number, fmt_progress, label, status_label
 
-    plan = Targets()
+    plan = plan_of(density)
     enterprises = sample.enterprises
     years = sorted(int(y) for y in enterprises["year"].unique())
     n_firms = enterprises["enterprise_id"].nunique() if "enterprise_id" in enterprises else 0
@@ -179,25 +244,22 @@ def _print_summary(
             if n
         ),
     ]
-    row = density[(density["park_id"] == ALL) & (density["year"] == year)].iloc[0]
-    parks_row = density[(density["park_id"] == ALL_PARKS) & (density["year"] == year)].iloc[0]
     lines.append(
-        f"City-wide change {plan.baseline_year} -> {year} (plan targets due "
-        f"{plan.target_year_or_default}):"
+        f"The plan's targets in {year} (the latest year in the data unless --year), "
+        f"change since {plan.baseline_year}, targets due {plan.target_year}:"
     )
-    for label, source, name in (
-        ("profit (all enterprises)", row, "profit"),
-        ("tax per ha (in parks)", parks_row, "tax_per_ha"),
-        ("energy per value added", row, "energy_per_value_added"),
-        ("labour productivity", row, "labour_productivity"),
-    ):
-        target = getattr(plan, name)
-        target_text = f"target {target:+.0%}" if target is not None else "no target"
-        progress = source[f"{name}_progress"]
-        progress_text = f"progress {progress:.0%}" if progress == progress else ""
+    # the report's and the maps' figures: same rows, same formatting
+    figures = headline_figures(
+        density, year=year, plan=plan, figures=(*HEADLINE, ("labour_productivity", ALL))
+    )
+    for f in figures:
+        population = label("pop_all" if f.population == ALL else "pop_all_parks", "en")
+        name = f"{label(f.measure, 'en')} ({population}, {f.population})"
+        target_text = f"target {fmt_change(f.target)}" if f.target is not None else "no target"
+        progress = f"progress {fmt_progress(f.progress)}" if f.target is not None else ""
         lines.append(
-            f"  {label:<26} {_pct(source[f'{name}_change']):>8}  {target_text:<12} "
-            f"{progress_text:<14} {source[f'{name}_status']}"
+            f"  {name:<62} {fmt_change(f.change):>8}  {target_text:<14} {progress:<14} "
+            f"{status_label(f.status, 'en').lower()}"
         )
     ranked = parks_only[(parks_only["year"] == year) & parks_only["tax_per_ha"].notna()]
     ranked = ranked.sort_values(["tax_per_ha", "park_id"], ascending=[False, True])
@@ -208,18 +270,18 @@ def _print_summary(
             lines.append(f"  {title}:")
             for _, park in part.iterrows():
                 lines.append(
-                    f"    {park['tax_per_ha']:>8.2f}  {park['park_id']}  {park['name']}"
+                    f"    {fmt_number(park['tax_per_ha']):>8}  {park['park_id']}  {park['name']}"
                     f"  ({int(park['n_enterprises'])} enterprises)"
                 )
     gaps = analysis.get("gaps")
     if gaps is not None and len(gaps) and {"park_id", "industry", "rank"} <= set(gaps.columns):
         found = gaps.dropna(subset=["industry"]).sort_values(["park_id", "rank"], kind="stable")
         lines.append(
-            f"Missing clusters, top 3 per park ({found['park_id'].nunique()} parks; reasons in "
+            f"Missing industries, top 3 per park ({found['park_id'].nunique()} parks; reasons in "
             f"{GAPS_FILE}):"
         )
         for park_id, part in list(found.groupby("park_id", sort=True))[:3]:
-            names = part.get("industry_name", part["industry"])
+            names = part.get("industry_name_en", part.get("industry_name", part["industry"]))
             shown = ", ".join(
                 f"{code} {name}" for code, name in zip(part["industry"][:3], names[:3], strict=True)
             )

@@ -13,7 +13,6 @@ from parkgeo._commands._common import (
     add_output_options,
     emit_table,
     join_options,
-    load_enterprises,
     load_parks,
     log_match_summary,
     output_format,
@@ -116,8 +115,7 @@ def add_scale_options(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from parkgeo._errors import ParkgeoError
     from parkgeo.cli import EXIT_USAGE
-    from parkgeo.join import assign_parks
-    from parkgeo.metrics import Targets, park_metrics, read_targets
+    from parkgeo.metrics import Targets, read_targets
 
     if args.min_enterprises is not None and args.min_enterprises < 1:
         raise ParkgeoError(f"--min-enterprises must be 1 or more, got {args.min_enterprises}")
@@ -140,28 +138,20 @@ def run(args: argparse.Namespace) -> int:
         "min_enterprises": args.min_enterprises,
         "per_mu": args.per_mu,
     }
-    assigned = None
-    if backend is None:
-        loaded = load_enterprises(args)
-        # The unmatched ledger's nearest-park search is not needed for per-park figures.
-        result = assign_parks(loaded.data, parks, nearest=False, **options)
-        log_match_summary(result.summary)
-        table = park_metrics(result.assigned, parks, **report)
-        assigned = result.assigned
-    else:
-        table = run_scaled(args, parks, backend, options, report)
+    table = run_scaled(args, parks, backend, options, report)
     from parkgeo._sdc_cli import apply_disclosure
 
-    table = apply_disclosure(table, args, parks=parks, assigned=assigned)
+    table = apply_disclosure(table, args, parks=parks)
     if fmt in GEO_FORMATS:
         table = with_park_geometry(table, parks)
     emit_table(table, args)
     return 0
 
 
-def scale_backend(args: argparse.Namespace) -> str | None:
+def scale_backend(args: argparse.Namespace) -> str:
     """How to process the enterprises: "batched" (CSV and Parquet, in batches of
-    --batch-rows), "dask" (--workers/--scheduler), or None (other formats: read whole)."""
+    --batch-rows, or --jobs), "dask" (--workers/--scheduler), or "memory" (other formats:
+    read whole). All three run the same pipeline and give the same result."""
     from parkgeo._errors import ParkgeoError
 
     for option in ("batch_rows", "jobs", "workers", "partition_rows"):
@@ -188,16 +178,16 @@ def scale_backend(args: argparse.Namespace) -> str | None:
         return "batched"
     from pathlib import Path
 
-    from parkgeo.io import _kind_of
+    from parkgeo._sniff import kind_of
 
     path = Path(args.enterprises)
     if any(ch in args.enterprises for ch in "*?["):
         return "batched"
     if path.is_dir() or (
-        path.is_file() and path.stat().st_size and _kind_of(path) in ("csv", "parquet")
+        path.is_file() and path.stat().st_size and kind_of(path) in ("csv", "parquet")
     ):
         return "batched"
-    return None
+    return "memory"
 
 
 def run_scaled(
@@ -207,11 +197,9 @@ def run_scaled(
     join: dict[str, Any],
     report: dict[str, Any],
 ) -> Any:
-    """The density table through :func:`parkgeo._stream.park_metrics_file`, with the same
-    log lines and reject ledger as the whole-file path."""
-    from parkgeo._commands._common import read_mapping
-    from parkgeo._stream import DEFAULT_BATCH_ROWS, park_metrics_file
-    from parkgeo.io import write_table
+    """The density table through :func:`parkgeo.scale.park_metrics_file`."""
+    from parkgeo._commands._common import read_mapping, report_read
+    from parkgeo.scale import DEFAULT_BATCH_ROWS, park_metrics_file
 
     result = park_metrics_file(
         args.enterprises,
@@ -233,27 +221,7 @@ def run_scaled(
     how = f" in {result.n_batches} batches" if result.n_batches > 1 else ""
     if backend == "dask":
         how = f" in {result.n_batches} Dask partitions"
-    enc = f", encoding {result.encoding}" if result.encoding else ""
-    log.info(
-        "read %d rows from %s%s%s: %d kept, %d rejected",
-        result.n_read,
-        args.enterprises,
-        enc,
-        how,
-        kept,
-        len(result.rejects),
-    )
-    if len(result.rejects) and not args.rejects:
-        top = result.rejects["reason"].value_counts().head(3)
-        reasons = ", ".join(f"{k} ({v})" for k, v in top.items())
-        log.warning(
-            "%d rows rejected (%s); pass --rejects PATH to write the ledger",
-            len(result.rejects),
-            reasons,
-        )
-    if args.rejects:
-        write_table(result.rejects, args.rejects)
-        log.info("reject ledger written to %s", args.rejects)
+    report_read(args, result.n_read, kept, result.rejects, result.encoding, how)
     log_match_summary(result.summary)
     return result.table
 

@@ -14,7 +14,7 @@ from parkgeo._commands._common import (
     load_parks,
     output_format,
 )
-from parkgeo._commands.clusters import GEO_FORMATS, add_cluster_options
+from parkgeo._commands.clusters import GEO_FORMATS, add_cluster_options, analysis_scope
 
 log = logging.getLogger("parkgeo")
 
@@ -65,16 +65,13 @@ def assigned_enterprises(args: argparse.Namespace) -> tuple[Any, Any]:
     return joined.assigned, parks
 
 
-def with_park_geometry(frame: Any, parks: Any, args: argparse.Namespace) -> Any:
-    """Attach each row's park polygon when the output format carries geometry."""
+def park_geometry_if_geo(frame: Any, parks: Any, args: argparse.Namespace) -> Any:
+    """Attach each row's park polygon (WGS-84) when the output format carries geometry."""
     if output_format(args) not in GEO_FORMATS:
         return frame
-    import geopandas as gpd
+    from parkgeo.results import with_park_geometry
 
-    geom = parks.to_crs("EPSG:4326").set_index(parks["park_id"].astype(str)).geometry
-    return gpd.GeoDataFrame(
-        frame, geometry=geom.reindex(frame["park_id"].astype(str)).to_numpy(), crs="EPSG:4326"
-    )
+    return with_park_geometry(frame, parks.to_crs("EPSG:4326"))
 
 
 def add_relatedness_option(parser: argparse.ArgumentParser) -> None:
@@ -124,34 +121,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from parkgeo._analysis import level_reported
     from parkgeo.clusters import industry_clusters
     from parkgeo.gaps import missing_clusters
 
     weights = parse_weights(args.weights, "--weights")
     assigned, parks = assigned_enterprises(args)
-    clusters = industry_clusters(
-        assigned,
-        level=args.level,
-        method=args.method,
-        min_size=args.min_size,
-        eps_m=args.eps_m,
-        year=args.year,
-        parks=parks,
-    )
-    gaps = missing_clusters(
-        assigned,
-        parks,
-        level=args.level,
-        top=args.top,
-        threshold=args.threshold,
-        measure=args.measure,
-        year=args.year,
-        weights=weights,
-        city_totals=args.city_totals,
-        relatedness=args.relatedness,
-        peer_k=args.peer_k,
-        clusters=clusters,
-    )
+    level, year = analysis_scope(assigned, args)
+    with level_reported():
+        clusters = industry_clusters(
+            assigned,
+            level=level,
+            method=args.method,
+            min_size=args.min_size,
+            eps_m=args.eps_m,
+            year=year,
+            parks=parks,
+        )
+        gaps = missing_clusters(
+            assigned,
+            parks,
+            level=level,
+            top=args.top,
+            threshold=args.threshold,
+            measure=args.measure,
+            year=year,
+            weights=weights,
+            city_totals=args.city_totals,
+            relatedness=args.relatedness,
+            peer_k=args.peer_k,
+            clusters=clusters,
+        )
     n_no_sei = gaps.loc[gaps["no_sei"], "park_id"].nunique()
     log.info(
         "%d gaps listed for %d parks; %d parks have no strategic emerging industry",
@@ -159,5 +159,5 @@ def run(args: argparse.Namespace) -> int:
         gaps["park_id"].nunique(),
         n_no_sei,
     )
-    emit_table(with_park_geometry(gaps, parks, args), args)
+    emit_table(park_geometry_if_geo(gaps, parks, args), args)
     return 0

@@ -6,6 +6,7 @@ import argparse
 import logging
 
 from parkgeo._commands._common import (
+    add_csv_options,
     add_input_options,
     add_join_options,
     join_options,
@@ -38,16 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="also write the match summary (counts per match kind and year)",
     )
-    parser.add_argument(
-        "--excel",
-        action="store_true",
-        help="CSV as UTF-8 with BOM so Excel shows Chinese correctly",
-    )
-    parser.add_argument(
-        "--raw",
-        action="store_true",
-        help="do not neutralise CSV cells starting with = + - @ (formula injection)",
-    )
+    add_csv_options(parser)
 
 
 def run(args: argparse.Namespace) -> int:

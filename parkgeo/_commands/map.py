@@ -181,6 +181,13 @@ def run(args: argparse.Namespace) -> int:
     districts = (
         read_districts(args.districts, args.districts_coord_system) if args.districts else None
     )
+    if districts is None:
+        log.warning(
+            "no --districts given: the map shows the parks on a plain background with a frame "
+            "of their extent; pass --districts FILE (district boundaries as GeoJSON, GeoPackage "
+            "or GeoParquet; DataV/AMap files with --districts-coord-system gcj02) for the base "
+            "and district names"
+        )
     parks = load_parks(args)
     loaded = load_enterprises(args)
     assigned = assign_parks(loaded.data, parks, **join_options(args)).assigned
@@ -194,7 +201,9 @@ def run(args: argparse.Namespace) -> int:
             targets=targets,
             min_enterprises=args.min_enterprises,
         )
-    year = args.year if args.year is not None else _latest_year(metrics, assigned)
+    from parkgeo.years import resolve_year
+
+    year = resolve_year(metrics if metrics is not None else assigned, args.year)
     clusters = gaps = None
     if args.kind in ("planner", "clusters", "gaps"):
         from parkgeo.clusters import industry_clusters
@@ -287,13 +296,3 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(out)
     return 0
-
-
-def _latest_year(metrics: Any, assigned: Any) -> int | None:
-    import pandas as pd
-
-    source = metrics if metrics is not None else assigned
-    if "year" not in source.columns:
-        return None
-    years = pd.to_numeric(source["year"], errors="coerce").dropna()
-    return int(years.max()) if len(years) else None

@@ -16,13 +16,13 @@ from parkgeo._commands._common import (
     emit_table,
     output_format,
 )
-from parkgeo._commands.clusters import GEO_FORMATS, add_cluster_options
+from parkgeo._commands.clusters import GEO_FORMATS, add_cluster_options, analysis_scope
 from parkgeo._commands.gaps import (
     add_join_options,
     add_relatedness_option,
     assigned_enterprises,
+    park_geometry_if_geo,
     parse_weights,
-    with_park_geometry,
 )
 
 log = logging.getLogger("parkgeo")
@@ -98,10 +98,12 @@ def read_points(path: str, coord_system: str, encoding: str | None) -> pd.DataFr
                 f"({out[col].iloc[row]!r}); fix or remove that row"
             )
         out[col] = values.astype(float)
-    return to_wgs84(out, coord_system)
+    result: pd.DataFrame = to_wgs84(out, coord_system)
+    return result
 
 
 def run(args: argparse.Namespace) -> int:
+    from parkgeo._analysis import level_reported
     from parkgeo.clusters import industry_clusters
     from parkgeo.siting import rank_parks, score_sites
 
@@ -110,32 +112,36 @@ def run(args: argparse.Namespace) -> int:
         read_points(args.points, args.points_coord_system, args.encoding) if args.points else None
     )
     assigned, parks = assigned_enterprises(args)
-    clusters = industry_clusters(
-        assigned,
-        level=args.level,
-        method=args.method,
-        min_size=args.min_size,
-        eps_m=args.eps_m,
-        year=args.year,
-        parks=parks,
-    )
+    level, year = analysis_scope(assigned, args)
+    with level_reported():
+        clusters = industry_clusters(
+            assigned,
+            level=level,
+            method=args.method,
+            min_size=args.min_size,
+            eps_m=args.eps_m,
+            year=year,
+            parks=parks,
+        )
     options: dict[str, Any] = {
         "clusters": clusters,
-        "year": args.year,
-        "level": args.level,
+        "year": year,
+        "level": level,
         "distance_scale_km": args.distance_scale_km,
         "relatedness": args.relatedness,
     }
     if points is None:
         if weights is not None and weights.pop("park_distance", None) is not None:
             log.warning("the park_distance weight applies to --points only; ignored")
-        ranked = rank_parks(args.industry, assigned, parks, weights=weights, **options)
+        with level_reported():
+            ranked = rank_parks(args.industry, assigned, parks, weights=weights, **options)
         log.info("ranked %d parks for %s", len(ranked), ranked["industry"].iloc[0])
-        emit_table(with_park_geometry(ranked, parks, args), args)
+        emit_table(park_geometry_if_geo(ranked, parks, args), args)
         return 0
-    scored = score_sites(points, args.industry, assigned, parks, weights=weights, **options)
-    extra = [c for c in points.columns if c not in scored.columns]
-    table = pd.concat([points[extra], scored], axis=1).sort_values("rank", kind="mergesort")
+    with level_reported():
+        scored = score_sites(points, args.industry, assigned, parks, weights=weights, **options)
+    # the points' own columns come first (score_sites keeps them); best site first
+    table = scored.sort_values("rank", kind="mergesort")
     log.info("scored %d candidate points for %s", len(table), args.industry)
     if output_format(args) in GEO_FORMATS:
         import geopandas as gpd
