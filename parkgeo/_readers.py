@@ -39,6 +39,14 @@ from parkgeo._formats import (
     string_mapper,
     to_lonlat_degrees,
 )
+from parkgeo._guards import (
+    DECOMPRESSION_ERRORS,
+    bounded,
+    check_zip_expansion,
+    corrupt_compressed,
+    is_stream,
+    spooled,
+)
 from parkgeo._sniff import (
     COMPRESSED_SUFFIXES,
     DELIMITER_NAMES,
@@ -79,6 +87,12 @@ class Plan:
     delimiter: str = ","
     header_row: int = 0
     table: pd.DataFrame | None = None  # kind "table": the raw cells
+    read_path: str | None = None  # the file to read when ``source`` names a stream (stdin)
+
+    @property
+    def path(self) -> Path:
+        """The file the rows are read from (a spooled copy of standard input, or source)."""
+        return Path(self.read_path or self.source)
 
     def portable(self) -> Plan:
         """This plan without the cells of a "table" source (parts carry their own)."""
@@ -118,6 +132,11 @@ def plan_source(
     """
     text = str(path)
     mapping = dict(mapping)
+    if is_stream(text):
+        # standard input (or a pipe) can be read once: copy it, then plan the copy
+        copy = spooled(text)
+        plan = plan_source(copy, mapping, encoding, skip)
+        return replace(plan, source="<stdin>" if text == "-" else text, read_path=str(copy))
     if any(ch in text for ch in "*?["):
         return _plan_parquet(text, mapping, skip)
     p = Path(text)
@@ -130,6 +149,8 @@ def plan_source(
         return _plan_parquet(text, mapping, skip)
     if kind == "csv":
         return _plan_csv(p, mapping, encoding, skip)
+    if kind == "xlsx":
+        check_zip_expansion(p)
     raw = read_xlsx(p, mapping) if kind == "xlsx" else read_vector_points(p, mapping)
     frame = raw.frame
     frame.index = pd.RangeIndex(len(frame)) if kind != "xlsx" else frame.index
@@ -254,11 +275,17 @@ def _plan_csv(
     path: Path, mapping: dict[str, str], encoding: str | None, skip: Sequence[str]
 ) -> Plan:
     source = str(path)
-    with open_binary(path) as fh:
-        head = fh.read(SNIFF_BYTES)
+    try:
+        with bounded(open_binary(path), path) as fh:
+            head = fh.read(SNIFF_BYTES)
+    except DECOMPRESSION_ERRORS as exc:
+        raise corrupt_compressed(source, exc) from None
     whole = len(head) < SNIFF_BYTES  # the sniffed block is the whole file
     if encoding is not None:
-        codec, label = codec_name(encoding), encoding
+        try:
+            codec, label = codec_name(encoding), encoding
+        except InputFormatError as exc:
+            raise InputFormatError(f"{source}: {exc}") from None
         try:
             head.decode(codec) if whole else codecs.getincrementaldecoder(codec)().decode(head)
         except UnicodeDecodeError as exc:
@@ -505,7 +532,7 @@ def _csv_tables(plan: Plan, rows: int | None) -> Iterator[Any]:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    path = Path(plan.source)
+    path = plan.path
     codec = codec_name(plan.encoding or "utf-8")
     arrow_encoding = "utf8" if codec in ("utf-8", "utf-8-sig") else codec
     read_options = pacsv.ReadOptions(
@@ -520,7 +547,9 @@ def _csv_tables(plan: Plan, rows: int | None) -> Iterator[Any]:
     )
     compressed = path.suffix.lower() in COMPRESSED_SUFFIXES
     stream: Any = (
-        pa.input_stream(str(path), compression="detect") if compressed else open_binary(path)
+        bounded(pa.input_stream(str(path), compression="detect"), path)
+        if compressed
+        else open_binary(path)
     )
     try:
         if rows is None:
@@ -553,14 +582,20 @@ def _csv_tables(plan: Plan, rows: int | None) -> Iterator[Any]:
         if n_pending or not any_yielded:
             yield pa.Table.from_batches(pending, schema=reader.schema)
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        if compressed and "decompress" in str(exc).lower():
+            raise corrupt_compressed(plan.source, exc) from None
         raise _csv_error(plan, codec, exc) from None
+    except DECOMPRESSION_ERRORS as exc:
+        if not compressed:
+            raise
+        raise corrupt_compressed(plan.source, exc) from None
     finally:
         stream.close()
 
 
 def _csv_error(plan: Plan, codec: str, exc: Exception) -> InputFormatError:
     """The whole-file reader's message for bytes that do not decode or a malformed row."""
-    path = Path(plan.source)
+    path = plan.path
     message = str(exc).strip()
     if isinstance(exc, UnicodeDecodeError) or "utf8" in message.lower():
         with open_binary(path) as fh:
