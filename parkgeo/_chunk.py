@@ -70,7 +70,9 @@ def clean(
         rows, first_rows = repeats
         firsts = raw.iloc[raw.index.get_indexer(pd.Index(rows))].copy()
         firsts.index = pd.Index(first_rows, dtype=np.int64)
-        kept, ledger = validate_enterprises(pd.concat([firsts, raw]), **options)
+        kept, ledger = validate_enterprises(
+            pd.concat([firsts, raw]), stand_ins=len(firsts), **options
+        )
         kept = kept.loc[~kept.index.isin(firsts.index)]
     else:
         kept, ledger = validate_enterprises(raw, check_duplicates=check_duplicates, **options)
@@ -94,7 +96,8 @@ def merge_conversions(
     from parkgeo._columns import ENTERPRISE_COLUMNS
 
     out: dict[str, dict[str, Any]] = {}
-    for col in ENTERPRISE_COLUMNS:
+    extra = sorted({k for f in found for k in f} - set(ENTERPRISE_COLUMNS))  # merged_ids
+    for col in (*ENTERPRISE_COLUMNS, *extra):
         parts = [f[col] for f in found if col in f]
         if parts:
             examples = [e for p in parts for e in p["examples"]][:3]

@@ -47,9 +47,12 @@ from parkgeo._cells import (
     as_arrow_strings,
     clean_codes,
     clean_text,
+    control_mask,
     industry_input,
     industry_problem,
+    normalize_ids,
     parse_numbers,
+    show_control,
     str_series,
 )
 from parkgeo._columns import ENTERPRISE_COLUMNS, ENTERPRISE_REQUIRED
@@ -119,6 +122,7 @@ def validate_enterprises(
     scales: Mapping[str, float] | None = None,
     check_duplicates: bool = True,
     quiet: bool = False,
+    stand_ins: int = 0,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Parse and check an enterprise table; return the kept rows and the reject ledger.
 
@@ -148,6 +152,9 @@ def validate_enterprises(
         Do not log the conversions (``kept.attrs["conversions"]`` still records them): a
         caller validating a file in parts logs them once for the whole file
         (:func:`log_conversions`).
+    stand_ins : int
+        The first ``stand_ins`` rows stand in for first occurrences of keys kept in an earlier
+        part (:func:`parkgeo._chunk.clean`): they are checked against, never reported.
 
     Returns
     -------
@@ -195,8 +202,9 @@ def validate_enterprises(
     def raw(col: str, rows: NDArray[np.intp]) -> pd.Series:
         return text_at(df[col], rows)
 
-    # -- enterprise id
-    ids = clean_text(df["enterprise_id"])
+    # -- enterprise id: one firm, one id (full-width forms and invisible characters folded)
+    raw_ids = clean_text(df["enterprise_id"])
+    ids, id_changed = normalize_ids(raw_ids)
     problems.append(
         Problem.of(
             "missing_enterprise_id",
@@ -211,6 +219,41 @@ def validate_enterprises(
                     dtype="str",
                 ),
             ),
+        )
+    )
+
+    # -- control characters (a NUL byte past the sniffed block of a CSV): corrupt text
+    name = (
+        clean_text(df["name"], long_text=True)
+        if "name" in df.columns
+        # all missing, built in Arrow: from a column of Python Nones it took 0.08 s per
+        # million rows, and density does not read names
+        else str_series(pa.nulls(n, pa.large_string()))
+    )
+    id_control = control_mask(raw_ids)
+    name_control = control_mask(name) if "name" in df.columns else np.zeros(n, dtype=bool)
+
+    def control_text(r: NDArray[np.intp]) -> tuple[pd.Series, pd.Series]:
+        in_id = pd.Series(id_control[r])
+        column = pd.Series(np.where(id_control[r], "enterprise_id", "name"), dtype="str")
+        text = show_control(
+            raw_ids.iloc[r].reset_index(drop=True).where(in_id, name.iloc[r].reset_index(drop=True))
+        )
+        return text, (
+            column
+            + " "
+            + text.str.slice(0, 60)
+            + " holds a control character (shown as \\x..): the file is corrupt at this row; "
+            "fix or re-export it"
+        )
+
+    problems.append(
+        Problem.of(
+            "control_character",
+            id_control,
+            id_control | name_control,
+            control_text,
+            names=("enterprise_id", "name"),
         )
     )
 
@@ -433,26 +476,43 @@ def validate_enterprises(
                 + pd.Series(year_values[r].astype(np.int64), dtype="str")
                 + " (source row "
                 + pd.Series(first_row_of[r], dtype="str")
-                + ", kept); merge or remove the duplicate",
+                + ", kept"
+                + merged_note(r)
+                + "); merge or remove the duplicate",
             ),
         )
     )
+    # a repeated key whose id was written differently (full-width, invisible characters)
+    # is a row the normalisation merged: said in its ledger message and as a warning
+    merged_rows = np.flatnonzero(duplicate)
+    if len(id_changed) and len(merged_rows):
+        merged_rows = merged_rows[np.isin(merged_rows, id_changed)]
+    else:
+        merged_rows = merged_rows[:0]
 
-    ledger = build_ledger(problems, n, source_rows, ids)
+    def merged_note(r: NDArray[np.intp]) -> pd.Series:
+        written = raw_ids.iloc[r].reset_index(drop=True).map(_ascii_repr)
+        note: pd.Series = pd.Series(
+            np.where(
+                np.isin(r, merged_rows),
+                "; this row's id is written " + written + " (full-width forms or invisible "
+                "characters), read as " + ids.iloc[r].reset_index(drop=True),
+                "",
+            ),
+            dtype="str",
+        )
+        return note
+
+    ledger_ids = ids
+    if id_control.any():  # the ledger names the id without its control characters
+        ledger_ids = ids.where(~id_control, show_control(ids))
+    ledger = build_ledger(problems, n, source_rows, ledger_ids)
     rejected = bad
     rejected[np.flatnonzero(duplicate)] = True
     keep = None if not rejected.any() else np.flatnonzero(~rejected)
 
     if strict and len(ledger):
         raise DataValidationError(strict_message(ledger, n, source), rejects=ledger)
-
-    name = (
-        clean_text(df["name"], long_text=True)
-        if "name" in df.columns
-        # all missing, built in Arrow: from a column of Python Nones it took 0.08 s per
-        # million rows, and density does not read names
-        else str_series(pa.nulls(n, pa.large_string()))
-    )
 
     def take(values: Any) -> Any:
         # All rows kept (the usual case at scale): no copy of 12 million values.
@@ -479,7 +539,38 @@ def validate_enterprises(
         data[col] = numbers(values, col)
     kept = pd.DataFrame({c: data[c] for c in ENTERPRISE_COLUMNS}, index=index, copy=False)
     kept.attrs["source"] = source
-    conversions = _conversions(converted, rejected, df)
+    # stand-ins for first occurrences in earlier parts are reported by their own part
+    unreported = rejected.copy()
+    unreported[:stand_ins] = True
+    conversions = _conversions(converted, unreported, df)
+    changed_ids = id_changed[~unreported[id_changed]] if len(id_changed) else id_changed
+    if len(changed_ids):
+        shown = changed_ids[:3]
+        conversions = {
+            "enterprise_id": {
+                "n": len(changed_ids),
+                "examples": [
+                    {"value": _visible(a), "read_as": b}
+                    for a, b in zip(
+                        raw_ids.iloc[shown].tolist(), ids.iloc[shown].tolist(), strict=True
+                    )
+                ],
+            },
+            **conversions,
+        }
+    merged_rows = merged_rows[merged_rows >= stand_ins]
+    if len(merged_rows):
+        conversions["merged_ids"] = {
+            "n": len(merged_rows),
+            "examples": [
+                {"value": _visible(a), "read_as": b}
+                for a, b in zip(
+                    raw_ids.iloc[merged_rows[:3]].tolist(),
+                    ids.iloc[merged_rows[:3]].tolist(),
+                    strict=True,
+                )
+            ],
+        }
     if conversions:
         kept.attrs["conversions"] = conversions
         if not quiet:
@@ -509,15 +600,52 @@ def _conversions(
 
 
 def log_conversions(conversions: Mapping[str, Mapping[str, Any]], source: str) -> None:
-    """One log line per column whose cells were converted: a conversion is never silent."""
+    """One log line per column whose cells were converted: a conversion is never silent.
+
+    ``merged_ids`` (rows whose id equals an earlier row's only after normalisation, so they
+    were ledgered as duplicates) is a warning: without it they would count as other firms.
+    """
     for col, found in conversions.items():
-        log.info(
-            "%s: %s: %d cell(s) were not plain numbers and were converted, e.g. %s",
-            source,
-            col,
-            found["n"],
-            "; ".join(f"{e['value']!r} -> {e['read_as']:g}" for e in found["examples"]),
+        examples = "; ".join(
+            f"{e['value']!r} -> "
+            + (f"{e['read_as']:g}" if isinstance(e["read_as"], float) else repr(e["read_as"]))
+            for e in found["examples"]
         )
+        if col == "merged_ids":
+            log.warning(
+                "%s: %d row(s) repeat an earlier enterprise-year once their ids are normalised "
+                "(full-width forms, invisible characters): they were merged into the first row "
+                "(ledgered as duplicate_enterprise_year), e.g. %s",
+                source,
+                found["n"],
+                examples,
+            )
+        elif col == "enterprise_id":
+            log.info(
+                "%s: enterprise_id: %d id(s) were normalised (Unicode NFKC, invisible "
+                "characters removed), e.g. %s",
+                source,
+                found["n"],
+                examples,
+            )
+        else:
+            log.info(
+                "%s: %s: %d cell(s) were not plain numbers and were converted, e.g. %s",
+                source,
+                col,
+                found["n"],
+                examples,
+            )
+
+
+def _ascii_repr(text: object) -> str:
+    """Quoted text with invisible characters written as escapes (``'E1\\u200b'``)."""
+    return "'" + _visible(text) + "'"
+
+
+def _visible(text: object) -> str:
+    """Text with invisible characters written as escapes (``E1\\u200b``)."""
+    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in str(text))
 
 
 def _measure_problems(
