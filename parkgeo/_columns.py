@@ -27,6 +27,8 @@ __all__ = [
     "PARK_COLUMNS",
     "PARK_REQUIRED",
     "ColumnMatch",
+    "closest_column",
+    "column_report",
     "header_scale",
     "header_unit",
     "match_columns",
@@ -48,6 +50,9 @@ ENTERPRISE_COLUMNS: tuple[str, ...] = (
 )
 MEASURES: tuple[str, ...] = ("tax", "profit", "value_added", "energy_tce", "employees")
 MONEY: tuple[str, ...] = ("tax", "profit", "value_added")
+DENSITY_NEEDS: tuple[str, ...] = ("tax", "energy_tce")
+"""Measures behind density's headline figures (tax and energy per hectare): a file without
+a column for one is a loud warning (an error under ``strict``)."""
 ENTERPRISE_REQUIRED: tuple[str, ...] = ("enterprise_id", "lon", "lat", "year")
 
 PARK_COLUMNS: tuple[str, ...] = (
@@ -117,6 +122,16 @@ ENTERPRISE_ALIASES: dict[str, tuple[str, ...]] = {
         "税收总额",
         "实缴税金",
         "实缴税金总额",
+        "实缴税费",
+        "实缴税费合计",
+        "税费合计",
+        "税费总额",
+        "税金总额",
+        "上缴税金",
+        "上缴税收",
+        "缴纳税款",
+        "纳税金额",
+        "全口径税收",
         "税金",
         "纳税额",
         "纳税",
@@ -373,6 +388,90 @@ class ColumnMatch:
         return len(self.columns)
 
 
+# Words that say which canonical column a header that matched no alias probably means
+# (checked in this order), for the report of unused headers.
+_HINTS: dict[str, tuple[tuple[str, str], ...]] = {
+    "enterprises": (
+        ("经纬", "lonlat"),
+        ("经度", "lon"),
+        ("纬度", "lat"),
+        ("税", "tax"),
+        ("利润", "profit"),
+        ("增加值", "value_added"),
+        ("能耗", "energy_tce"),
+        ("能源", "energy_tce"),
+        ("标煤", "energy_tce"),
+        ("标准煤", "energy_tce"),
+        ("人数", "employees"),
+        ("人员", "employees"),
+        ("职工", "employees"),
+        ("员工", "employees"),
+        ("行业", "industry"),
+        ("年", "year"),
+        ("代码", "enterprise_id"),
+        ("名称", "name"),
+    ),
+    "parks": (
+        ("面积", "approved_area_ha"),
+        ("产业", "leading_industries"),
+        ("级别", "level"),
+        ("区", "district"),
+        ("名称", "name"),
+        ("编号", "park_id"),
+    ),
+}
+
+
+def closest_column(header: object, kind: str = "enterprises") -> str | None:
+    """The canonical column a header that matched no alias most likely means, or None.
+
+    Examples
+    --------
+    >>> closest_column("税费合计"), closest_column("应交税费"), closest_column("备注")
+    ('tax', 'tax', None)
+    >>> closest_column("longitud")
+    'lon'
+    """
+    import difflib
+
+    norm = normalize_header(header)
+    if not norm:
+        return None
+    for word, canonical in _HINTS.get(kind, ()):
+        if word in norm:
+            return canonical
+    index = _INDEX[kind]
+    close = difflib.get_close_matches(norm, list(index), n=1, cutoff=0.75)
+    return index[close[0]] if close else None
+
+
+def column_report(match: ColumnMatch, kind: str = "enterprises") -> dict[str, object]:
+    """What a file's headers gave: canonical columns found and not found, and the headers
+    left unused with their closest canonical column (None: no guess).
+
+    Examples
+    --------
+    >>> m = match_columns(["id", "经度", "纬度", "年份", "税费小计", "备注"])
+    >>> report = column_report(m)
+    >>> report["unused"]
+    {'税费小计': 'tax', '备注': None}
+    >>> "tax" in report["not_found"]
+    True
+    """
+    canonical = [c for c in _CANONICAL[kind] if c != "lonlat"]
+    used = set(match.columns.values())
+    combined = "lonlat" in match.columns
+    return {
+        "found": dict(match.columns),
+        "not_found": [
+            c
+            for c in canonical
+            if c not in match.columns and not (combined and c in ("lon", "lat"))
+        ],
+        "unused": {h: closest_column(h, kind) for h in match.headers if h not in used and h},
+    }
+
+
 def _check_explicit(mapping: Mapping[str, str], kind: str) -> dict[str, str]:
     canonical = _CANONICAL[kind]
     out: dict[str, str] = {}
@@ -388,6 +487,20 @@ def _check_explicit(mapping: Mapping[str, str], kind: str) -> dict[str, str]:
                 f"columns are {', '.join(canonical)}. {MAPPING_SYNTAX}"
             )
     return out
+
+
+def _check_one_to_one(explicit: Mapping[str, str], source: str) -> None:
+    """Refuse a mapping that sends two parkgeo columns to one header (which one is it?)."""
+    by_header: dict[str, list[str]] = {}
+    for key, value in explicit.items():
+        by_header.setdefault(normalize_header(value), []).append(key)
+    for names in by_header.values():
+        if len(names) > 1:
+            raise SchemaError(
+                f"{source}: the column mapping sends {' and '.join(names)} to one header "
+                f"({explicit[names[0]]!r}); each parkgeo column needs its own header: fix the "
+                f"mapping. {MAPPING_SYNTAX}"
+            )
 
 
 def match_columns(
@@ -439,6 +552,7 @@ def match_columns(
     header_list = tuple(str(h) for h in headers)
     needed = tuple(_REQUIRED[kind] if required is None else required)
     explicit = _check_explicit(mapping or {}, kind)
+    _check_one_to_one(explicit, source)
     columns: dict[str, str] = {}
     for canonical, header in explicit.items():
         if header not in header_list:

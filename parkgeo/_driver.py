@@ -112,9 +112,12 @@ def run_density(
     run: RunOptions,
 ) -> BatchedResult:
     """Plan, run the per-part step, combine (with the repeated-key second pass), finish."""
+    from parkgeo._columns import DENSITY_NEEDS
     from parkgeo._progress import Progress
 
-    plan = plan_source(path, read.columns, read.encoding, read.skip)
+    plan = plan_source(
+        path, read.columns, read.encoding, read.skip, needs=DENSITY_NEEDS, strict=read.strict
+    )
     jobs = run.jobs if run.jobs is not None else auto_jobs(plan.total_rows, plan.kind)
     context = Context(plan.portable(), parks, read, join, report.industry_mix)
     runner = runner_for(

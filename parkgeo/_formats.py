@@ -33,7 +33,36 @@ class RawTable:
     details: dict[str, Any]
 
 
-def split_lonlat_column(frame: pd.DataFrame) -> pd.DataFrame:
+def _check_lonlat_agree(
+    frame: pd.DataFrame, lon: pd.Series, lat: pd.Series, source: str, headers: dict[str, str]
+) -> None:
+    """Refuse a combined lon,lat column that disagrees (by more than ~1 m) with lon/lat."""
+    from parkgeo._cells import parse_numbers
+
+    def degrees(values: pd.Series) -> np.ndarray:
+        return parse_numbers(values, kind="degrees", comma_decimal=True).values
+
+    a_lon, a_lat = degrees(frame["lon"]), degrees(frame["lat"])
+    b_lon, b_lat = degrees(lon), degrees(lat)
+    with np.errstate(invalid="ignore"):
+        differ = (np.abs(a_lon - b_lon) > 1e-5) | (np.abs(a_lat - b_lat) > 1e-5)
+    if not differ.any():
+        return
+    at = int(np.flatnonzero(differ)[0])
+    row = frame.index[at]
+    names = {c: repr(headers.get(c, c)) for c in ("lon", "lat", "lonlat")}
+    raise SchemaError(
+        f"{source}: the columns {names['lon']}/{names['lat']} and {names['lonlat']} both give "
+        f"the location but disagree, first at source row {row} "
+        f"({a_lon[at]:g}, {a_lat[at]:g} vs {b_lon[at]:g}, {b_lat[at]:g}); which one is right "
+        "is ambiguous: delete one of them, or name the right one with a column mapping "
+        "(--columns)"
+    )
+
+
+def split_lonlat_column(
+    frame: pd.DataFrame, *, source: str = "input", headers: dict[str, str] | None = None
+) -> pd.DataFrame:
     """Split a raw ``lonlat`` column ("117.2,39.1", as Gaode's geocoder writes a location)
     into ``lon`` and ``lat`` text columns; a frame without one is returned as is.
 
@@ -48,15 +77,17 @@ def split_lonlat_column(frame: pd.DataFrame) -> pd.DataFrame:
     """
     if "lonlat" not in frame.columns:
         return frame
-    if "lon" in frame.columns and "lat" in frame.columns:
-        result: pd.DataFrame = frame.drop(columns="lonlat")
-        return result
     from parkgeo._cells import clean_text
 
     text = clean_text(frame["lonlat"])
     parts = text.str.normalize("NFKC").str.extract(r"^\s*([^,;\s]+)\s*[,;\s]\s*([^,;\s]+)\s*$")
     lon = parts[0].astype("str").where(parts[0].notna(), text)
     lat = parts[1].astype("str")
+    if "lon" in frame.columns and "lat" in frame.columns:
+        # both given: they must say the same, or which one is right is anyone's guess
+        _check_lonlat_agree(frame, lon, lat, source, headers or {})
+        result: pd.DataFrame = frame.drop(columns="lonlat")
+        return result
     split: pd.DataFrame = frame.drop(columns="lonlat").assign(
         lon=lon.to_numpy(), lat=lat.to_numpy()
     )

@@ -25,7 +25,13 @@ from typing import Any
 
 import pandas as pd
 
-from parkgeo._columns import ENTERPRISE_REQUIRED, MEASURES, ColumnMatch, header_scale
+from parkgeo._columns import (
+    ENTERPRISE_REQUIRED,
+    MEASURES,
+    ColumnMatch,
+    column_report,
+    header_scale,
+)
 from parkgeo._columns import match_columns as _match
 from parkgeo._errors import InputFormatError, SchemaError
 from parkgeo._formats import (
@@ -125,20 +131,26 @@ def plan_source(
     mapping: Mapping[str, str],
     encoding: str | None,
     skip: Sequence[str] = (),
+    *,
+    needs: Sequence[str] = (),
+    strict: bool = False,
 ) -> Plan:
     """Look at ``path`` once: format, columns, encoding, layout (and log what was guessed).
 
     ``skip``: optional canonical columns not to read (density does not use firm names).
+    ``needs``: measures the command reports; one without a column is a warning (``strict``:
+    a :class:`~parkgeo.SchemaError`) naming the unused headers that may be meant.
     """
     text = str(path)
     mapping = dict(mapping)
     if is_stream(text):
         # standard input (or a pipe) can be read once: copy it, then plan the copy
         copy = spooled(text)
-        plan = plan_source(copy, mapping, encoding, skip)
+        plan = plan_source(copy, mapping, encoding, skip, needs=needs, strict=strict)
         return replace(plan, source="<stdin>" if text == "-" else text, read_path=str(copy))
+    finish: dict[str, Any] = {"needs": tuple(needs), "strict": strict}
     if any(ch in text for ch in "*?["):
-        return _plan_parquet(text, mapping, skip)
+        return _plan_parquet(text, mapping, skip, **finish)
     p = Path(text)
     if not p.exists():
         raise InputFormatError(f"{p}: no such file or directory")
@@ -146,13 +158,13 @@ def plan_source(
         raise InputFormatError(f"{p}: the file is empty")
     kind = kind_of(p)
     if kind == "parquet":
-        return _plan_parquet(text, mapping, skip)
+        return _plan_parquet(text, mapping, skip, **finish)
     if kind == "csv":
-        return _plan_csv(p, mapping, encoding, skip)
+        return _plan_csv(p, mapping, encoding, skip, **finish)
     if kind == "xlsx":
         check_zip_expansion(p)
     raw = read_xlsx(p, mapping) if kind == "xlsx" else read_vector_points(p, mapping)
-    frame = raw.frame
+    frame = split_lonlat_column(raw.frame, source=text, headers=raw.match.columns)
     frame.index = pd.RangeIndex(len(frame)) if kind != "xlsx" else frame.index
     return _finish_plan(
         Plan(
@@ -166,10 +178,47 @@ def plan_source(
             table=frame,
         ),
         skip,
+        **finish,
     )
 
 
-def _finish_plan(plan: Plan, skip: Sequence[str]) -> Plan:
+def _log_columns(
+    source: str,
+    found: Mapping[str, str],
+    report: Mapping[str, Any],
+    needs: Sequence[str],
+    strict: bool,
+) -> None:
+    """Say which columns were found and which not (INFO), and loudly a needed measure that
+    was not found (a warning; under ``strict`` an error): its figures would all be empty."""
+    unused = report["unused"]
+    log.info(
+        "%s: columns found: %s; not found: %s; headers not used: %s",
+        source,
+        ", ".join(f"{c} <- {h!r}" for c, h in found.items()) or "none",
+        ", ".join(report["not_found"]) or "none",
+        ", ".join(f"{h!r}" + (f" (closest: {c})" if c else "") for h, c in unused.items())
+        or "none",
+    )
+    lacking = [c for c in needs if c not in found]
+    if not lacking:
+        return
+    hints = [f"{h!r} (closest: {c})" for h, c in unused.items() if c in lacking]
+    message = (
+        f"{source}: no column for {', '.join(lacking)}, which this command measures; "
+        f"{'its' if len(lacking) == 1 else 'their'} figures will be empty. "
+        + (f"Headers that may be meant: {', '.join(hints)}. " if hints else "")
+        + "Name the column with a mapping, e.g. --columns columns.toml with "
+        + f'{lacking[0]} = "your header" under [enterprises]'
+    )
+    if strict:
+        raise SchemaError(message)
+    log.warning("%s", message)
+
+
+def _finish_plan(
+    plan: Plan, skip: Sequence[str], needs: Sequence[str] = (), strict: bool = False
+) -> Plan:
     """Drop skipped optional columns, find units in headers (logged), note a lonlat column."""
     match = plan.match
     found = dict(match.columns)  # reported in attrs, skipped columns included
@@ -195,7 +244,14 @@ def _finish_plan(plan: Plan, skip: Sequence[str]) -> Plan:
             plan.source,
             ", ".join(f"{c} x{s:g}" for c, s in scales.items()),
         )
-    details = {"columns": found, **plan.details}
+    report = column_report(plan.match)
+    details = {
+        "columns": found,
+        "columns_not_found": report["not_found"],
+        "columns_unused": report["unused"],
+        **plan.details,
+    }
+    _log_columns(plan.source, found, report, needs, strict)
     if "lonlat" in match.columns and not ("lon" in match.columns and "lat" in match.columns):
         details["lonlat"] = True
     return replace(plan, match=match, wanted=wanted, scales=scales, details=details)
@@ -221,7 +277,7 @@ def parquet_files(path: str | Path) -> list[str]:
     return files
 
 
-def _plan_parquet(path: str, mapping: dict[str, str], skip: Sequence[str]) -> Plan:
+def _plan_parquet(path: str, mapping: dict[str, str], skip: Sequence[str], **finish: Any) -> Plan:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -268,11 +324,11 @@ def _plan_parquet(path: str, mapping: dict[str, str], skip: Sequence[str]) -> Pl
         geometry_column=str(geom_col) if use_geometry else None,
         geometry_meta=meta,
     )
-    return _finish_plan(plan, skip)
+    return _finish_plan(plan, skip, **finish)
 
 
 def _plan_csv(
-    path: Path, mapping: dict[str, str], encoding: str | None, skip: Sequence[str]
+    path: Path, mapping: dict[str, str], encoding: str | None, skip: Sequence[str], **finish: Any
 ) -> Plan:
     source = str(path)
     try:
@@ -347,7 +403,7 @@ def _plan_csv(
         delimiter=delimiter,
         header_row=header_row,
     )
-    return _finish_plan(plan, skip)
+    return _finish_plan(plan, skip, **finish)
 
 
 # --------------------------------------------------------------------------------------------
@@ -509,7 +565,7 @@ def _arrow_frame(table: Any, plan: Plan) -> pd.DataFrame:
         lon, lat = to_lonlat_degrees(lon, lat, meta.get("crs", "OGC:CRS84"), plan.source)
         frame["lon"] = lon
         frame["lat"] = lat
-    return split_lonlat_column(frame)
+    return split_lonlat_column(frame, source=plan.source, headers=plan.match.columns)
 
 
 # -- CSV --------------------------------------------------------------------------------------
@@ -521,7 +577,11 @@ def _csv_frames(plan: Plan, rows: int | None) -> Iterator[pd.DataFrame]:
     for table in _csv_tables(plan, rows):
         renamed = table.rename_columns([canonical_of(plan.match, h) for h in table.column_names])
         del table
-        frame = split_lonlat_column(renamed.to_pandas(types_mapper=string_mapper))
+        frame = split_lonlat_column(
+            renamed.to_pandas(types_mapper=string_mapper),
+            source=plan.source,
+            headers=plan.match.columns,
+        )
         del renamed
         frame.index = pd.RangeIndex(offset, offset + len(frame))
         offset += len(frame)
