@@ -108,9 +108,12 @@ def merge_conversions(
 def report_cleaning(
     plan: Plan, conversions: Mapping[str, Mapping[str, Any]], outside_china: int, system: str
 ) -> None:
-    """Log what cleaning a whole file found, once (as the whole-file reader always has)."""
+    """Log what reading and cleaning a whole file found, once (as the whole-file reader
+    always has): the columns found and not, then the conversions."""
+    from parkgeo._readers import log_columns
     from parkgeo._validate import log_conversions
 
+    log_columns(plan)
     log_conversions(conversions, plan.source)
     if outside_china:
         log.warning(

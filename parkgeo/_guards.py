@@ -32,6 +32,7 @@ __all__ = [
     "MAX_EXPANSION_RATIO",
     "MAX_EXPANDED_BYTES",
     "BoundedStream",
+    "check_gzip_expansion",
     "check_zip_expansion",
     "corrupt_compressed",
     "spooled",
@@ -92,6 +93,39 @@ def check_zip_expansion(path: Path) -> None:
     ):
         biggest = max(infos, key=lambda i: i.file_size)
         raise _too_large(str(path), expanded, compressed, f"parts (largest: {biggest.filename})")
+
+
+def check_gzip_expansion(path: Path) -> None:
+    """Refuse a gzip file whose trailer says it expands implausibly, before reading it.
+
+    A gzip member ends with its expanded size modulo 2**32: a bomb of up to 4 GiB is caught
+    here at once; a larger one, or another codec, by :class:`BoundedStream` while reading.
+    """
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as handle:
+            if size < 18 or handle.read(2) != b"\x1f\x8b":
+                return
+            handle.seek(size - 4)
+            expanded = int.from_bytes(handle.read(4), "little")
+    except OSError:
+        return
+    if expanded > RATIO_FLOOR and expanded > MAX_EXPANSION_RATIO * size:
+        # the trailer of a truncated file is any 4 bytes: believe it only once the data
+        # really expands that far (decompressed here in small steps, never held)
+        import gzip
+
+        seen = 0
+        try:
+            with gzip.open(path, "rb") as stream:
+                while seen <= RATIO_FLOOR:
+                    block = stream.read(1 << 20)
+                    if not block:
+                        return
+                    seen += len(block)
+        except DECOMPRESSION_ERRORS:
+            return  # damaged: the reader says so in its own words
+        raise _too_large(str(path), expanded, size, "contents")
 
 
 class BoundedStream:

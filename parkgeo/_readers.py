@@ -48,6 +48,7 @@ from parkgeo._formats import (
 from parkgeo._guards import (
     DECOMPRESSION_ERRORS,
     bounded,
+    check_gzip_expansion,
     check_zip_expansion,
     corrupt_compressed,
     is_stream,
@@ -68,7 +69,7 @@ from parkgeo._sniff import (
     undecodable,
 )
 
-__all__ = ["Part", "Plan", "part_frame", "partitions_of", "parts", "plan_source"]
+__all__ = ["Part", "Plan", "log_columns", "part_frame", "partitions_of", "parts", "plan_source"]
 
 log = logging.getLogger("parkgeo")
 
@@ -189,17 +190,10 @@ def _log_columns(
     needs: Sequence[str],
     strict: bool,
 ) -> None:
-    """Say which columns were found and which not (INFO), and loudly a needed measure that
-    was not found (a warning; under ``strict`` an error): its figures would all be empty."""
+    """Say loudly that a needed measure was not found (a warning; under ``strict`` an
+    error): its figures would all be empty. (Which columns were found is said once the file
+    is read: :func:`log_columns`.)"""
     unused = report["unused"]
-    log.info(
-        "%s: columns found: %s; not found: %s; headers not used: %s",
-        source,
-        ", ".join(f"{c} <- {h!r}" for c, h in found.items()) or "none",
-        ", ".join(report["not_found"]) or "none",
-        ", ".join(f"{h!r}" + (f" (closest: {c})" if c else "") for h, c in unused.items())
-        or "none",
-    )
     lacking = [c for c in needs if c not in found]
     if not lacking:
         return
@@ -214,6 +208,21 @@ def _log_columns(
     if strict:
         raise SchemaError(message)
     log.warning("%s", message)
+
+
+def log_columns(plan: Plan) -> None:
+    """Say which canonical columns were found and not, and the headers left unused with the
+    column each most likely means (INFO; also ``attrs``)."""
+    details = plan.details
+    unused: dict[str, str | None] = details.get("columns_unused", {})
+    log.info(
+        "%s: columns found: %s; not found: %s; headers not used: %s",
+        plan.source,
+        ", ".join(f"{c} <- {h!r}" for c, h in details.get("columns", {}).items()) or "none",
+        ", ".join(details.get("columns_not_found", ())) or "none",
+        ", ".join(f"{h!r}" + (f" (closest: {c})" if c else "") for h, c in unused.items())
+        or "none",
+    )
 
 
 def _finish_plan(
@@ -331,6 +340,8 @@ def _plan_csv(
     path: Path, mapping: dict[str, str], encoding: str | None, skip: Sequence[str], **finish: Any
 ) -> Plan:
     source = str(path)
+    if path.suffix.lower() == ".gz":
+        check_gzip_expansion(path)
     try:
         with bounded(open_binary(path), path) as fh:
             head = fh.read(SNIFF_BYTES)
@@ -490,13 +501,23 @@ def _sliced(plan: Plan, span: Part, rows: int) -> Iterator[Part]:
     batches = pq.ParquetFile(span.file).iter_batches(
         batch_size=rows, row_groups=list(span.row_groups), columns=list(plan.wanted)
     )
-    for batch in batches:
+    for batch in _readable(batches, span.file):
         frame = _arrow_frame(pa.Table.from_batches([batch]), plan)
         del batch
         frame.index = pd.RangeIndex(offset, offset + len(frame))
         offset += len(frame)
         last = span.last and offset >= end
         yield Part(span.index, int(frame.index[0]), len(frame), frame=frame, last=last)
+
+
+def _readable(batches: Iterator[Any], file: str) -> Iterator[Any]:
+    """Record batches of a Parquet file; damaged pages are the file's fault (one line)."""
+    import pyarrow as pa
+
+    try:
+        yield from batches
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputFormatError(f"{file}: not a readable Parquet file ({exc})") from None
 
 
 def _framed(frames: Iterator[pd.DataFrame], only: set[int] | None) -> Iterator[Part]:
