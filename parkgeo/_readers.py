@@ -142,6 +142,12 @@ def plan_source(
     ``needs``: measures the command reports; one without a column is a warning (``strict``:
     a :class:`~parkgeo.SchemaError`) naming the unused headers that may be meant.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        # str() of a DataFrame would put the whole table into the message
+        raise InputFormatError(
+            f"expected the path of an enterprise file, got a {type(path).__name__}; for a "
+            "table already in memory use parkgeo.validate_enterprises"
+        )
     text = str(path)
     mapping = dict(mapping)
     if is_stream(text):
