@@ -621,3 +621,58 @@ def normalize_ids(ids: pd.Series) -> tuple[pd.Series, NDArray[np.intp]]:
         arr, pa.array(mask), folded.filter(pa.array(changed)).cast(arr.type)
     )
     return str_series(replaced, ids.index), positions[changed]
+
+
+# -- precision of the data --------------------------------------------------------------------
+
+MAX_DECIMALS = 6
+"""Values needing more decimals than this (1/3, computed floats) are never rounded."""
+
+
+def decimals_of(values: NDArray[np.float64]) -> int | None:
+    """The fewest decimals (0..:data:`MAX_DECIMALS`) that write every finite value exactly,
+    None when no finite value or more are needed. Sums of such values are rounded to as many
+    decimals on output: the float noise of adding (``117556.96999999997``) goes, nothing else.
+
+    A sample proposes the count, one pass over all values confirms it (12 million values:
+    ~0.05 s).
+
+    Examples
+    --------
+    >>> decimals_of(np.array([1.5, 2.25, np.nan])), decimals_of(np.array([3.0, 4.0]))
+    (2, 0)
+    >>> decimals_of(np.array([1 / 3])) is None
+    True
+    """
+    finite = values[np.isfinite(values)]
+    if len(finite) == 0:
+        return None
+    sample = finite[:: max(1, len(finite) // 10_000)]
+    start = _decimals_among(sample, 0)
+    if start is None:
+        return None
+    return _decimals_among(finite, start)
+
+
+def _decimals_among(values: NDArray[np.float64], start: int) -> int | None:
+    rest = values
+    for k in range(start, MAX_DECIMALS + 1):
+        with np.errstate(over="ignore", invalid="ignore"):
+            exact = np.abs(np.round(rest, k) - rest) <= 1e-9 * np.maximum(1.0, np.abs(rest))
+        rest = rest[~exact]
+        if len(rest) == 0:
+            return k
+    return None
+
+
+def round_to_data(table: pd.DataFrame, decimals: dict[str, int]) -> pd.DataFrame:
+    """``table`` with each column named in ``decimals`` rounded to that many decimals (sums of
+    measures: the precision of the data they add up). A new frame; the input is untouched."""
+    present = {c: k for c, k in decimals.items() if c in table.columns}
+    if not present:
+        return table
+    result: pd.DataFrame = table.assign(
+        **{c: np.round(table[c].to_numpy(dtype=np.float64), k) for c, k in present.items()}
+    )
+    result.attrs = dict(table.attrs)
+    return result

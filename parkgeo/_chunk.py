@@ -77,6 +77,11 @@ def clean(
     else:
         kept, ledger = validate_enterprises(raw, check_duplicates=check_duplicates, **options)
     conversions = dict(kept.attrs.get("conversions", {}))
+    precision = _precision(kept)
+    if precision:
+        # rides with the conversions, merged over parts (max) like them: the decimals of the
+        # data, to which the density sums are rounded
+        conversions[PRECISION] = precision
     outside = 0
     system = read.coord_system
     if system in ("gcj02", "bd09") and len(kept):
@@ -89,14 +94,39 @@ def clean(
     return Cleaned(kept, ledger, conversions, outside)
 
 
+PRECISION = "precision"
+
+
+def _precision(kept: pd.DataFrame) -> dict[str, int]:
+    """Decimals each measure's kept values need (:func:`parkgeo._cells.decimals_of`)."""
+    from parkgeo._cells import decimals_of
+    from parkgeo._columns import MEASURES
+
+    out: dict[str, int] = {}
+    for col in MEASURES:
+        if col in kept.columns and len(kept):
+            k = decimals_of(kept[col].to_numpy(dtype=np.float64))
+            if k is not None:
+                out[col] = k
+    return out
+
+
 def merge_conversions(
     found: Sequence[Mapping[str, Mapping[str, Any]]],
 ) -> dict[str, dict[str, Any]]:
-    """The conversions of consecutive parts as one file's: counts added, first three examples."""
-    from parkgeo._columns import ENTERPRISE_COLUMNS
+    """The conversions of consecutive parts as one file's: counts added, first three
+    examples; the precision of each measure is the largest of the parts'."""
+    from parkgeo._columns import ENTERPRISE_COLUMNS, MEASURES
 
     out: dict[str, dict[str, Any]] = {}
-    extra = sorted({k for f in found for k in f} - set(ENTERPRISE_COLUMNS))  # merged_ids
+    precisions = [f[PRECISION] for f in found if PRECISION in f]
+    extra = sorted({k for f in found for k in f} - {*ENTERPRISE_COLUMNS, PRECISION})
+    if precisions:
+        out[PRECISION] = {
+            c: max(p[c] for p in precisions if c in p)
+            for c in MEASURES
+            if any(c in p for p in precisions)
+        }
     for col in (*ENTERPRISE_COLUMNS, *extra):
         parts = [f[col] for f in found if col in f]
         if parts:
@@ -114,7 +144,7 @@ def report_cleaning(
     from parkgeo._validate import log_conversions
 
     log_columns(plan)
-    log_conversions(conversions, plan.source)
+    log_conversions({k: v for k, v in conversions.items() if k != PRECISION}, plan.source)
     if outside_china:
         log.warning(
             "%s: %d point(s) lie outside China, where %s is not defined; they were left "
@@ -139,8 +169,11 @@ def read_attrs(
         "crs": "EPSG:4326",
         **plan.details,
     }
-    if conversions:
-        attrs["conversions"] = {k: dict(v) for k, v in conversions.items()}
+    if conversions.get(PRECISION):
+        attrs["precision"] = dict(conversions[PRECISION])
+    shown = {k: dict(v) for k, v in conversions.items() if k != PRECISION}
+    if shown:
+        attrs["conversions"] = shown
     if plan.scales:
         attrs["scales"] = dict(plan.scales)
     if outside_china is not None:

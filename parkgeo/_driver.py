@@ -193,6 +193,7 @@ def _combined(
     results: Sequence[PartResult],
 ) -> BatchedResult:
     """Say once what the whole-file path says, and build the result."""
+    from parkgeo._cells import round_to_data
     from parkgeo._validate import empty_ledger
 
     n_read = sum(r.n_read for r in results)
@@ -232,7 +233,8 @@ def _combined(
             else None
         )
         warn_nothing_matched(total.n_rows, bounds, parks.to_crs("EPSG:4326").geometry.values)
-    table = finish(total, parks, **report.kwargs())
+    # sums of measures to the decimals of the data: no float noise of adding in the output
+    table = round_to_data(finish(total, parks, **report.kwargs()), conversions.get("precision", {}))
     has_outside = outside if read.coord_system in ("gcj02", "bd09") else None
     return BatchedResult(
         table=table,

@@ -410,3 +410,25 @@ def test_a_bomb_is_refused_by_every_backend_before_rows_flow(tmp_path: Path):
     with pytest.raises(parkgeo.InputFormatError, match="too large when decompressed"):
         park_metrics_file(inputs.enterprises, parks, backend="batched", batch_rows=2)
     assert time.perf_counter() - started < 30
+
+
+@pytest.mark.parametrize("backend", ["memory", "batched"])
+def test_sums_carry_no_float_noise(tmp_path: Path, backend: str):
+    """0.1 + 0.2 is 0.30000000000000004 in floats: sums are rounded to the data's decimals."""
+    from _bad_inputs import HEADER, good_parks
+
+    from parkgeo.scale import park_metrics_file
+
+    rows = "".join(
+        f"E{i},x,C2710,117.05,39.05,2015,{tax},{energy}\n"
+        for i, (tax, energy) in enumerate([(0.1, 1), (0.2, 2), (0.7, 3)])
+    )
+    firms = _firms(tmp_path, HEADER + rows)
+    parks = read_parks(good_parks(tmp_path))
+    result = park_metrics_file(
+        firms, parks, backend=backend, batch_rows=1, baseline_year=2015, progress=False
+    )
+    table = result.table.set_index("park_id")
+    assert table.loc["P1", "tax"] == 1.0 and table.loc["ALL", "energy_tce"] == 6.0
+    assert result.attrs["precision"] == {"tax": 1, "energy_tce": 0}
+    assert 0.1 + 0.2 != 0.3  # the noise the rounding removes
