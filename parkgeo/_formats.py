@@ -183,6 +183,10 @@ def read_xlsx(path: Path, mapping: dict[str, str]) -> RawTable:
         try:
             # only the first rows of each sheet to choose the sheet and its header ...
             for number, sheet in enumerate(book.worksheets):
+                # Not trusting the sheet's stored <dimension>: files written by other tools
+                # often carry a stale one, and read-only openpyxl would stop there (1,990 of
+                # 2,000 rows, or columns past it, lost without a word)
+                sheet.reset_dimensions()
                 head = list(sheet.iter_rows(max_row=HEADER_SEARCH_ROWS + 1, values_only=True))
                 if not head:
                     continue
@@ -193,10 +197,7 @@ def read_xlsx(path: Path, mapping: dict[str, str]) -> RawTable:
                 raise InputFormatError(f"{source}: the workbook has no data")
             _, number, start, height, headers, _ = best
             chosen = book.worksheets[number]
-            # ... and all rows of the chosen sheet only. Not trusting the sheet's stored
-            # <dimension>: files written by other tools often carry a stale one, and
-            # read-only openpyxl would stop there (1,990 of 2,000 rows lost, no word said)
-            chosen.reset_dimensions()
+            # ... and all rows of the chosen sheet only
             rows = list(chosen.iter_rows(values_only=True))
             sheet_name = chosen.title
         except (zlib.error, zipfile.BadZipFile, EOFError) as exc:

@@ -61,12 +61,13 @@ def _rewrite_member(data: bytes, member: str, change: Any) -> bytes:
 
 
 def write_stale_dimension(root: Path) -> Inputs:
-    """Six rows, but the sheet's <dimension> says A1:H2 (one row), as other tools leave it."""
+    """Six rows of eight columns, but the sheet's <dimension> says A1:B2 (one row, two
+    columns), as other tools leave it."""
     data = _excel(_excel_rows(HEADER + ROWS_6))
     data = _rewrite_member(
         data,
         "xl/worksheets/sheet1.xml",
-        lambda xml: re.sub(rb'<dimension ref="[^"]*"\s*/>', b'<dimension ref="A1:H2"/>', xml),
+        lambda xml: re.sub(rb'<dimension ref="[^"]*"\s*/>', b'<dimension ref="A1:B2"/>', xml),
     )
     path = root / "firms.xlsx"
     path.write_bytes(data)
