@@ -559,7 +559,7 @@ def _any_byte(arr: pa.Array | pa.ChunkedArray, *, below: int = 0, above: int = 2
 
 
 def control_mask(text: pd.Series) -> NDArray[np.bool_]:
-    """Cells holding a control character (NUL, ESC, DEL ...; not tab or line breaks).
+    """Cells holding a control character (NUL, ESC ...; not tab or line breaks).
 
     Examples
     --------

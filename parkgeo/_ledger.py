@@ -41,8 +41,8 @@ REASONS: dict[str, str] = {
     "negative_measure": "energy_tce or employees is negative",
     "duplicate_enterprise_year": "the same enterprise appears twice in one year; the first "
     "occurrence is kept (ids are compared after Unicode NFKC, without invisible characters)",
-    "control_character": "the enterprise id or name holds a control character (NUL, ESC, "
-    "DEL ...): the file is corrupt there",
+    "control_character": "the enterprise id or name holds a control character (NUL, ESC "
+    "...): the file is corrupt there",
 }
 
 LEDGER_COLUMNS: tuple[str, ...] = (
