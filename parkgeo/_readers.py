@@ -33,7 +33,7 @@ from parkgeo._columns import (
     header_scale,
 )
 from parkgeo._columns import match_columns as _match
-from parkgeo._errors import InputFormatError, SchemaError
+from parkgeo._errors import InputFormatError, ParkgeoError, SchemaError
 from parkgeo._formats import (
     canonical_of,
     decode_dictionaries,
@@ -153,8 +153,12 @@ def plan_source(
     if is_stream(text):
         # standard input (or a pipe) can be read once: copy it, then plan the copy
         copy = spooled(text)
-        plan = plan_source(copy, mapping, encoding, skip, needs=needs, strict=strict)
-        return replace(plan, source="<stdin>" if text == "-" else text, read_path=str(copy))
+        shown = "<stdin>" if text == "-" else text
+        try:
+            plan = plan_source(copy, mapping, encoding, skip, needs=needs, strict=strict)
+        except ParkgeoError as exc:  # name the stream, not its temporary copy
+            raise type(exc)(str(exc).replace(str(copy), shown)) from None
+        return replace(plan, source=shown, read_path=str(copy))
     finish: dict[str, Any] = {"needs": tuple(needs), "strict": strict}
     if any(ch in text for ch in "*?["):
         return _plan_parquet(text, mapping, skip, **finish)

@@ -432,3 +432,21 @@ def test_sums_carry_no_float_noise(tmp_path: Path, backend: str):
     assert table.loc["P1", "tax"] == 1.0 and table.loc["ALL", "energy_tce"] == 6.0
     assert result.attrs["precision"] == {"tax": 1, "energy_tce": 0}
     assert 0.1 + 0.2 != 0.3  # the noise the rounding removes
+
+
+def test_empty_standard_input_is_named_as_such(tmp_path: Path):
+    import subprocess
+    import sys
+
+    from _bad_inputs import good_parks
+
+    done = subprocess.run(
+        [sys.executable, "-m", "parkgeo", "density", "-q", "--parks", str(good_parks(tmp_path))]
+        + ["--enterprises", "-", "-o", str(tmp_path / "d.csv")],
+        input=b"",
+        capture_output=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert done.returncode == 3
+    assert done.stderr.decode().strip() == "parkgeo density: error: <stdin>: the file is empty"
