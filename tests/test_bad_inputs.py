@@ -441,8 +441,19 @@ def test_empty_standard_input_is_named_as_such(tmp_path: Path):
     from _bad_inputs import good_parks
 
     done = subprocess.run(
-        [sys.executable, "-m", "parkgeo", "density", "-q", "--parks", str(good_parks(tmp_path))]
-        + ["--enterprises", "-", "-o", str(tmp_path / "d.csv")],
+        [
+            sys.executable,
+            "-m",
+            "parkgeo",
+            "density",
+            "-q",
+            "--parks",
+            str(good_parks(tmp_path)),
+            "--enterprises",
+            "-",
+            "-o",
+            str(tmp_path / "d.csv"),
+        ],
         input=b"",
         capture_output=True,
         cwd=ROOT,
