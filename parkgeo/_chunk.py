@@ -99,8 +99,8 @@ PRECISION = "precision"
 
 def _precision(kept: pd.DataFrame) -> dict[str, int]:
     """Decimals each measure's kept values need (:func:`parkgeo._cells.decimals_of`)."""
-    from parkgeo._cells import decimals_of
     from parkgeo._columns import MEASURES
+    from parkgeo._precision import decimals_of
 
     out: dict[str, int] = {}
     for col in MEASURES:

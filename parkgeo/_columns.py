@@ -27,8 +27,6 @@ __all__ = [
     "PARK_COLUMNS",
     "PARK_REQUIRED",
     "ColumnMatch",
-    "closest_column",
-    "column_report",
     "header_scale",
     "header_unit",
     "match_columns",
@@ -386,90 +384,6 @@ class ColumnMatch:
     def score(self) -> int:
         """How many canonical columns were found (used to pick a header row or delimiter)."""
         return len(self.columns)
-
-
-# Words that say which canonical column a header that matched no alias probably means
-# (checked in this order), for the report of unused headers.
-_HINTS: dict[str, tuple[tuple[str, str], ...]] = {
-    "enterprises": (
-        ("经纬", "lonlat"),
-        ("经度", "lon"),
-        ("纬度", "lat"),
-        ("税", "tax"),
-        ("利润", "profit"),
-        ("增加值", "value_added"),
-        ("能耗", "energy_tce"),
-        ("能源", "energy_tce"),
-        ("标煤", "energy_tce"),
-        ("标准煤", "energy_tce"),
-        ("人数", "employees"),
-        ("人员", "employees"),
-        ("职工", "employees"),
-        ("员工", "employees"),
-        ("行业", "industry"),
-        ("年", "year"),
-        ("代码", "enterprise_id"),
-        ("名称", "name"),
-    ),
-    "parks": (
-        ("面积", "approved_area_ha"),
-        ("产业", "leading_industries"),
-        ("级别", "level"),
-        ("区", "district"),
-        ("名称", "name"),
-        ("编号", "park_id"),
-    ),
-}
-
-
-def closest_column(header: object, kind: str = "enterprises") -> str | None:
-    """The canonical column a header that matched no alias most likely means, or None.
-
-    Examples
-    --------
-    >>> closest_column("税费合计"), closest_column("应交税费"), closest_column("备注")
-    ('tax', 'tax', None)
-    >>> closest_column("longitud")
-    'lon'
-    """
-    import difflib
-
-    norm = normalize_header(header)
-    if not norm:
-        return None
-    for word, canonical in _HINTS.get(kind, ()):
-        if word in norm:
-            return canonical
-    index = _INDEX[kind]
-    close = difflib.get_close_matches(norm, list(index), n=1, cutoff=0.75)
-    return index[close[0]] if close else None
-
-
-def column_report(match: ColumnMatch, kind: str = "enterprises") -> dict[str, object]:
-    """What a file's headers gave: canonical columns found and not found, and the headers
-    left unused with their closest canonical column (None: no guess).
-
-    Examples
-    --------
-    >>> m = match_columns(["id", "经度", "纬度", "年份", "税费小计", "备注"])
-    >>> report = column_report(m)
-    >>> report["unused"]
-    {'税费小计': 'tax', '备注': None}
-    >>> "tax" in report["not_found"]
-    True
-    """
-    canonical = [c for c in _CANONICAL[kind] if c != "lonlat"]
-    used = set(match.columns.values())
-    combined = "lonlat" in match.columns
-    return {
-        "found": dict(match.columns),
-        "not_found": [
-            c
-            for c in canonical
-            if c not in match.columns and not (combined and c in ("lon", "lat"))
-        ],
-        "unused": {h: closest_column(h, kind) for h in match.headers if h not in used and h},
-    }
 
 
 def _check_explicit(mapping: Mapping[str, str], kind: str) -> dict[str, str]:

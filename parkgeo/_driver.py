@@ -193,7 +193,7 @@ def _combined(
     results: Sequence[PartResult],
 ) -> BatchedResult:
     """Say once what the whole-file path says, and build the result."""
-    from parkgeo._cells import round_to_data
+    from parkgeo._precision import round_to_data
     from parkgeo._validate import empty_ledger
 
     n_read = sum(r.n_read for r in results)

@@ -25,11 +25,11 @@ from typing import Any
 
 import pandas as pd
 
+from parkgeo._colreport import column_report, log_columns, warn_lacking
 from parkgeo._columns import (
     ENTERPRISE_REQUIRED,
     MEASURES,
     ColumnMatch,
-    column_report,
     header_scale,
 )
 from parkgeo._columns import match_columns as _match
@@ -193,48 +193,6 @@ def plan_source(
     )
 
 
-def _log_columns(
-    source: str,
-    found: Mapping[str, str],
-    report: Mapping[str, Any],
-    needs: Sequence[str],
-    strict: bool,
-) -> None:
-    """Say loudly that a needed measure was not found (a warning; under ``strict`` an
-    error): its figures would all be empty. (Which columns were found is said once the file
-    is read: :func:`log_columns`.)"""
-    unused = report["unused"]
-    lacking = [c for c in needs if c not in found]
-    if not lacking:
-        return
-    hints = [f"{h!r} (closest: {c})" for h, c in unused.items() if c in lacking]
-    message = (
-        f"{source}: no column for {', '.join(lacking)}, which this command measures; "
-        f"{'its' if len(lacking) == 1 else 'their'} figures will be empty. "
-        + (f"Headers that may be meant: {', '.join(hints)}. " if hints else "")
-        + "Name the column with a mapping, e.g. --columns columns.toml with "
-        + f'{lacking[0]} = "your header" under [enterprises]'
-    )
-    if strict:
-        raise SchemaError(message)
-    log.warning("%s", message)
-
-
-def log_columns(plan: Plan) -> None:
-    """Say which canonical columns were found and not, and the headers left unused with the
-    column each most likely means (INFO; also ``attrs``)."""
-    details = plan.details
-    unused: dict[str, str | None] = details.get("columns_unused", {})
-    log.info(
-        "%s: columns found: %s; not found: %s; headers not used: %s",
-        plan.source,
-        ", ".join(f"{c} <- {h!r}" for c, h in details.get("columns", {}).items()) or "none",
-        ", ".join(details.get("columns_not_found", ())) or "none",
-        ", ".join(f"{h!r}" + (f" (closest: {c})" if c else "") for h, c in unused.items())
-        or "none",
-    )
-
-
 def _finish_plan(
     plan: Plan, skip: Sequence[str], needs: Sequence[str] = (), strict: bool = False
 ) -> Plan:
@@ -270,7 +228,7 @@ def _finish_plan(
         "columns_unused": report["unused"],
         **plan.details,
     }
-    _log_columns(plan.source, found, report, needs, strict)
+    warn_lacking(plan.source, found, report, needs, strict)
     if "lonlat" in match.columns and not ("lon" in match.columns and "lat" in match.columns):
         details["lonlat"] = True
     return replace(plan, match=match, wanted=wanted, scales=scales, details=details)

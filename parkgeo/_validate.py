@@ -47,12 +47,9 @@ from parkgeo._cells import (
     as_arrow_strings,
     clean_codes,
     clean_text,
-    control_mask,
     industry_input,
     industry_problem,
-    normalize_ids,
     parse_numbers,
-    show_control,
     str_series,
 )
 from parkgeo._columns import ENTERPRISE_COLUMNS, ENTERPRISE_REQUIRED
@@ -67,6 +64,7 @@ from parkgeo._ledger import (
     strict_message,
     text_at,
 )
+from parkgeo._text import control_problem, id_examples, merge_note, normalize_ids, show_control
 from parkgeo._validate_parks import validate_parks
 
 __all__ = [
@@ -230,32 +228,8 @@ def validate_enterprises(
         # million rows, and density does not read names
         else str_series(pa.nulls(n, pa.large_string()))
     )
-    id_control = control_mask(raw_ids)
-    name_control = control_mask(name) if "name" in df.columns else np.zeros(n, dtype=bool)
-
-    def control_text(r: NDArray[np.intp]) -> tuple[pd.Series, pd.Series]:
-        in_id = pd.Series(id_control[r])
-        column = pd.Series(np.where(id_control[r], "enterprise_id", "name"), dtype="str")
-        text = show_control(
-            raw_ids.iloc[r].reset_index(drop=True).where(in_id, name.iloc[r].reset_index(drop=True))
-        )
-        return text, (
-            column
-            + " "
-            + text.str.slice(0, 60)
-            + " holds a control character (shown as \\x..): the file is corrupt at this row; "
-            "fix or re-export it"
-        )
-
-    problems.append(
-        Problem.of(
-            "control_character",
-            id_control,
-            id_control | name_control,
-            control_text,
-            names=("enterprise_id", "name"),
-        )
-    )
+    control, id_control = control_problem(raw_ids, name, "name" in df.columns)
+    problems.append(control)
 
     # -- coordinates
     lon_p = parse_numbers(df["lon"], kind="degrees", comma_decimal=True)
@@ -491,17 +465,7 @@ def validate_enterprises(
         merged_rows = merged_rows[:0]
 
     def merged_note(r: NDArray[np.intp]) -> pd.Series:
-        written = raw_ids.iloc[r].reset_index(drop=True).map(_ascii_repr)
-        note: pd.Series = pd.Series(
-            np.where(
-                np.isin(r, merged_rows),
-                "; this row's id is written " + written + " (full-width forms or invisible "
-                "characters), read as " + ids.iloc[r].reset_index(drop=True),
-                "",
-            ),
-            dtype="str",
-        )
-        return note
+        return merge_note(raw_ids, ids, merged_rows, r)
 
     ledger_ids = ids
     if id_control.any():  # the ledger names the id without its control characters
@@ -545,32 +509,10 @@ def validate_enterprises(
     conversions = _conversions(converted, unreported, df)
     changed_ids = id_changed[~unreported[id_changed]] if len(id_changed) else id_changed
     if len(changed_ids):
-        shown = changed_ids[:3]
-        conversions = {
-            "enterprise_id": {
-                "n": len(changed_ids),
-                "examples": [
-                    {"value": _visible(a), "read_as": b}
-                    for a, b in zip(
-                        raw_ids.iloc[shown].tolist(), ids.iloc[shown].tolist(), strict=True
-                    )
-                ],
-            },
-            **conversions,
-        }
+        conversions = {"enterprise_id": id_examples(raw_ids, ids, changed_ids), **conversions}
     merged_rows = merged_rows[merged_rows >= stand_ins]
     if len(merged_rows):
-        conversions["merged_ids"] = {
-            "n": len(merged_rows),
-            "examples": [
-                {"value": _visible(a), "read_as": b}
-                for a, b in zip(
-                    raw_ids.iloc[merged_rows[:3]].tolist(),
-                    ids.iloc[merged_rows[:3]].tolist(),
-                    strict=True,
-                )
-            ],
-        }
+        conversions["merged_ids"] = id_examples(raw_ids, ids, merged_rows)
     if conversions:
         kept.attrs["conversions"] = conversions
         if not quiet:
@@ -636,16 +578,6 @@ def log_conversions(conversions: Mapping[str, Mapping[str, Any]], source: str) -
                 found["n"],
                 examples,
             )
-
-
-def _ascii_repr(text: object) -> str:
-    """Quoted text with invisible characters written as escapes (``'E1\\u200b'``)."""
-    return "'" + _visible(text) + "'"
-
-
-def _visible(text: object) -> str:
-    """Text with invisible characters written as escapes (``E1\\u200b``)."""
-    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in str(text))
 
 
 def _measure_problems(
