@@ -66,6 +66,7 @@ _NUMBER_UNIT = (
     r"^(?P<sign>[+-]?)(?P<num>(?:\d[\d,]*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)(?P<unit>[^\d]*)$"
 )
 _THOUSANDS = r"^\d{1,3}(,\d{3})+(\.\d*)?(?:[eE][+-]?\d+)?$"
+_SPACE_GROUPED = r"^\s*[+-]?\s*\d{1,3}(?: \d{3})+(?:\.\d*)?(?:\s*[^\d\s.,][^\d]*)?\s*$"
 _DMS = (
     r"^(?P<deg>\d+(?:\.\d+)?)\s*[°度](?:\s*(?P<min>\d+(?:\.\d+)?)\s*['′’分])?"
     r"(?:\s*(?P<sec>\d+(?:\.\d+)?)\s*(?:[\"″”秒]|''|′′))?\s*(?P<hemi>[ENWSensw东西南北]?)$"
@@ -329,11 +330,18 @@ def _parse_careful(
     folded = pc.replace_substring(folded, "\u2212", "-")  # the minus sign U+2212
     folded = pc.replace_substring(folded, "\u3002", ".")  # the ideographic full stop
     folded = pc.replace_substring(folded, "\u3001", ",")  # the enumeration comma
+    # Spaces inside a number are digit grouping only when every group after the first has
+    # three digits (1 234 567.8; NFKC made thin and no-break spaces plain): "12 34" and
+    # "1 2 3 4" are not numbers (as "12,34" is not), whatever was meant
+    spaced = _np_bool(pc.match_substring_regex(folded, r"\d\s+\d"))
+    if spaced.any():
+        spaced &= ~_np_bool(pc.match_substring_regex(folded, _SPACE_GROUPED))
     folded = pc.utf8_lower(pc.replace_substring_regex(folded, r"\s+", ""))
     missing = _np_bool(pc.is_in(folded, value_set=_TOKEN_SET), fill=True) | _np_bool(
         pc.is_null(folded)
     )
-    todo = ~missing
+    badly_spaced = ~missing & spaced
+    todo = ~missing & ~spaced
     infinite = todo & _np_bool(pc.match_substring_regex(folded, r"^[+-]?(inf|infinity|∞)$"))
     if infinite.any():
         negative = _np_bool(pc.starts_with(folded, "-"))
@@ -407,7 +415,7 @@ def _parse_careful(
             years = _np_float(pc.struct_field(date, "year"))
             values[hit] = years[hit]
             todo &= ~hit
-    return values, missing, todo
+    return values, missing, todo | badly_spaced
 
 
 def clean_text(series: pd.Series, *, long_text: bool = False) -> pd.Series:

@@ -70,11 +70,18 @@ def clean(
         rows, first_rows = repeats
         firsts = raw.iloc[raw.index.get_indexer(pd.Index(rows))].copy()
         firsts.index = pd.Index(first_rows, dtype=np.int64)
-        kept, ledger = validate_enterprises(pd.concat([firsts, raw]), **options)
+        kept, ledger = validate_enterprises(
+            pd.concat([firsts, raw]), stand_ins=len(firsts), **options
+        )
         kept = kept.loc[~kept.index.isin(firsts.index)]
     else:
         kept, ledger = validate_enterprises(raw, check_duplicates=check_duplicates, **options)
     conversions = dict(kept.attrs.get("conversions", {}))
+    precision = _precision(kept)
+    if precision:
+        # rides with the conversions, merged over parts (max) like them: the decimals of the
+        # data, to which the density sums are rounded
+        conversions[PRECISION] = precision
     outside = 0
     system = read.coord_system
     if system in ("gcj02", "bd09") and len(kept):
@@ -87,14 +94,40 @@ def clean(
     return Cleaned(kept, ledger, conversions, outside)
 
 
+PRECISION = "precision"
+
+
+def _precision(kept: pd.DataFrame) -> dict[str, int]:
+    """Decimals each measure's kept values need (:func:`parkgeo._cells.decimals_of`)."""
+    from parkgeo._columns import MEASURES
+    from parkgeo._precision import decimals_of
+
+    out: dict[str, int] = {}
+    for col in MEASURES:
+        if col in kept.columns and len(kept):
+            k = decimals_of(kept[col].to_numpy(dtype=np.float64))
+            if k is not None:
+                out[col] = k
+    return out
+
+
 def merge_conversions(
     found: Sequence[Mapping[str, Mapping[str, Any]]],
 ) -> dict[str, dict[str, Any]]:
-    """The conversions of consecutive parts as one file's: counts added, first three examples."""
-    from parkgeo._columns import ENTERPRISE_COLUMNS
+    """The conversions of consecutive parts as one file's: counts added, first three
+    examples; the precision of each measure is the largest of the parts'."""
+    from parkgeo._columns import ENTERPRISE_COLUMNS, MEASURES
 
     out: dict[str, dict[str, Any]] = {}
-    for col in ENTERPRISE_COLUMNS:
+    precisions = [f[PRECISION] for f in found if PRECISION in f]
+    extra = sorted({k for f in found for k in f} - {*ENTERPRISE_COLUMNS, PRECISION})
+    if precisions:
+        out[PRECISION] = {
+            c: max(p[c] for p in precisions if c in p)
+            for c in MEASURES
+            if any(c in p for p in precisions)
+        }
+    for col in (*ENTERPRISE_COLUMNS, *extra):
         parts = [f[col] for f in found if col in f]
         if parts:
             examples = [e for p in parts for e in p["examples"]][:3]
@@ -105,10 +138,13 @@ def merge_conversions(
 def report_cleaning(
     plan: Plan, conversions: Mapping[str, Mapping[str, Any]], outside_china: int, system: str
 ) -> None:
-    """Log what cleaning a whole file found, once (as the whole-file reader always has)."""
+    """Log what reading and cleaning a whole file found, once (as the whole-file reader
+    always has): the columns found and not, then the conversions."""
+    from parkgeo._readers import log_columns
     from parkgeo._validate import log_conversions
 
-    log_conversions(conversions, plan.source)
+    log_columns(plan)
+    log_conversions({k: v for k, v in conversions.items() if k != PRECISION}, plan.source)
     if outside_china:
         log.warning(
             "%s: %d point(s) lie outside China, where %s is not defined; they were left "
@@ -133,8 +169,11 @@ def read_attrs(
         "crs": "EPSG:4326",
         **plan.details,
     }
-    if conversions:
-        attrs["conversions"] = {k: dict(v) for k, v in conversions.items()}
+    if conversions.get(PRECISION):
+        attrs["precision"] = dict(conversions[PRECISION])
+    shown = {k: dict(v) for k, v in conversions.items() if k != PRECISION}
+    if shown:
+        attrs["conversions"] = shown
     if plan.scales:
         attrs["scales"] = dict(plan.scales)
     if outside_china is not None:

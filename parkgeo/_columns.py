@@ -48,6 +48,9 @@ ENTERPRISE_COLUMNS: tuple[str, ...] = (
 )
 MEASURES: tuple[str, ...] = ("tax", "profit", "value_added", "energy_tce", "employees")
 MONEY: tuple[str, ...] = ("tax", "profit", "value_added")
+DENSITY_NEEDS: tuple[str, ...] = ("tax", "energy_tce")
+"""Measures behind density's headline figures (tax and energy per hectare): a file without
+a column for one is a loud warning (an error under ``strict``)."""
 ENTERPRISE_REQUIRED: tuple[str, ...] = ("enterprise_id", "lon", "lat", "year")
 
 PARK_COLUMNS: tuple[str, ...] = (
@@ -117,6 +120,16 @@ ENTERPRISE_ALIASES: dict[str, tuple[str, ...]] = {
         "税收总额",
         "实缴税金",
         "实缴税金总额",
+        "实缴税费",
+        "实缴税费合计",
+        "税费合计",
+        "税费总额",
+        "税金总额",
+        "上缴税金",
+        "上缴税收",
+        "缴纳税款",
+        "纳税金额",
+        "全口径税收",
         "税金",
         "纳税额",
         "纳税",
@@ -504,6 +517,20 @@ def _check_explicit(mapping: Mapping[str, str], kind: str) -> dict[str, str]:
     return out
 
 
+def _check_one_to_one(explicit: Mapping[str, str], source: str) -> None:
+    """Refuse a mapping that sends two parkgeo columns to one header (which one is it?)."""
+    by_header: dict[str, list[str]] = {}
+    for key, value in explicit.items():
+        by_header.setdefault(normalize_header(value), []).append(key)
+    for names in by_header.values():
+        if len(names) > 1:
+            raise SchemaError(
+                f"{source}: the column mapping sends {' and '.join(names)} to one header "
+                f"({explicit[names[0]]!r}); each parkgeo column needs its own header: fix the "
+                f"mapping. {MAPPING_SYNTAX}"
+            )
+
+
 def match_columns(
     headers: Iterable[object],
     *,
@@ -553,6 +580,7 @@ def match_columns(
     header_list = tuple(str(h) for h in headers)
     needed = tuple(_REQUIRED[kind] if required is None else required)
     explicit = _check_explicit(mapping or {}, kind)
+    _check_one_to_one(explicit, source)
     columns: dict[str, str] = {}
     for canonical, header in explicit.items():
         if header not in header_list:

@@ -112,9 +112,12 @@ def run_density(
     run: RunOptions,
 ) -> BatchedResult:
     """Plan, run the per-part step, combine (with the repeated-key second pass), finish."""
+    from parkgeo._columns import DENSITY_NEEDS
     from parkgeo._progress import Progress
 
-    plan = plan_source(path, read.columns, read.encoding, read.skip)
+    plan = plan_source(
+        path, read.columns, read.encoding, read.skip, needs=DENSITY_NEEDS, strict=read.strict
+    )
     jobs = run.jobs if run.jobs is not None else auto_jobs(plan.total_rows, plan.kind)
     context = Context(plan.portable(), parks, read, join, report.industry_mix)
     runner = runner_for(
@@ -190,6 +193,7 @@ def _combined(
     results: Sequence[PartResult],
 ) -> BatchedResult:
     """Say once what the whole-file path says, and build the result."""
+    from parkgeo._precision import round_to_data
     from parkgeo._validate import empty_ledger
 
     n_read = sum(r.n_read for r in results)
@@ -229,7 +233,8 @@ def _combined(
             else None
         )
         warn_nothing_matched(total.n_rows, bounds, parks.to_crs("EPSG:4326").geometry.values)
-    table = finish(total, parks, **report.kwargs())
+    # sums of measures to the decimals of the data: no float noise of adding in the output
+    table = round_to_data(finish(total, parks, **report.kwargs()), conversions.get("precision", {}))
     has_outside = outside if read.coord_system in ("gcj02", "bd09") else None
     return BatchedResult(
         table=table,

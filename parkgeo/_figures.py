@@ -289,6 +289,21 @@ def suppress(
     return suppressed
 
 
+def _warn_no_baseline(years: NDArray[Any], baseline: int) -> None:
+    """Every change, progress and status hangs on the baseline year: say loudly that the
+    data has none, rather than fill the table with 'no baseline'."""
+    present = ", ".join(str(int(y)) for y in years)
+    log.warning(
+        "the data has no rows for the baseline year %d (years present: %s): every change, "
+        "progress and status against the plan is empty ('%s'). Pass the plan's baseline "
+        "year with --baseline-year (baseline_year=) if it is one of %s, or add that year's data",
+        baseline,
+        present,
+        "before baseline" if int(years.max()) < baseline else "no baseline",
+        present,
+    )
+
+
 def changes(
     table: pd.DataFrame, suppressed: NDArray[np.bool_], plan: Targets, row_park: NDArray[np.int64]
 ) -> pd.DataFrame:
@@ -299,6 +314,8 @@ def changes(
     groups = pd.Index(row_park)
     base_row = np.full(len(table), -1, dtype=np.int64)
     at_base = np.flatnonzero(year == baseline)
+    if len(at_base) == 0 and len(year):
+        _warn_no_baseline(np.unique(year), baseline)
     lookup = dict(zip(row_park[at_base], at_base, strict=True))
     base_row[:] = [lookup.get(g, -1) for g in groups]
     has_base = base_row >= 0

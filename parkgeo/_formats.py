@@ -34,7 +34,36 @@ class RawTable:
     details: dict[str, Any]
 
 
-def split_lonlat_column(frame: pd.DataFrame) -> pd.DataFrame:
+def _check_lonlat_agree(
+    frame: pd.DataFrame, lon: pd.Series, lat: pd.Series, source: str, headers: dict[str, str]
+) -> None:
+    """Refuse a combined lon,lat column that disagrees (by more than ~1 m) with lon/lat."""
+    from parkgeo._cells import parse_numbers
+
+    def degrees(values: pd.Series) -> np.ndarray:
+        return parse_numbers(values, kind="degrees", comma_decimal=True).values
+
+    a_lon, a_lat = degrees(frame["lon"]), degrees(frame["lat"])
+    b_lon, b_lat = degrees(lon), degrees(lat)
+    with np.errstate(invalid="ignore"):
+        differ = (np.abs(a_lon - b_lon) > 1e-5) | (np.abs(a_lat - b_lat) > 1e-5)
+    if not differ.any():
+        return
+    at = int(np.flatnonzero(differ)[0])
+    row = frame.index[at]
+    names = {c: repr(headers.get(c, c)) for c in ("lon", "lat", "lonlat")}
+    raise SchemaError(
+        f"{source}: the columns {names['lon']}/{names['lat']} and {names['lonlat']} both give "
+        f"the location but disagree, first at source row {row} "
+        f"({a_lon[at]:g}, {a_lat[at]:g} vs {b_lon[at]:g}, {b_lat[at]:g}); which one is right "
+        "is ambiguous: delete one of them, or name the right one with a column mapping "
+        "(--columns)"
+    )
+
+
+def split_lonlat_column(
+    frame: pd.DataFrame, *, source: str = "input", headers: dict[str, str] | None = None
+) -> pd.DataFrame:
     """Split a raw ``lonlat`` column ("117.2,39.1", as Gaode's geocoder writes a location)
     into ``lon`` and ``lat`` text columns; a frame without one is returned as is.
 
@@ -49,15 +78,17 @@ def split_lonlat_column(frame: pd.DataFrame) -> pd.DataFrame:
     """
     if "lonlat" not in frame.columns:
         return frame
-    if "lon" in frame.columns and "lat" in frame.columns:
-        result: pd.DataFrame = frame.drop(columns="lonlat")
-        return result
     from parkgeo._cells import clean_text
 
     text = clean_text(frame["lonlat"])
     parts = text.str.normalize("NFKC").str.extract(r"^\s*([^,;\s]+)\s*[,;\s]\s*([^,;\s]+)\s*$")
     lon = parts[0].astype("str").where(parts[0].notna(), text)
     lat = parts[1].astype("str")
+    if "lon" in frame.columns and "lat" in frame.columns:
+        # both given: they must say the same, or which one is right is anyone's guess
+        _check_lonlat_agree(frame, lon, lat, source, headers or {})
+        result: pd.DataFrame = frame.drop(columns="lonlat")
+        return result
     split: pd.DataFrame = frame.drop(columns="lonlat").assign(
         lon=lon.to_numpy(), lat=lat.to_numpy()
     )
@@ -129,6 +160,7 @@ def read_xlsx(path: Path, mapping: dict[str, str]) -> RawTable:
     except ModuleNotFoundError as exc:  # pragma: no cover - a core dependency
         raise InputFormatError("reading .xlsx needs openpyxl: pip install openpyxl") from exc
     import zipfile
+    import zlib
 
     source = str(path)
     from openpyxl.utils.exceptions import InvalidFileException
@@ -145,11 +177,17 @@ def read_xlsx(path: Path, mapping: dict[str, str]) -> RawTable:
             ValueError,
             InvalidFileException,
             SyntaxError,  # XML ParseError: damaged XML, or entities the parser will not expand
+            zlib.error,  # a damaged deflate stream
+            EOFError,
         ) as exc:
             raise InputFormatError(f"{source}: not a readable .xlsx workbook ({exc})") from None
         try:
             # only the first rows of each sheet to choose the sheet and its header ...
             for number, sheet in enumerate(book.worksheets):
+                # Not trusting the sheet's stored <dimension>: files written by other tools
+                # often carry a stale one, and read-only openpyxl would stop there (1,990 of
+                # 2,000 rows, or columns past it, lost without a word)
+                sheet.reset_dimensions()
                 head = list(sheet.iter_rows(max_row=HEADER_SEARCH_ROWS + 1, values_only=True))
                 if not head:
                     continue
@@ -163,6 +201,12 @@ def read_xlsx(path: Path, mapping: dict[str, str]) -> RawTable:
             # ... and all rows of the chosen sheet only
             rows = list(chosen.iter_rows(values_only=True))
             sheet_name = chosen.title
+        except (zlib.error, zipfile.BadZipFile, EOFError) as exc:
+            # a damaged deflate stream or CRC inside the workbook (not caught at opening)
+            raise InputFormatError(
+                f"{source}: the workbook is damaged ({str(exc)[:200]}); open it in Excel or "
+                "LibreOffice (which may repair it) and save it again as .xlsx"
+            ) from None
         except SyntaxError as exc:
             # ElementTree's (and lxml's) ParseError: malformed XML, or a DTD with entities,
             # which the XML parser refuses to expand (external files, "billion laughs")
@@ -181,6 +225,14 @@ def read_xlsx(path: Path, mapping: dict[str, str]) -> RawTable:
             f"{HEADER_SEARCH_ROWS} rows, also as a two-row header with merged cells. Put one "
             "header row directly above the data, or name the columns with a mapping.)"
         ) from None
+    duplicated = sorted({h for h in match.columns.values() if headers.count(h) > 1})
+    if duplicated:
+        raise SchemaError(
+            f"{source}: header {duplicated[0]!r} appears more than once (sheet "
+            f"{sheet_name!r}, columns "
+            f"{', '.join(str(j + 1) for j, h in enumerate(headers) if h == duplicated[0])}); "
+            "rename one of them"
+        )
     positions = {c: headers.index(h) for c, h in match.columns.items()}
     body = rows[start:]
     data: dict[str, list[Any]] = {c: [] for c in positions}

@@ -40,7 +40,9 @@ REASONS: dict[str, str] = {
     "non_finite_measure": "a measure is infinite",
     "negative_measure": "energy_tce or employees is negative",
     "duplicate_enterprise_year": "the same enterprise appears twice in one year; the first "
-    "occurrence is kept",
+    "occurrence is kept (ids are compared after Unicode NFKC, without invisible characters)",
+    "control_character": "the enterprise id or name holds a control character (NUL, ESC "
+    "...): the file is corrupt there",
 }
 
 LEDGER_COLUMNS: tuple[str, ...] = (
@@ -77,6 +79,7 @@ class Problem:
     rows: NDArray[np.intp]  # positions of the rows with this problem (sparse: usually few)
     # positions of the rows where this is the first problem -> (value text, message)
     describe: Callable[[NDArray[np.intp]], tuple[pd.Series, pd.Series]]
+    names: tuple[str, str] = ("lon", "lat")  # a boolean ``column``: (True, False) names
 
     @classmethod
     def of(
@@ -85,13 +88,14 @@ class Problem:
         column: str | NDArray[np.bool_],
         mask: NDArray[np.bool_],
         describe: Callable[[NDArray[np.intp]], tuple[pd.Series, pd.Series]],
+        names: tuple[str, str] = ("lon", "lat"),
     ) -> Problem:
-        return cls(reason, column, np.flatnonzero(mask), describe)
+        return cls(reason, column, np.flatnonzero(mask), describe, names)
 
     def column_at(self, rows: NDArray[np.intp]) -> Any:
         if isinstance(self.column, str):
             return self.column
-        return np.where(self.column[rows], "lon", "lat")
+        return np.where(self.column[rows], *self.names)
 
 
 def rows_of_index(index: pd.Index) -> NDArray[np.int64]:

@@ -25,9 +25,15 @@ from typing import Any
 
 import pandas as pd
 
-from parkgeo._columns import ENTERPRISE_REQUIRED, MEASURES, ColumnMatch, header_scale
+from parkgeo._colreport import column_report, log_columns, warn_lacking
+from parkgeo._columns import (
+    ENTERPRISE_REQUIRED,
+    MEASURES,
+    ColumnMatch,
+    header_scale,
+)
 from parkgeo._columns import match_columns as _match
-from parkgeo._errors import InputFormatError, SchemaError
+from parkgeo._errors import InputFormatError, ParkgeoError, SchemaError
 from parkgeo._formats import (
     canonical_of,
     decode_dictionaries,
@@ -38,6 +44,15 @@ from parkgeo._formats import (
     split_lonlat_column,
     string_mapper,
     to_lonlat_degrees,
+)
+from parkgeo._guards import (
+    DECOMPRESSION_ERRORS,
+    bounded,
+    check_gzip_expansion,
+    check_zip_expansion,
+    corrupt_compressed,
+    is_stream,
+    spooled,
 )
 from parkgeo._sniff import (
     COMPRESSED_SUFFIXES,
@@ -54,7 +69,7 @@ from parkgeo._sniff import (
     undecodable,
 )
 
-__all__ = ["Part", "Plan", "part_frame", "partitions_of", "parts", "plan_source"]
+__all__ = ["Part", "Plan", "log_columns", "part_frame", "partitions_of", "parts", "plan_source"]
 
 log = logging.getLogger("parkgeo")
 
@@ -79,6 +94,12 @@ class Plan:
     delimiter: str = ","
     header_row: int = 0
     table: pd.DataFrame | None = None  # kind "table": the raw cells
+    read_path: str | None = None  # the file to read when ``source`` names a stream (stdin)
+
+    @property
+    def path(self) -> Path:
+        """The file the rows are read from (a spooled copy of standard input, or source)."""
+        return Path(self.read_path or self.source)
 
     def portable(self) -> Plan:
         """This plan without the cells of a "table" source (parts carry their own)."""
@@ -111,15 +132,36 @@ def plan_source(
     mapping: Mapping[str, str],
     encoding: str | None,
     skip: Sequence[str] = (),
+    *,
+    needs: Sequence[str] = (),
+    strict: bool = False,
 ) -> Plan:
     """Look at ``path`` once: format, columns, encoding, layout (and log what was guessed).
 
     ``skip``: optional canonical columns not to read (density does not use firm names).
+    ``needs``: measures the command reports; one without a column is a warning (``strict``:
+    a :class:`~parkgeo.SchemaError`) naming the unused headers that may be meant.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        # str() of a DataFrame would put the whole table into the message
+        raise InputFormatError(
+            f"expected the path of an enterprise file, got a {type(path).__name__}; for a "
+            "table already in memory use parkgeo.validate_enterprises"
+        )
     text = str(path)
     mapping = dict(mapping)
+    if is_stream(text):
+        # standard input (or a pipe) can be read once: copy it, then plan the copy
+        copy = spooled(text)
+        shown = "<stdin>" if text == "-" else text
+        try:
+            plan = plan_source(copy, mapping, encoding, skip, needs=needs, strict=strict)
+        except ParkgeoError as exc:  # name the stream, not its temporary copy
+            raise type(exc)(str(exc).replace(str(copy), shown)) from None
+        return replace(plan, source=shown, read_path=str(copy))
+    finish: dict[str, Any] = {"needs": tuple(needs), "strict": strict}
     if any(ch in text for ch in "*?["):
-        return _plan_parquet(text, mapping, skip)
+        return _plan_parquet(text, mapping, skip, **finish)
     p = Path(text)
     if not p.exists():
         raise InputFormatError(f"{p}: no such file or directory")
@@ -127,11 +169,13 @@ def plan_source(
         raise InputFormatError(f"{p}: the file is empty")
     kind = kind_of(p)
     if kind == "parquet":
-        return _plan_parquet(text, mapping, skip)
+        return _plan_parquet(text, mapping, skip, **finish)
     if kind == "csv":
-        return _plan_csv(p, mapping, encoding, skip)
+        return _plan_csv(p, mapping, encoding, skip, **finish)
+    if kind == "xlsx":
+        check_zip_expansion(p)
     raw = read_xlsx(p, mapping) if kind == "xlsx" else read_vector_points(p, mapping)
-    frame = raw.frame
+    frame = split_lonlat_column(raw.frame, source=text, headers=raw.match.columns)
     frame.index = pd.RangeIndex(len(frame)) if kind != "xlsx" else frame.index
     return _finish_plan(
         Plan(
@@ -145,10 +189,13 @@ def plan_source(
             table=frame,
         ),
         skip,
+        **finish,
     )
 
 
-def _finish_plan(plan: Plan, skip: Sequence[str]) -> Plan:
+def _finish_plan(
+    plan: Plan, skip: Sequence[str], needs: Sequence[str] = (), strict: bool = False
+) -> Plan:
     """Drop skipped optional columns, find units in headers (logged), note a lonlat column."""
     match = plan.match
     found = dict(match.columns)  # reported in attrs, skipped columns included
@@ -174,7 +221,14 @@ def _finish_plan(plan: Plan, skip: Sequence[str]) -> Plan:
             plan.source,
             ", ".join(f"{c} x{s:g}" for c, s in scales.items()),
         )
-    details = {"columns": found, **plan.details}
+    report = column_report(plan.match)
+    details = {
+        "columns": found,
+        "columns_not_found": report["not_found"],
+        "columns_unused": report["unused"],
+        **plan.details,
+    }
+    warn_lacking(plan.source, found, report, needs, strict)
     if "lonlat" in match.columns and not ("lon" in match.columns and "lat" in match.columns):
         details["lonlat"] = True
     return replace(plan, match=match, wanted=wanted, scales=scales, details=details)
@@ -200,7 +254,7 @@ def parquet_files(path: str | Path) -> list[str]:
     return files
 
 
-def _plan_parquet(path: str, mapping: dict[str, str], skip: Sequence[str]) -> Plan:
+def _plan_parquet(path: str, mapping: dict[str, str], skip: Sequence[str], **finish: Any) -> Plan:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -247,18 +301,26 @@ def _plan_parquet(path: str, mapping: dict[str, str], skip: Sequence[str]) -> Pl
         geometry_column=str(geom_col) if use_geometry else None,
         geometry_meta=meta,
     )
-    return _finish_plan(plan, skip)
+    return _finish_plan(plan, skip, **finish)
 
 
 def _plan_csv(
-    path: Path, mapping: dict[str, str], encoding: str | None, skip: Sequence[str]
+    path: Path, mapping: dict[str, str], encoding: str | None, skip: Sequence[str], **finish: Any
 ) -> Plan:
     source = str(path)
-    with open_binary(path) as fh:
-        head = fh.read(SNIFF_BYTES)
+    if path.suffix.lower() == ".gz":
+        check_gzip_expansion(path)
+    try:
+        with bounded(open_binary(path), path) as fh:
+            head = fh.read(SNIFF_BYTES)
+    except DECOMPRESSION_ERRORS as exc:
+        raise corrupt_compressed(source, exc) from None
     whole = len(head) < SNIFF_BYTES  # the sniffed block is the whole file
     if encoding is not None:
-        codec, label = codec_name(encoding), encoding
+        try:
+            codec, label = codec_name(encoding), encoding
+        except InputFormatError as exc:
+            raise InputFormatError(f"{source}: {exc}") from None
         try:
             head.decode(codec) if whole else codecs.getincrementaldecoder(codec)().decode(head)
         except UnicodeDecodeError as exc:
@@ -320,7 +382,7 @@ def _plan_csv(
         delimiter=delimiter,
         header_row=header_row,
     )
-    return _finish_plan(plan, skip)
+    return _finish_plan(plan, skip, **finish)
 
 
 # --------------------------------------------------------------------------------------------
@@ -407,13 +469,23 @@ def _sliced(plan: Plan, span: Part, rows: int) -> Iterator[Part]:
     batches = pq.ParquetFile(span.file).iter_batches(
         batch_size=rows, row_groups=list(span.row_groups), columns=list(plan.wanted)
     )
-    for batch in batches:
+    for batch in _readable(batches, span.file):
         frame = _arrow_frame(pa.Table.from_batches([batch]), plan)
         del batch
         frame.index = pd.RangeIndex(offset, offset + len(frame))
         offset += len(frame)
         last = span.last and offset >= end
         yield Part(span.index, int(frame.index[0]), len(frame), frame=frame, last=last)
+
+
+def _readable(batches: Iterator[Any], file: str) -> Iterator[Any]:
+    """Record batches of a Parquet file; damaged pages are the file's fault (one line)."""
+    import pyarrow as pa
+
+    try:
+        yield from batches
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputFormatError(f"{file}: not a readable Parquet file ({exc})") from None
 
 
 def _framed(frames: Iterator[pd.DataFrame], only: set[int] | None) -> Iterator[Part]:
@@ -482,7 +554,7 @@ def _arrow_frame(table: Any, plan: Plan) -> pd.DataFrame:
         lon, lat = to_lonlat_degrees(lon, lat, meta.get("crs", "OGC:CRS84"), plan.source)
         frame["lon"] = lon
         frame["lat"] = lat
-    return split_lonlat_column(frame)
+    return split_lonlat_column(frame, source=plan.source, headers=plan.match.columns)
 
 
 # -- CSV --------------------------------------------------------------------------------------
@@ -494,7 +566,11 @@ def _csv_frames(plan: Plan, rows: int | None) -> Iterator[pd.DataFrame]:
     for table in _csv_tables(plan, rows):
         renamed = table.rename_columns([canonical_of(plan.match, h) for h in table.column_names])
         del table
-        frame = split_lonlat_column(renamed.to_pandas(types_mapper=string_mapper))
+        frame = split_lonlat_column(
+            renamed.to_pandas(types_mapper=string_mapper),
+            source=plan.source,
+            headers=plan.match.columns,
+        )
         del renamed
         frame.index = pd.RangeIndex(offset, offset + len(frame))
         offset += len(frame)
@@ -505,7 +581,7 @@ def _csv_tables(plan: Plan, rows: int | None) -> Iterator[Any]:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    path = Path(plan.source)
+    path = plan.path
     codec = codec_name(plan.encoding or "utf-8")
     arrow_encoding = "utf8" if codec in ("utf-8", "utf-8-sig") else codec
     read_options = pacsv.ReadOptions(
@@ -520,7 +596,9 @@ def _csv_tables(plan: Plan, rows: int | None) -> Iterator[Any]:
     )
     compressed = path.suffix.lower() in COMPRESSED_SUFFIXES
     stream: Any = (
-        pa.input_stream(str(path), compression="detect") if compressed else open_binary(path)
+        bounded(pa.input_stream(str(path), compression="detect"), path)
+        if compressed
+        else open_binary(path)
     )
     try:
         if rows is None:
@@ -553,14 +631,20 @@ def _csv_tables(plan: Plan, rows: int | None) -> Iterator[Any]:
         if n_pending or not any_yielded:
             yield pa.Table.from_batches(pending, schema=reader.schema)
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        if compressed and "decompress" in str(exc).lower():
+            raise corrupt_compressed(plan.source, exc) from None
         raise _csv_error(plan, codec, exc) from None
+    except DECOMPRESSION_ERRORS as exc:
+        if not compressed:
+            raise
+        raise corrupt_compressed(plan.source, exc) from None
     finally:
         stream.close()
 
 
 def _csv_error(plan: Plan, codec: str, exc: Exception) -> InputFormatError:
     """The whole-file reader's message for bytes that do not decode or a malformed row."""
-    path = Path(plan.source)
+    path = plan.path
     message = str(exc).strip()
     if isinstance(exc, UnicodeDecodeError) or "utf8" in message.lower():
         with open_binary(path) as fh:

@@ -64,6 +64,7 @@ from parkgeo._ledger import (
     strict_message,
     text_at,
 )
+from parkgeo._text import control_problem, id_examples, merge_note, normalize_ids, show_control
 from parkgeo._validate_parks import validate_parks
 
 __all__ = [
@@ -119,6 +120,7 @@ def validate_enterprises(
     scales: Mapping[str, float] | None = None,
     check_duplicates: bool = True,
     quiet: bool = False,
+    stand_ins: int = 0,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Parse and check an enterprise table; return the kept rows and the reject ledger.
 
@@ -148,6 +150,9 @@ def validate_enterprises(
         Do not log the conversions (``kept.attrs["conversions"]`` still records them): a
         caller validating a file in parts logs them once for the whole file
         (:func:`log_conversions`).
+    stand_ins : int
+        The first ``stand_ins`` rows stand in for first occurrences of keys kept in an earlier
+        part (:func:`parkgeo._chunk.clean`): they are checked against, never reported.
 
     Returns
     -------
@@ -195,8 +200,9 @@ def validate_enterprises(
     def raw(col: str, rows: NDArray[np.intp]) -> pd.Series:
         return text_at(df[col], rows)
 
-    # -- enterprise id
-    ids = clean_text(df["enterprise_id"])
+    # -- enterprise id: one firm, one id (full-width forms and invisible characters folded)
+    raw_ids = clean_text(df["enterprise_id"])
+    ids, id_changed = normalize_ids(raw_ids)
     problems.append(
         Problem.of(
             "missing_enterprise_id",
@@ -213,6 +219,17 @@ def validate_enterprises(
             ),
         )
     )
+
+    # -- control characters (a NUL byte past the sniffed block of a CSV): corrupt text
+    name = (
+        clean_text(df["name"], long_text=True)
+        if "name" in df.columns
+        # all missing, built in Arrow: from a column of Python Nones it took 0.08 s per
+        # million rows, and density does not read names
+        else str_series(pa.nulls(n, pa.large_string()))
+    )
+    control, id_control = control_problem(raw_ids, name, "name" in df.columns)
+    problems.append(control)
 
     # -- coordinates
     lon_p = parse_numbers(df["lon"], kind="degrees", comma_decimal=True)
@@ -433,26 +450,33 @@ def validate_enterprises(
                 + pd.Series(year_values[r].astype(np.int64), dtype="str")
                 + " (source row "
                 + pd.Series(first_row_of[r], dtype="str")
-                + ", kept); merge or remove the duplicate",
+                + ", kept"
+                + merged_note(r)
+                + "); merge or remove the duplicate",
             ),
         )
     )
+    # a repeated key whose id was written differently (full-width, invisible characters)
+    # is a row the normalisation merged: said in its ledger message and as a warning
+    merged_rows = np.flatnonzero(duplicate)
+    if len(id_changed) and len(merged_rows):
+        merged_rows = merged_rows[np.isin(merged_rows, id_changed)]
+    else:
+        merged_rows = merged_rows[:0]
 
-    ledger = build_ledger(problems, n, source_rows, ids)
+    def merged_note(r: NDArray[np.intp]) -> pd.Series:
+        return merge_note(raw_ids, ids, merged_rows, r)
+
+    ledger_ids = ids
+    if id_control.any():  # the ledger names the id without its control characters
+        ledger_ids = ids.where(~id_control, show_control(ids))
+    ledger = build_ledger(problems, n, source_rows, ledger_ids)
     rejected = bad
     rejected[np.flatnonzero(duplicate)] = True
     keep = None if not rejected.any() else np.flatnonzero(~rejected)
 
     if strict and len(ledger):
         raise DataValidationError(strict_message(ledger, n, source), rejects=ledger)
-
-    name = (
-        clean_text(df["name"], long_text=True)
-        if "name" in df.columns
-        # all missing, built in Arrow: from a column of Python Nones it took 0.08 s per
-        # million rows, and density does not read names
-        else str_series(pa.nulls(n, pa.large_string()))
-    )
 
     def take(values: Any) -> Any:
         # All rows kept (the usual case at scale): no copy of 12 million values.
@@ -479,7 +503,16 @@ def validate_enterprises(
         data[col] = numbers(values, col)
     kept = pd.DataFrame({c: data[c] for c in ENTERPRISE_COLUMNS}, index=index, copy=False)
     kept.attrs["source"] = source
-    conversions = _conversions(converted, rejected, df)
+    # stand-ins for first occurrences in earlier parts are reported by their own part
+    unreported = rejected.copy()
+    unreported[:stand_ins] = True
+    conversions = _conversions(converted, unreported, df)
+    changed_ids = id_changed[~unreported[id_changed]] if len(id_changed) else id_changed
+    if len(changed_ids):
+        conversions = {"enterprise_id": id_examples(raw_ids, ids, changed_ids), **conversions}
+    merged_rows = merged_rows[merged_rows >= stand_ins]
+    if len(merged_rows):
+        conversions["merged_ids"] = id_examples(raw_ids, ids, merged_rows)
     if conversions:
         kept.attrs["conversions"] = conversions
         if not quiet:
@@ -509,15 +542,42 @@ def _conversions(
 
 
 def log_conversions(conversions: Mapping[str, Mapping[str, Any]], source: str) -> None:
-    """One log line per column whose cells were converted: a conversion is never silent."""
+    """One log line per column whose cells were converted: a conversion is never silent.
+
+    ``merged_ids`` (rows whose id equals an earlier row's only after normalisation, so they
+    were ledgered as duplicates) is a warning: without it they would count as other firms.
+    """
     for col, found in conversions.items():
-        log.info(
-            "%s: %s: %d cell(s) were not plain numbers and were converted, e.g. %s",
-            source,
-            col,
-            found["n"],
-            "; ".join(f"{e['value']!r} -> {e['read_as']:g}" for e in found["examples"]),
+        examples = "; ".join(
+            f"{e['value']!r} -> "
+            + (f"{e['read_as']:g}" if isinstance(e["read_as"], float) else repr(e["read_as"]))
+            for e in found["examples"]
         )
+        if col == "merged_ids":
+            log.warning(
+                "%s: %d row(s) repeat an earlier enterprise-year once their ids are normalised "
+                "(full-width forms, invisible characters): they were merged into the first row "
+                "(ledgered as duplicate_enterprise_year), e.g. %s",
+                source,
+                found["n"],
+                examples,
+            )
+        elif col == "enterprise_id":
+            log.info(
+                "%s: enterprise_id: %d id(s) were normalised (Unicode NFKC, invisible "
+                "characters removed), e.g. %s",
+                source,
+                found["n"],
+                examples,
+            )
+        else:
+            log.info(
+                "%s: %s: %d cell(s) were not plain numbers and were converted, e.g. %s",
+                source,
+                col,
+                found["n"],
+                examples,
+            )
 
 
 def _measure_problems(

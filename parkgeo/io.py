@@ -159,6 +159,12 @@ def read_column_mapping(path: PathLike) -> dict[str, dict[str, str]]:
         raw = path.read_bytes()
     except FileNotFoundError:
         raise InputFormatError(f"{path}: column mapping file not found") from None
+    except IsADirectoryError:
+        raise InputFormatError(
+            f"{path}: is a directory; --columns takes a TOML file (columns.toml)"
+        ) from None
+    except OSError as exc:
+        raise InputFormatError(f"{path}: cannot read the column mapping ({exc})") from None
     try:
         doc = tomllib.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:

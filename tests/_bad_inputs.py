@@ -1071,4 +1071,7 @@ def _assert_formulas_inert(loaded: Any) -> None:
     assert name is None or name != name or not str(name).startswith("="), name
 
 
+from _bad_inputs_readers import READER_CASES  # noqa: E402  (it builds on the helpers above)
+
+CASES = (*CASES, *READER_CASES)
 CASE_IDS = [case.kind for case in CASES]

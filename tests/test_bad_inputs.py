@@ -97,6 +97,8 @@ def _density(inputs, out: Path, *extra: str) -> list[str]:
         str(inputs.enterprises),
         "-o",
         str(out),
+        "--baseline-year",  # the catalogue's rows are of 2015: no "no baseline" warning
+        "2015",
         *inputs.cli,
         *extra,
     ]
@@ -300,3 +302,162 @@ def test_every_backend_gives_the_whole_file_outcome(
         pd.testing.assert_frame_equal(got["rejects"], whole["rejects"], obj=name)
         pd.testing.assert_frame_equal(got["summary"], whole["summary"], obj=name)
         pd.testing.assert_frame_equal(got["table"], whole["table"], rtol=1e-12, obj=name)
+
+
+# -- enterprise readers (issue 11): outcomes outside the table ---------------------------------
+
+
+def _firms(tmp_path: Path, text: str, name: str = "firms.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_needed_measure_without_a_column_is_loud(tmp_path: Path, caplog, capsys):
+    from _bad_inputs import GOOD_ROWS, good_parks
+
+    firms = _firms(
+        tmp_path, "enterprise_id,name,industry,lon,lat,year,税负小计,energy_tce\n" + GOOD_ROWS
+    )
+    parks = good_parks(tmp_path)
+    argv = ["density", "-q", "--parks", str(parks), "--enterprises", str(firms)]
+    with caplog.at_level(logging.INFO, logger="parkgeo"):
+        assert main([*argv, "-o", str(tmp_path / "d.csv"), "--baseline-year", "2015"]) == 0
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert any("no column for tax" in w and "'税负小计' (closest: tax)" in w for w in warnings)
+    assert "headers not used: '税负小计' (closest: tax)" in caplog.text
+    capsys.readouterr()
+    code = main([*argv, "-o", str(tmp_path / "s.csv"), "--strict"])
+    err = capsys.readouterr().err
+    assert code == 3 and err.startswith("parkgeo density: error: ")
+    assert "no column for tax" in err and str(firms) in err
+    loaded = read_enterprises(firms)
+    assert loaded.data.attrs["columns_unused"] == {"税负小计": "tax"}
+    assert "tax" in loaded.data.attrs["columns_not_found"]
+
+
+def test_data_without_the_baseline_year_is_said(tmp_path: Path, caplog):
+    from _bad_inputs import GOOD_ROWS, HEADER, good_parks
+
+    firms = _firms(tmp_path, HEADER + GOOD_ROWS)
+    argv = ["density", "-q", "--parks", str(good_parks(tmp_path)), "--enterprises", str(firms)]
+    with caplog.at_level(logging.WARNING, logger="parkgeo"):
+        assert main([*argv, "-o", str(tmp_path / "d.csv")]) == 0
+    text = caplog.text
+    assert "no rows for the baseline year 2013 (years present: 2015)" in text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="parkgeo"):
+        assert main([*argv, "-o", str(tmp_path / "e.csv"), "--baseline-year", "2015"]) == 0
+    assert "baseline year" not in caplog.text
+
+
+@pytest.mark.parametrize("how", ["-", "/dev/stdin"])
+def test_enterprises_from_standard_input(tmp_path: Path, how: str):
+    import subprocess
+    import sys
+
+    from _bad_inputs import GOOD_ROWS, HEADER, good_parks
+
+    out = tmp_path / "d.csv"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "parkgeo",
+            "density",
+            "-q",
+            "--parks",
+            str(good_parks(tmp_path)),
+            "--enterprises",
+            how,
+            "--baseline-year",
+            "2015",
+            "-o",
+            str(out),
+        ],
+        input=(HEADER + GOOD_ROWS).encode(),
+        capture_output=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    table = pd.read_csv(out).set_index(["park_id", "year"])
+    assert table.loc[("ALL", 2015), "n_enterprises"] == 3
+    assert table.loc[("ALL", 2015), "tax"] == 60
+
+
+def test_columns_that_is_a_directory_is_a_data_error(tmp_path: Path, capsys):
+    from _bad_inputs import good_enterprises, good_parks
+
+    folder = tmp_path / "columns.toml"
+    folder.mkdir()
+    argv = ["density", "-q", "--parks", str(good_parks(tmp_path))]
+    argv += ["--enterprises", str(good_enterprises(tmp_path)), "--columns", str(folder)]
+    code = main([*argv, "-o", str(tmp_path / "d.csv")])
+    err = capsys.readouterr().err
+    assert code == 3 and str(folder) in err and "directory" in err
+
+
+def test_a_bomb_is_refused_by_every_backend_before_rows_flow(tmp_path: Path):
+    """The gzip bomb is refused at planning: a 2-row batched run does not grind through it."""
+    from _bad_inputs_readers import write_gzip_bomb
+
+    from parkgeo.scale import park_metrics_file
+
+    inputs = write_gzip_bomb(tmp_path)
+    parks = read_parks(inputs.parks)
+    started = time.perf_counter()
+    with pytest.raises(parkgeo.InputFormatError, match="too large when decompressed"):
+        park_metrics_file(inputs.enterprises, parks, backend="batched", batch_rows=2)
+    assert time.perf_counter() - started < 30
+
+
+@pytest.mark.parametrize("backend", ["memory", "batched"])
+def test_sums_carry_no_float_noise(tmp_path: Path, backend: str):
+    """0.1 + 0.2 is 0.30000000000000004 in floats: sums are rounded to the data's decimals."""
+    from _bad_inputs import HEADER, good_parks
+
+    from parkgeo.scale import park_metrics_file
+
+    rows = "".join(
+        f"E{i},x,C2710,117.05,39.05,2015,{tax},{energy}\n"
+        for i, (tax, energy) in enumerate([(0.1, 1), (0.2, 2), (0.7, 3)])
+    )
+    firms = _firms(tmp_path, HEADER + rows)
+    parks = read_parks(good_parks(tmp_path))
+    result = park_metrics_file(
+        firms, parks, backend=backend, batch_rows=1, baseline_year=2015, progress=False
+    )
+    table = result.table.set_index("park_id")
+    assert table.loc["P1", "tax"] == 1.0 and table.loc["ALL", "energy_tce"] == 6.0
+    assert result.attrs["precision"] == {"tax": 1, "energy_tce": 0}
+    assert 0.1 + 0.2 != 0.3  # the noise the rounding removes
+
+
+def test_empty_standard_input_is_named_as_such(tmp_path: Path):
+    import subprocess
+    import sys
+
+    from _bad_inputs import good_parks
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "parkgeo",
+            "density",
+            "-q",
+            "--parks",
+            str(good_parks(tmp_path)),
+            "--enterprises",
+            "-",
+            "-o",
+            str(tmp_path / "d.csv"),
+        ],
+        input=b"",
+        capture_output=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert done.returncode == 3
+    assert done.stderr.decode().strip() == "parkgeo density: error: <stdin>: the file is empty"

@@ -940,3 +940,76 @@ def test_gcj02_points_outside_china_are_reported(
     assert loaded.data.attrs["outside_china"] == 1
     assert loaded.data.loc[2, ["lon", "lat"]].tolist() == [2.35, 48.85]
     assert "1 point(s) lie outside China" in caplog.text
+
+
+# -- enterprise readers: limits and faults of real files (issue 11) ----------------------------
+
+_READ_HEADER = "enterprise_id,lon,lat,year,tax\n"
+
+
+def test_a_stale_xlsx_dimension_loses_no_rows(tmp_path: Path) -> None:
+    import re
+    import zipfile
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["enterprise_id", "lon", "lat", "year", "tax"])
+    for i in range(2000):
+        sheet.append([f"E{i}", 117.05, 39.05, 2015, 1.5])
+    whole = tmp_path / "whole.xlsx"
+    book.save(whole)
+    stale = tmp_path / "stale.xlsx"
+    with zipfile.ZipFile(whole) as source, zipfile.ZipFile(stale, "w") as target:
+        for info in source.infolist():
+            body = source.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                body = re.sub(rb'<dimension ref="[^"]*"\s*/>', b'<dimension ref="A1:E11"/>', body)
+            target.writestr(info, body)
+    loaded = read_enterprises(stale)
+    assert loaded.n_read == 2000 and len(loaded.data) == 2000
+    assert loaded.data["tax"].sum() == 3000.0
+
+
+@pytest.mark.parametrize("codec", ["bz2", "xz", "gz"])
+def test_compressed_csv_expanding_implausibly_is_refused_while_read(
+    tmp_path: Path, codec: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bz2
+    import gzip
+    import lzma
+
+    from parkgeo import _guards
+
+    # a small floor stands for the 64 MiB one: the bound is a ratio to the file's size
+    monkeypatch.setattr(_guards, "RATIO_FLOOR", 1 << 20)
+    rows = "E1," + "0" * 100 + ",39.05,2015,1\n"
+    data = (_READ_HEADER + rows * 40_000).encode()
+    pack = {"bz2": bz2.compress, "xz": lzma.compress, "gz": gzip.compress}[codec]
+    path = tmp_path / f"firms.csv.{codec}"
+    path.write_bytes(pack(data))
+    assert len(data) > 200 * path.stat().st_size
+    with pytest.raises(InputFormatError, match="too large when decompressed") as info:
+        read_enterprises(path)
+    assert str(path) in str(info.value)
+
+
+def test_a_table_instead_of_a_path_is_refused_without_its_repr() -> None:
+    import parkgeo
+
+    table = parkgeo.load_tianjin().enterprises
+    with pytest.raises(InputFormatError) as info:
+        read_enterprises(table)  # type: ignore[arg-type]
+    message = str(info.value)
+    assert "DataFrame" in message and len(message) < 200
+
+
+def test_ids_are_read_in_their_normalised_form(tmp_path: Path) -> None:
+    path = tmp_path / "firms.csv"
+    path.write_text(
+        _READ_HEADER + "Ｅ1,117.05,39.05,2015,1\nE2\u200b,117.05,39.05,2015,2\n", encoding="utf-8"
+    )
+    loaded = read_enterprises(path)
+    assert loaded.data["enterprise_id"].tolist() == ["E1", "E2"]
+    assert loaded.data.attrs["conversions"]["enterprise_id"]["n"] == 2

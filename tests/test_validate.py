@@ -104,7 +104,10 @@ def test_parse_numbers_missing_tokens_are_missing_not_zero(text: str | None) -> 
     assert parsed.missing[1] and not parsed.invalid[1]
 
 
-@pytest.mark.parametrize("text", ["abc", "12,5", "1,2,3元", "5 apples", "二〇一五", "#VALUE!"])
+@pytest.mark.parametrize(
+    "text",
+    ["abc", "12,5", "1,2,3元", "5 apples", "二〇一五", "#VALUE!", "12 34", "1 2 3 4", "1 234 56"],
+)
 def test_parse_numbers_flags_text(text: str) -> None:
     parsed = parse_numbers(pd.Series([text], dtype="str"), kind="money")
     assert parsed.invalid[0] and not parsed.missing[0]
@@ -145,6 +148,10 @@ REASON_CASES = [
     ("non_finite_measure", {"value_added": "inf"}, "value_added"),
     ("negative_measure", {"energy_tce": "-1"}, "energy_tce"),
     ("negative_measure", {"employees": "-3"}, "employees"),
+    ("control_character", {"enterprise_id": "B\x00x"}, "enterprise_id"),
+    ("control_character", {"name": "乙\x1b公司"}, "name"),
+    ("non_numeric_measure", {"tax": "12 34"}, "tax"),
+    ("non_numeric_measure", {"tax": "1 2 3 4"}, "tax"),
 ]
 
 
@@ -556,3 +563,35 @@ def test_excel_protected_text_ids() -> None:
     assert ledger.empty
     assert kept["enterprise_id"].tolist() == ["0012345", "E1"]
     assert kept["industry"].tolist() == ["C2710", "A0111"]
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("1 234", 1234.0),
+        ("1 234 567.5", 1234567.5),
+        ("1\u00a0234万元", 1234.0),
+        ("12 345元", 1.2345),
+    ],
+)
+def test_parse_numbers_reads_spaces_that_group_digits_in_threes(text: str, value: float) -> None:
+    parsed = parse_numbers(pd.Series([text], dtype="str"), kind="money")
+    assert parsed.values[0] == pytest.approx(value) and not parsed.invalid[0]
+
+
+def test_ids_that_differ_only_by_width_or_invisible_characters_are_one_firm() -> None:
+    raw = pd.DataFrame(
+        {
+            "enterprise_id": ["E1", "Ｅ1", "E1\u200b", "\ufeffE2"],
+            "lon": "117.2",
+            "lat": "39.1",
+            "year": "2015",
+            "tax": ["1", "1", "1", "2"],
+        }
+    )
+    kept, ledger = validate_enterprises(raw, source="t.csv")
+    assert kept["enterprise_id"].tolist() == ["E1", "E2"]
+    assert ledger["reason"].tolist() == ["duplicate_enterprise_year"] * 2
+    assert "written 'E1\\u200b'" in ledger["message"].iloc[1]
+    assert kept.attrs["conversions"]["merged_ids"]["n"] == 2
+    assert kept.attrs["conversions"]["enterprise_id"]["n"] == 1  # the kept E2
