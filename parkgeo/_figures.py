@@ -45,6 +45,7 @@ STATUSES: tuple[str, ...] = (
     "no data",
     "no target",
     "suppressed",
+    "not applicable",
 )
 MU_PER_HA = 15.0
 TOP_INDUSTRIES = 3
@@ -308,6 +309,7 @@ def changes(
     table: pd.DataFrame, suppressed: NDArray[np.bool_], plan: Targets, row_park: NDArray[np.int64]
 ) -> pd.DataFrame:
     year = table["year"].to_numpy()
+    is_city_wide = table["park_id"].to_numpy(dtype=object) == ALL
     baseline = plan.baseline_year
     horizon = plan.target_year_or_default
     # Row of each group's baseline year (-1 when that year has no data).
@@ -349,6 +351,9 @@ def changes(
             status[:] = "no target"
         status[year == baseline] = "baseline"
         status[year < baseline] = "before baseline"
+        if name.endswith(("_per_ha", "_per_mu")):
+            # ALL includes firms outside every park, whose land is unknown: no per-area figure
+            status[is_city_wide] = "not applicable"
         new[f"{name}_change"] = change
         new[f"{name}_progress"] = progress
         new[f"{name}_status"] = pd.array(status.astype(str), dtype="str")

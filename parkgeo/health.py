@@ -136,7 +136,7 @@ def _health(
     join = _join_section(assign_parks(data, park_table, nearest=False), attention)
     suspicious = {
         "measure_outliers": _measure_outliers(data, attention),
-        "duplicate_looking_ids": _duplicate_looking_ids(data, attention),
+        "duplicate_looking_ids": _duplicate_looking_ids(data, loaded.rejects, attention),
     }
     report = {
         "enterprises": firms,
@@ -359,21 +359,49 @@ def normalise_id(value: object) -> str:
     return _INVISIBLE.sub("", text).strip().casefold()
 
 
-def _duplicate_looking_ids(data: pd.DataFrame, attention: list[str]) -> list[dict[str, Any]]:
+_WRITTEN = re.compile(r"this row's id is written '(.*?)'")
+
+
+def _duplicate_looking_ids(
+    data: pd.DataFrame, ledger: pd.DataFrame, attention: list[str]
+) -> list[dict[str, Any]]:
+    """Ids that differ only by width, invisible characters, case or spaces.
+
+    The reader already merges width and invisible-character variants (the extra rows go to the
+    ledger as repeated keys, their message saying how the id was written); case and space
+    variants stay different firms. Both are reported here.
+    """
+    found: list[dict[str, Any]] = []
+    if "message" in ledger.columns and len(ledger):
+        written = ledger["message"].astype(str).str.extract(_WRITTEN, expand=False)
+        merged = ledger.loc[written.notna(), "enterprise_id"].astype(str)
+        for key, forms in written[written.notna()].groupby(merged.to_numpy()):
+            found.append(
+                {"normalised": str(key), "ids": sorted({str(key), *forms}), "merged": True}
+            )
+        if found:
+            example = ", ".join(repr(i) for i in found[0]["ids"])
+            attention.append(
+                f"{int(written.notna().sum())} rows had enterprise ids written with full-width "
+                f"forms or invisible characters (e.g. {example}); they were read as the same "
+                "firm and their repeated rows are in the ledger: check the source system"
+            )
     if "enterprise_id" not in data.columns or not len(data):
-        return []
+        return found
     raw = pd.Series(data["enterprise_id"].astype(str).unique())
     normal = raw.map(normalise_id)
     groups = raw.groupby(normal.to_numpy()).agg(list)
     groups = groups[groups.map(len) > 1]
-    found = [{"normalised": str(key), "ids": sorted(ids)} for key, ids in groups.items()]
-    if found:
-        example = ", ".join(repr(i) for i in found[0]["ids"])
+    alike: list[dict[str, Any]] = [
+        {"normalised": str(k), "ids": sorted(ids), "merged": False} for k, ids in groups.items()
+    ]
+    if alike:
+        example = ", ".join(repr(i) for i in sorted(groups.iloc[0]))
         attention.append(
-            f"{len(found)} groups of enterprise ids differ only by full-width forms, invisible "
-            f"characters, case or spaces (e.g. {example}): they count as different firms"
+            f"{len(alike)} groups of enterprise ids differ only by case or spaces "
+            f"(e.g. {example}): they count as different firms"
         )
-    return found[: _SHOWN * 10]
+    return [*found, *alike][: _SHOWN * 10]
 
 
 def _plain(value: Any) -> Any:
