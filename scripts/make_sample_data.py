@@ -288,6 +288,39 @@ DISTRICT_DENSITY = {
     "120106": 8.0, "120110": 2.0, "120111": 2.0, "120112": 2.0, "120113": 2.0,
     "120116": 1.5,
 }  # fmt: skip
+# Within a district, scattered firms are where the built-up land is: around the district seat
+# (DataV's `center`, GCJ-02 -> WGS-84) with an exponential distance decay, along the roads that
+# join the seats, and a thin rural background. 滨海新区 has two more town centres (its seat is
+# Tanggu): 汉沽 and 大港, chosen by hand (approximate, not surveyed), weighted half the seat.
+EXTRA_CENTRES: dict[str, tuple[tuple[str, float, float], ...]] = {
+    "120116": (("汉沽", 117.800, 39.250), ("大港", 117.450, 38.840)),
+}
+EXTRA_CENTRE_WEIGHT = 0.5
+CENTRE_DECAY_M = 3_000.0  # mean distance of an exponential (2-D) kernel is 2 x this
+CENTRE_DECAY_M_OF = {"120116": 4_000.0}
+# Corridors: straight lines between centres, roughly the radial expressways out of the central
+# city (和平区's seat) and the coastal road of 滨海新区.
+CORRIDORS = (
+    ("120101", "120116"), ("120101", "120110"), ("120101", "120114"), ("120101", "120115"),
+    ("120115", "120119"), ("120101", "120111"), ("120101", "120118"), ("120101", "120112"),
+    ("120101", "120113"), ("120116", "汉沽"), ("汉沽", "120117"), ("120116", "大港"),
+    ("120112", "大港"),
+)  # fmt: skip
+CORRIDOR_SHARE = 0.25  # of a district's scattered firms, if a corridor crosses it
+CORRIDOR_SIGMA_M = 1_200.0  # Gaussian spread across the road
+RURAL_SHARE = 0.10  # uniform over the district (villages, farms)
+MIN_CORRIDOR_KM = 2.0  # a district crossed by less corridor than this gets none
+
+# Firm size follows the count. The figures are drawn for REFERENCE_ENTERPRISES firms, the
+# established firms of the city; the bundled sample has exactly this many. With fewer firms
+# each stands for REFERENCE_ENTERPRISES / n of them (a coarser sample of the same city); with
+# more, REFERENCE_ENTERPRISES of them are established and the others are small firms, as in a
+# real registry where most of 120,000 firms are small. The city's totals thus stay of the same
+# order at any size (data/SAMPLE.md, "Size of the city").
+REFERENCE_ENTERPRISES = 12_000
+SMALL_FIRM_WORKFORCE = 0.07  # median of a small firm's workforce, relative to an established draw
+SMALL_FIRM_SIGMA = 0.5  # log-normal spread of that factor
+SMALL_FIRM_PRODUCTIVITY = 0.6  # small firms' labour productivity, relative
 
 # Energy intensity (tce per 10,000 CNY of value added), by division; default 0.15.
 ENERGY_INTENSITY = {
@@ -410,6 +443,23 @@ def build_districts(raw: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         geometry=gpd.GeoSeries(repaired, crs="EPSG:4326"),
         crs="EPSG:4326",
     )
+
+
+def settlement_centres(raw: gpd.GeoDataFrame) -> dict[str, tuple[float, float]]:
+    """Town centres (WGS-84): each district's seat, DataV's ``center`` property converted from
+    GCJ-02, keyed by adcode, plus the hand-chosen EXTRA_CENTRES keyed by name."""
+    lon = np.array([float(c[0]) for c in raw["center"]])
+    lat = np.array([float(c[1]) for c in raw["center"]])
+    wlon, wlat = coords.gcj02_to_wgs84(lon, lat)
+    adcode = raw["adcode"].astype(int).astype(str).to_numpy()
+    out = {
+        str(a): (round(float(x), 6), round(float(y), 6))
+        for a, x, y in zip(adcode, wlon, wlat, strict=True)
+    }
+    for extras in EXTRA_CENTRES.values():
+        for name, x0, y0 in extras:
+            out[name] = (x0, y0)
+    return out
 
 
 def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
@@ -787,8 +837,11 @@ def locate_firms(
     counts: pd.DataFrame,
     outside: pd.Series,
     rng: np.random.Generator,
+    *,
+    towns: dict[str, tuple[float, float]],
 ) -> pd.DataFrame:
-    """One row per firm: home park ('' outside), division, lon, lat (WGS-84)."""
+    """One row per firm: home park ('' outside), division, lon, lat (WGS-84). ``towns`` are
+    the town centres of ``settlement_centres``."""
     geom_of = dict(zip(parks["park_id"], parks.geometry.values, strict=True))
     all_parks = shapely.union_all(parks.geometry.values)
     shapely.prepare(all_parks)
@@ -849,18 +902,32 @@ def locate_firms(
         frames.append(
             pd.DataFrame({"park": "", "division": div, "lon": pts[:, 0], "lat": pts[:, 1]})
         )
-    # Scattered firms, by district density.
+    # Scattered firms: the number per district by district density, then placed where the
+    # district is built up (around its town centres and along corridors), each inside its own
+    # district and no other, so that the district adcode in its id is the district it lies in.
     area = coords.geodesic_area_ha(districts.geometry)
     dens = districts["adcode"].map(lambda a: DISTRICT_DENSITY.get(a, 1.0)).to_numpy()
     per_district = _largest_remainder(int(remaining.sum()), area * dens)
     divisions = np.repeat(remaining.index.to_numpy(), remaining.to_numpy())
     divisions = divisions[rng.permutation(len(divisions))]
     start = 0
-    for geom, n in zip(districts.geometry.values, per_district, strict=True):
+    geoms = list(districts.geometry.values)
+    for k, (adcode, geom, n) in enumerate(
+        zip(districts["adcode"], geoms, per_district, strict=True)
+    ):
         if n == 0:
             continue
         shapely.prepare(geom)
-        pts = _sample_inside(geom, int(n), rng, exclude=near_zone)
+        others = shapely.union_all(geoms[:k] + geoms[k + 1 :])
+        shapely.prepare(others)
+        pts = _sample_settled(
+            geom,
+            str(adcode),
+            int(n),
+            rng,
+            towns=towns,
+            exclude=shapely.union_all([near_zone, others]),
+        )
         frames.append(
             pd.DataFrame(
                 {
@@ -874,6 +941,103 @@ def locate_firms(
         start += n
     firms = pd.concat(frames, ignore_index=True)
     return firms
+
+
+def _district_centres(
+    adcode: str, centres: dict[str, tuple[float, float]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """A district's town centres (lon, lat rows) and their weights."""
+    pts = [centres[adcode]] + [centres[name] for name, *_ in EXTRA_CENTRES.get(adcode, ())]
+    weights = [1.0] + [EXTRA_CENTRE_WEIGHT] * (len(pts) - 1)
+    return np.array(pts, dtype=np.float64), np.array(weights) / sum(weights)
+
+
+def _corridor_pieces(
+    geom: shapely.Geometry, centres: dict[str, tuple[float, float]], lat0: float
+) -> list[tuple[np.ndarray, np.ndarray, float, float, float]]:
+    """The corridors crossing ``geom``: (start, end, t0, t1, km inside), where [t0, t1] is the
+    span of the line's parameter that lies inside the district (its extent, holes included)."""
+    kx = _M_PER_DEG_LAT * math.cos(math.radians(lat0)) / 1000.0
+    ky = _M_PER_DEG_LAT / 1000.0
+    out = []
+    for a, b in CORRIDORS:
+        p0, p1 = np.array(centres[a]), np.array(centres[b])
+        line = shapely.LineString([p0, p1])
+        part = line.intersection(geom)
+        if part.is_empty:
+            continue
+        t = [
+            line.project(shapely.Point(xy), normalized=True) for xy in shapely.get_coordinates(part)
+        ]
+        t0, t1 = min(t), max(t)
+        d = (p1 - p0) * (t1 - t0)
+        km = math.hypot(d[0] * kx, d[1] * ky)
+        if km >= MIN_CORRIDOR_KM:
+            out.append((p0, p1, t0, t1, km))
+    return out
+
+
+def _sample_settled(
+    geom: shapely.Geometry,
+    adcode: str,
+    n: int,
+    rng: np.random.Generator,
+    *,
+    towns: dict[str, tuple[float, float]],
+    exclude: shapely.Geometry,
+) -> np.ndarray:
+    """n points inside a district and outside ``exclude``, rounded to 1e-6 degrees: around
+    its town centres (2-D exponential decay), along the corridors crossing it (Gaussian
+    across the line) and a RURAL_SHARE uniformly."""
+    minx, miny, maxx, maxy = geom.bounds
+    lat0 = (miny + maxy) / 2
+    pieces = _corridor_pieces(geom, towns, lat0)
+    n_rural = int(round(RURAL_SHARE * n))
+    n_corridor = int(round(CORRIDOR_SHARE * n)) if pieces else 0
+    n_centre = n - n_rural - n_corridor
+    town, town_w = _district_centres(adcode, towns)
+    decay = CENTRE_DECAY_M_OF.get(adcode, CENTRE_DECAY_M)
+    piece_w = np.array([p[4] for p in pieces])
+
+    def around_centres(m: int) -> tuple[np.ndarray, np.ndarray]:
+        pick = town[rng.choice(len(town), m, p=town_w)]
+        r = rng.gamma(2.0, decay, m)  # radius of a 2-D exponential density exp(-r / decay)
+        theta = rng.uniform(0.0, 2 * np.pi, m)
+        dx, dy = _offsets_deg(r * np.cos(theta), r * np.sin(theta), lat0)
+        return pick[:, 0] + dx, pick[:, 1] + dy
+
+    def along_corridors(m: int) -> tuple[np.ndarray, np.ndarray]:
+        which = rng.choice(len(pieces), m, p=piece_w / piece_w.sum())
+        p0 = np.array([pieces[i][0] for i in which])
+        p1 = np.array([pieces[i][1] for i in which])
+        t = rng.uniform(np.array([pieces[i][2] for i in which]), [pieces[i][3] for i in which])
+        base = p0 + (p1 - p0) * t[:, None]
+        vx, vy = (p1 - p0)[:, 0] * math.cos(math.radians(lat0)), (p1 - p0)[:, 1]
+        norm = np.hypot(vx, vy)
+        off = rng.normal(0.0, CORRIDOR_SIGMA_M, m)
+        dx, dy = _offsets_deg(-vy / norm * off, vx / norm * off, lat0)
+        return base[:, 0] + dx, base[:, 1] + dy
+
+    def uniform(m: int) -> tuple[np.ndarray, np.ndarray]:
+        return rng.uniform(minx, maxx, m), rng.uniform(miny, maxy, m)
+
+    parts = []
+    for draw, want in (
+        (around_centres, n_centre),
+        (along_corridors, n_corridor),
+        (uniform, n_rural),
+    ):
+        got = np.empty((0, 2))
+        tries = 0
+        while len(got) < want:
+            m = max(2 * (want - len(got)), 16)
+            x, y = draw(m) if tries < 50 else uniform(m)
+            x, y = np.round(x, 6), np.round(y, 6)
+            ok = shapely.contains_xy(geom, x, y) & ~shapely.contains_xy(exclude, x, y)
+            got = np.vstack([got, np.column_stack([x[ok], y[ok]])])
+            tries += 1
+        parts.append(got[:want])
+    return np.vstack(parts)
 
 
 def _just_outside(
@@ -1421,7 +1585,8 @@ def main(argv: list[str] | None = None) -> int:
     parks = build_parks(inputs.zones, districts, rng_parks)
     weights = park_weights(parks, phrases_of, table, rng_mix)
     counts, outside = allocate_counts(parks, weights, args.enterprises)
-    firms = locate_firms(parks, districts, counts, outside, rng_places)
+    towns = settlement_centres(inputs.districts_gcj02)
+    firms = locate_firms(parks, districts, counts, outside, rng_places, towns=towns)
     firms = assign_identities(
         firms, districts, phrases_of, table, class_weights(inputs.classification, rng_ids), rng_ids
     )
