@@ -318,9 +318,9 @@ MIN_CORRIDOR_KM = 2.0  # a district crossed by less corridor than this gets none
 # real registry where most of 120,000 firms are small. The city's totals thus stay of the same
 # order at any size (data/SAMPLE.md, "Size of the city").
 REFERENCE_ENTERPRISES = 12_000
-SMALL_FIRM_WORKFORCE = 0.07  # median of a small firm's workforce, relative to an established draw
+SMALL_FIRM_WORKFORCE = 0.06  # median of a small firm's workforce, relative to an established draw
 SMALL_FIRM_SIGMA = 0.5  # log-normal spread of that factor
-SMALL_FIRM_PRODUCTIVITY = 0.6  # small firms' labour productivity, relative
+SMALL_FIRM_PRODUCTIVITY = 0.5  # small firms' labour productivity, relative
 
 # Energy intensity (tce per 10,000 CNY of value added), by division; default 0.15.
 ENERGY_INTENSITY = {
@@ -1156,15 +1156,46 @@ def _firm_names(divisions: np.ndarray, rng: np.random.Generator) -> list[str]:
 # measures
 
 
+def firm_size_scale(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Per firm: a multiplier of the drawn workforce and whether the firm is small.
+
+    Up to REFERENCE_ENTERPRISES firms, every firm is established and stands for
+    REFERENCE_ENTERPRISES / n of them (the multiplier is exactly 1.0 at the reference size, so
+    the bundled sample does not change). Above it, REFERENCE_ENTERPRISES firms drawn at random
+    stay established and the others are small: their workforce is the drawn one times a
+    log-normal factor of median SMALL_FIRM_WORKFORCE. ``rng`` is used only above the reference.
+    """
+    if n <= REFERENCE_ENTERPRISES:
+        return np.full(n, REFERENCE_ENTERPRISES / n), np.zeros(n, dtype=bool)
+    small = np.ones(n, dtype=bool)
+    small[rng.choice(n, REFERENCE_ENTERPRISES, replace=False)] = False
+    factor = rng.lognormal(math.log(SMALL_FIRM_WORKFORCE), SMALL_FIRM_SIGMA, n)
+    return np.where(small, factor, 1.0), small
+
+
 def build_panel(
-    firms: pd.DataFrame, parks: gpd.GeoDataFrame, rng: np.random.Generator
+    firms: pd.DataFrame,
+    parks: gpd.GeoDataFrame,
+    rng: np.random.Generator,
+    *,
+    scale_rng: np.random.Generator,
 ) -> pd.DataFrame:
+    """Firm x year measures from ``rng``; the size scaling (``firm_size_scale``) draws from
+    ``scale_rng`` so that ``rng``'s draws are the same at any size."""
     n = len(firms)
     div = firms["division"].to_numpy()
     in_park = firms["park"].to_numpy() != ""
+    scale, small = firm_size_scale(n, scale_rng)
     size = np.array([SIZE_FACTOR.get(d, 1.0) for d in div]) * np.where(in_park, 1.3, 1.0)
-    emp0 = np.maximum(3.0, np.round(rng.lognormal(math.log(38.0), 0.85, n) * size))
-    prod0 = np.array([PRODUCTIVITY.get(d, 22.0) for d in div]) * rng.lognormal(0.0, 0.45, n)
+    emp0 = np.maximum(
+        np.where(small, 1.0, 3.0),
+        np.round(rng.lognormal(math.log(38.0), 0.85, n) * size * scale),
+    )
+    prod0 = (
+        np.array([PRODUCTIVITY.get(d, 22.0) for d in div])
+        * rng.lognormal(0.0, 0.45, n)
+        * np.where(small, SMALL_FIRM_PRODUCTIVITY, 1.0)
+    )
     va0 = emp0 * prod0
     margin0 = rng.normal(0.16, 0.10, n)
     taxrate = rng.lognormal(math.log(0.12), 0.35, n)
@@ -1290,8 +1321,39 @@ def _fail(message: str) -> None:
     raise SystemExit(f"sample check failed: {message}")
 
 
+def park_intensities(parks: gpd.GeoDataFrame, panel: pd.DataFrame, year: int) -> pd.DataFrame:
+    """Per park: tax (10k CNY) and energy (tce) per hectare of approved area in ``year``, as
+    ratios of sums over the firms inside its polygon (NaN cells skipped)."""
+    rows = panel[panel["year"] == year]
+    lon, lat = rows["lon"].to_numpy(), rows["lat"].to_numpy()
+    tax, energy = rows["tax"].to_numpy(), rows["energy_tce"].to_numpy()
+    out = []
+    for geom, area in zip(parks.geometry.values, parks["approved_area_ha"], strict=True):
+        hit = shapely.contains_xy(geom, lon, lat)
+        out.append((np.nansum(tax[hit]) / area, np.nansum(energy[hit]) / area))
+    return pd.DataFrame(
+        out, index=parks["park_id"].to_numpy(), columns=["tax_per_ha", "energy_tce_per_ha"]
+    )
+
+
+def km_to_nearest_town(
+    lon: np.ndarray, lat: np.ndarray, towns: dict[str, tuple[float, float]]
+) -> np.ndarray:
+    """Geodesic distance (km, WGS-84 ellipsoid) from each point to the nearest town centre."""
+    geod = pyproj.Geod(ellps="WGS84")
+    best = np.full(len(lon), np.inf)
+    for tlon, tlat in towns.values():
+        _, _, dist = geod.inv(lon, lat, np.full(len(lon), tlon), np.full(len(lat), tlat))
+        best = np.minimum(best, np.asarray(dist) / 1000.0)
+    return best
+
+
 def check_outputs(
-    parks: gpd.GeoDataFrame, districts: gpd.GeoDataFrame, firms: pd.DataFrame, panel: pd.DataFrame
+    parks: gpd.GeoDataFrame,
+    districts: gpd.GeoDataFrame,
+    firms: pd.DataFrame,
+    panel: pd.DataFrame,
+    towns: dict[str, tuple[float, float]],
 ) -> dict[str, object]:
     """Verify what data/SAMPLE.md promises; return the figures it quotes."""
     tianjin = shapely.union_all(districts.geometry.values)
@@ -1302,6 +1364,9 @@ def check_outputs(
     if not (parks.is_valid.all() and parks.within(tianjin).all()):
         _fail("a park polygon is invalid or not inside Tianjin")
     lon, lat = firms["lon"].to_numpy(), firms["lat"].to_numpy()
+    on_land = shapely.contains_xy(tianjin, lon, lat)
+    if not on_land.all():
+        _fail(f"{int((~on_land).sum())} firms lie outside Tianjin's districts (sea or beyond)")
     division = firms["division"].to_numpy()
     hits = np.zeros(len(firms), dtype=np.int64)
     counts = {}
@@ -1345,6 +1410,13 @@ def check_outputs(
         "in_two_parks": int((hits > 1).sum()),
         "overlap_ha": float(coords.geodesic_area_ha([pair], crs="EPSG:4326")[0]),
         "max_area_error": float(rel.max()),
+        "tax_per_ha_2015": [
+            round(float(q), 1)
+            for q in park_intensities(parks, panel, 2015)["tax_per_ha"].quantile([0, 0.5, 1])
+        ],
+        "outside_median_km_to_town": round(
+            float(np.median(km_to_nearest_town(lon[hits == 0], lat[hits == 0], towns))), 2
+        ),
         "figures": figures,
     }
 
@@ -1569,30 +1641,60 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    started = time.perf_counter()
-    inputs = read_inputs(args.inputs)
+@dataclass(frozen=True)
+class Sample:
+    districts: gpd.GeoDataFrame
+    parks: gpd.GeoDataFrame
+    firms: pd.DataFrame  # one row per firm: park ('' outside), division, lon, lat, identity
+    panel: pd.DataFrame  # firm x year, the enterprise file's rows (WGS-84)
+    towns: dict[str, tuple[float, float]]
+
+
+def generate(
+    inputs: Inputs,
+    *,
+    seed: int,
+    enterprises: int,
+    districts: gpd.GeoDataFrame | None = None,
+    parks: gpd.GeoDataFrame | None = None,
+) -> Sample:
+    """Districts, parks, firms and their panel, as ``main`` writes them. ``districts`` and
+    ``parks`` may be passed from an earlier call with the same inputs and seed (they do not
+    depend on ``enterprises``) to save their construction."""
     table = phrase_table(inputs.phrases)
     phrases_of = zone_phrases(inputs.zones)
     unknown = sorted({p for ps in phrases_of.values() for p in ps} - set(table))
     if unknown:
         raise SystemExit(f"{INPUT_PHRASES} lacks the phrases {', '.join(unknown)}")
     rng_parks, rng_mix, rng_places, rng_ids, rng_measures = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(args.seed).spawn(5)
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(5)
     )
-    districts = build_districts(inputs.districts_gcj02)
-    parks = build_parks(inputs.zones, districts, rng_parks)
+    if districts is None:
+        districts = build_districts(inputs.districts_gcj02)
+    if parks is None:
+        parks = build_parks(inputs.zones, districts, rng_parks)
     weights = park_weights(parks, phrases_of, table, rng_mix)
-    counts, outside = allocate_counts(parks, weights, args.enterprises)
+    counts, outside = allocate_counts(parks, weights, enterprises)
     towns = settlement_centres(inputs.districts_gcj02)
     firms = locate_firms(parks, districts, counts, outside, rng_places, towns=towns)
     firms = assign_identities(
         firms, districts, phrases_of, table, class_weights(inputs.classification, rng_ids), rng_ids
     )
     firms = firms.sort_values("enterprise_id", kind="stable").reset_index(drop=True)
-    panel = build_panel(firms, parks, rng_measures)
-    summary = check_outputs(parks, districts, firms, panel)
+    # The size scaling has its own stream (spawn key 6; 5 is the evaluation's), so the streams
+    # above draw the same numbers at any --enterprises.
+    rng_scale = np.random.default_rng(np.random.SeedSequence(seed).spawn(7)[6])
+    panel = build_panel(firms, parks, rng_measures, scale_rng=rng_scale)
+    return Sample(districts, parks, firms, panel, towns)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = time.perf_counter()
+    inputs = read_inputs(args.inputs)
+    sample = generate(inputs, seed=args.seed, enterprises=args.enterprises)
+    districts, parks, firms, panel = sample.districts, sample.parks, sample.firms, sample.panel
+    summary = check_outputs(parks, districts, firms, panel, sample.towns)
     gaps = planted_gap_table(parks, inputs.classification)
     # The evaluation's columns and parcels come last, from a sixth stream of the same seed
     # (spawn keys 0-4 are the streams above), and only read the panel: every file above stays
