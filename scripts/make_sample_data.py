@@ -1331,9 +1331,10 @@ def park_intensities(parks: gpd.GeoDataFrame, panel: pd.DataFrame, year: int) ->
     for geom, area in zip(parks.geometry.values, parks["approved_area_ha"], strict=True):
         hit = shapely.contains_xy(geom, lon, lat)
         out.append((np.nansum(tax[hit]) / area, np.nansum(energy[hit]) / area))
-    return pd.DataFrame(
+    table: pd.DataFrame = pd.DataFrame(
         out, index=parks["park_id"].to_numpy(), columns=["tax_per_ha", "energy_tce_per_ha"]
     )
+    return table
 
 
 def km_to_nearest_town(
