@@ -23,7 +23,9 @@ Synthetic outputs (see ``data/SAMPLE.md``):
 
 Everything is drawn from ``numpy.random.Generator`` streams spawned from ``--seed``, so a rerun
 with the same arguments writes byte-identical files. Park polygons do not depend on
-``--enterprises``.
+``--enterprises``; firm sizes do (``firm_size_scale``), so that per-park tax and energy per
+hectare and the city's totals stay of the same order at any count. Firms outside the parks sit
+around the district seats and along the corridors between them (``_sample_settled``).
 
 Usage::
 
@@ -1615,7 +1617,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--enterprises",
         type=int,
         default=DEFAULT_ENTERPRISES,
-        help=f"number of firms (default {DEFAULT_ENTERPRISES}; Tianjin's real count is 120000)",
+        help=(
+            f"number of firms (default {DEFAULT_ENTERPRISES}, the established firms; with more,"
+            " the others are small firms, so 120000 gives a registry of the city's size)"
+        ),
     )
     p.add_argument(
         "--out", type=Path, default=REPO / "data", help="output directory (default data/)"
