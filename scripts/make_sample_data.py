@@ -920,16 +920,9 @@ def locate_firms(
         if n == 0:
             continue
         shapely.prepare(geom)
-        others = shapely.union_all(geoms[:k] + geoms[k + 1 :])
-        shapely.prepare(others)
-        pts = _sample_settled(
-            geom,
-            str(adcode),
-            int(n),
-            rng,
-            towns=towns,
-            exclude=shapely.union_all([near_zone, others]),
-        )
+        exclude = shapely.union_all([near_zone, *geoms[:k], *geoms[k + 1 :]])
+        shapely.prepare(exclude)
+        pts = _sample_settled(geom, str(adcode), int(n), rng, towns=towns, exclude=exclude)
         frames.append(
             pd.DataFrame(
                 {
