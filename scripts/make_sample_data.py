@@ -23,7 +23,9 @@ Synthetic outputs (see ``data/SAMPLE.md``):
 
 Everything is drawn from ``numpy.random.Generator`` streams spawned from ``--seed``, so a rerun
 with the same arguments writes byte-identical files. Park polygons do not depend on
-``--enterprises``.
+``--enterprises``; firm sizes do (``firm_size_scale``), so that per-park tax and energy per
+hectare and the city's totals stay of the same order at any count. Firms outside the parks sit
+around the district seats and along the corridors between them (``_sample_settled``).
 
 Usage::
 
@@ -288,6 +290,39 @@ DISTRICT_DENSITY = {
     "120106": 8.0, "120110": 2.0, "120111": 2.0, "120112": 2.0, "120113": 2.0,
     "120116": 1.5,
 }  # fmt: skip
+# Within a district, scattered firms are where the built-up land is: around the district seat
+# (DataV's `center`, GCJ-02 -> WGS-84) with an exponential distance decay, along the roads that
+# join the seats, and a thin rural background. 滨海新区 has two more town centres (its seat is
+# Tanggu): 汉沽 and 大港, chosen by hand (approximate, not surveyed), weighted half the seat.
+EXTRA_CENTRES: dict[str, tuple[tuple[str, float, float], ...]] = {
+    "120116": (("汉沽", 117.800, 39.250), ("大港", 117.450, 38.840)),
+}
+EXTRA_CENTRE_WEIGHT = 0.5
+CENTRE_DECAY_M = 3_000.0  # mean distance of an exponential (2-D) kernel is 2 x this
+CENTRE_DECAY_M_OF = {"120116": 4_000.0}
+# Corridors: straight lines between centres, roughly the radial expressways out of the central
+# city (和平区's seat) and the coastal road of 滨海新区.
+CORRIDORS = (
+    ("120101", "120116"), ("120101", "120110"), ("120101", "120114"), ("120101", "120115"),
+    ("120115", "120119"), ("120101", "120111"), ("120101", "120118"), ("120101", "120112"),
+    ("120101", "120113"), ("120116", "汉沽"), ("汉沽", "120117"), ("120116", "大港"),
+    ("120112", "大港"),
+)  # fmt: skip
+CORRIDOR_SHARE = 0.25  # of a district's scattered firms, if a corridor crosses it
+CORRIDOR_SIGMA_M = 1_200.0  # Gaussian spread across the road
+RURAL_SHARE = 0.10  # uniform over the district (villages, farms)
+MIN_CORRIDOR_KM = 2.0  # a district crossed by less corridor than this gets none
+
+# Firm size follows the count. The figures are drawn for REFERENCE_ENTERPRISES firms, the
+# established firms of the city; the bundled sample has exactly this many. With fewer firms
+# each stands for REFERENCE_ENTERPRISES / n of them (a coarser sample of the same city); with
+# more, REFERENCE_ENTERPRISES of them are established and the others are small firms, as in a
+# real registry where most of 120,000 firms are small. The city's totals thus stay of the same
+# order at any size (data/SAMPLE.md, "Size of the city").
+REFERENCE_ENTERPRISES = 12_000
+SMALL_FIRM_WORKFORCE = 0.06  # median of a small firm's workforce, relative to an established draw
+SMALL_FIRM_SIGMA = 0.5  # log-normal spread of that factor
+SMALL_FIRM_PRODUCTIVITY = 0.5  # small firms' labour productivity, relative
 
 # Energy intensity (tce per 10,000 CNY of value added), by division; default 0.15.
 ENERGY_INTENSITY = {
@@ -410,6 +445,23 @@ def build_districts(raw: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         geometry=gpd.GeoSeries(repaired, crs="EPSG:4326"),
         crs="EPSG:4326",
     )
+
+
+def settlement_centres(raw: gpd.GeoDataFrame) -> dict[str, tuple[float, float]]:
+    """Town centres (WGS-84): each district's seat, DataV's ``center`` property converted from
+    GCJ-02, keyed by adcode, plus the hand-chosen EXTRA_CENTRES keyed by name."""
+    lon = np.array([float(c[0]) for c in raw["center"]])
+    lat = np.array([float(c[1]) for c in raw["center"]])
+    wlon, wlat = coords.gcj02_to_wgs84(lon, lat)
+    adcode = raw["adcode"].astype(int).astype(str).to_numpy()
+    out = {
+        str(a): (round(float(x), 6), round(float(y), 6))
+        for a, x, y in zip(adcode, wlon, wlat, strict=True)
+    }
+    for extras in EXTRA_CENTRES.values():
+        for name, x0, y0 in extras:
+            out[name] = (x0, y0)
+    return out
 
 
 def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
@@ -787,8 +839,11 @@ def locate_firms(
     counts: pd.DataFrame,
     outside: pd.Series,
     rng: np.random.Generator,
+    *,
+    towns: dict[str, tuple[float, float]],
 ) -> pd.DataFrame:
-    """One row per firm: home park ('' outside), division, lon, lat (WGS-84)."""
+    """One row per firm: home park ('' outside), division, lon, lat (WGS-84). ``towns`` are
+    the town centres of ``settlement_centres``."""
     geom_of = dict(zip(parks["park_id"], parks.geometry.values, strict=True))
     all_parks = shapely.union_all(parks.geometry.values)
     shapely.prepare(all_parks)
@@ -849,18 +904,25 @@ def locate_firms(
         frames.append(
             pd.DataFrame({"park": "", "division": div, "lon": pts[:, 0], "lat": pts[:, 1]})
         )
-    # Scattered firms, by district density.
+    # Scattered firms: the number per district by district density, then placed where the
+    # district is built up (around its town centres and along corridors), each inside its own
+    # district and no other, so that the district adcode in its id is the district it lies in.
     area = coords.geodesic_area_ha(districts.geometry)
     dens = districts["adcode"].map(lambda a: DISTRICT_DENSITY.get(a, 1.0)).to_numpy()
     per_district = _largest_remainder(int(remaining.sum()), area * dens)
     divisions = np.repeat(remaining.index.to_numpy(), remaining.to_numpy())
     divisions = divisions[rng.permutation(len(divisions))]
     start = 0
-    for geom, n in zip(districts.geometry.values, per_district, strict=True):
+    geoms = list(districts.geometry.values)
+    for k, (adcode, geom, n) in enumerate(
+        zip(districts["adcode"], geoms, per_district, strict=True)
+    ):
         if n == 0:
             continue
         shapely.prepare(geom)
-        pts = _sample_inside(geom, int(n), rng, exclude=near_zone)
+        exclude = shapely.union_all([near_zone, *geoms[:k], *geoms[k + 1 :]])
+        shapely.prepare(exclude)
+        pts = _sample_settled(geom, str(adcode), int(n), rng, towns=towns, exclude=exclude)
         frames.append(
             pd.DataFrame(
                 {
@@ -874,6 +936,103 @@ def locate_firms(
         start += n
     firms = pd.concat(frames, ignore_index=True)
     return firms
+
+
+def _district_centres(
+    adcode: str, centres: dict[str, tuple[float, float]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """A district's town centres (lon, lat rows) and their weights."""
+    pts = [centres[adcode]] + [centres[name] for name, *_ in EXTRA_CENTRES.get(adcode, ())]
+    weights = [1.0] + [EXTRA_CENTRE_WEIGHT] * (len(pts) - 1)
+    return np.array(pts, dtype=np.float64), np.array(weights) / sum(weights)
+
+
+def _corridor_pieces(
+    geom: shapely.Geometry, centres: dict[str, tuple[float, float]], lat0: float
+) -> list[tuple[np.ndarray, np.ndarray, float, float, float]]:
+    """The corridors crossing ``geom``: (start, end, t0, t1, km inside), where [t0, t1] is the
+    span of the line's parameter that lies inside the district (its extent, holes included)."""
+    kx = _M_PER_DEG_LAT * math.cos(math.radians(lat0)) / 1000.0
+    ky = _M_PER_DEG_LAT / 1000.0
+    out = []
+    for a, b in CORRIDORS:
+        p0, p1 = np.array(centres[a]), np.array(centres[b])
+        line = shapely.LineString([p0, p1])
+        part = line.intersection(geom)
+        if part.is_empty:
+            continue
+        t = [
+            line.project(shapely.Point(xy), normalized=True) for xy in shapely.get_coordinates(part)
+        ]
+        t0, t1 = min(t), max(t)
+        d = (p1 - p0) * (t1 - t0)
+        km = math.hypot(d[0] * kx, d[1] * ky)
+        if km >= MIN_CORRIDOR_KM:
+            out.append((p0, p1, t0, t1, km))
+    return out
+
+
+def _sample_settled(
+    geom: shapely.Geometry,
+    adcode: str,
+    n: int,
+    rng: np.random.Generator,
+    *,
+    towns: dict[str, tuple[float, float]],
+    exclude: shapely.Geometry,
+) -> np.ndarray:
+    """n points inside a district and outside ``exclude``, rounded to 1e-6 degrees: around
+    its town centres (2-D exponential decay), along the corridors crossing it (Gaussian
+    across the line) and a RURAL_SHARE uniformly."""
+    minx, miny, maxx, maxy = geom.bounds
+    lat0 = (miny + maxy) / 2
+    pieces = _corridor_pieces(geom, towns, lat0)
+    n_rural = int(round(RURAL_SHARE * n))
+    n_corridor = int(round(CORRIDOR_SHARE * n)) if pieces else 0
+    n_centre = n - n_rural - n_corridor
+    town, town_w = _district_centres(adcode, towns)
+    decay = CENTRE_DECAY_M_OF.get(adcode, CENTRE_DECAY_M)
+    piece_w = np.array([p[4] for p in pieces])
+
+    def around_centres(m: int) -> tuple[np.ndarray, np.ndarray]:
+        pick = town[rng.choice(len(town), m, p=town_w)]
+        r = rng.gamma(2.0, decay, m)  # radius of a 2-D exponential density exp(-r / decay)
+        theta = rng.uniform(0.0, 2 * np.pi, m)
+        dx, dy = _offsets_deg(r * np.cos(theta), r * np.sin(theta), lat0)
+        return pick[:, 0] + dx, pick[:, 1] + dy
+
+    def along_corridors(m: int) -> tuple[np.ndarray, np.ndarray]:
+        which = rng.choice(len(pieces), m, p=piece_w / piece_w.sum())
+        p0 = np.array([pieces[i][0] for i in which])
+        p1 = np.array([pieces[i][1] for i in which])
+        t = rng.uniform(np.array([pieces[i][2] for i in which]), [pieces[i][3] for i in which])
+        base = p0 + (p1 - p0) * t[:, None]
+        vx, vy = (p1 - p0)[:, 0] * math.cos(math.radians(lat0)), (p1 - p0)[:, 1]
+        norm = np.hypot(vx, vy)
+        off = rng.normal(0.0, CORRIDOR_SIGMA_M, m)
+        dx, dy = _offsets_deg(-vy / norm * off, vx / norm * off, lat0)
+        return base[:, 0] + dx, base[:, 1] + dy
+
+    def uniform(m: int) -> tuple[np.ndarray, np.ndarray]:
+        return rng.uniform(minx, maxx, m), rng.uniform(miny, maxy, m)
+
+    parts = []
+    for draw, want in (
+        (around_centres, n_centre),
+        (along_corridors, n_corridor),
+        (uniform, n_rural),
+    ):
+        got = np.empty((0, 2))
+        tries = 0
+        while len(got) < want:
+            m = max(2 * (want - len(got)), 16)
+            x, y = draw(m) if tries < 50 else uniform(m)
+            x, y = np.round(x, 6), np.round(y, 6)
+            ok = shapely.contains_xy(geom, x, y) & ~shapely.contains_xy(exclude, x, y)
+            got = np.vstack([got, np.column_stack([x[ok], y[ok]])])
+            tries += 1
+        parts.append(got[:want])
+    return np.vstack(parts)
 
 
 def _just_outside(
@@ -992,15 +1151,46 @@ def _firm_names(divisions: np.ndarray, rng: np.random.Generator) -> list[str]:
 # measures
 
 
+def firm_size_scale(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Per firm: a multiplier of the drawn workforce and whether the firm is small.
+
+    Up to REFERENCE_ENTERPRISES firms, every firm is established and stands for
+    REFERENCE_ENTERPRISES / n of them (the multiplier is exactly 1.0 at the reference size, so
+    the bundled sample does not change). Above it, REFERENCE_ENTERPRISES firms drawn at random
+    stay established and the others are small: their workforce is the drawn one times a
+    log-normal factor of median SMALL_FIRM_WORKFORCE. ``rng`` is used only above the reference.
+    """
+    if n <= REFERENCE_ENTERPRISES:
+        return np.full(n, REFERENCE_ENTERPRISES / n), np.zeros(n, dtype=bool)
+    small = np.ones(n, dtype=bool)
+    small[rng.choice(n, REFERENCE_ENTERPRISES, replace=False)] = False
+    factor = rng.lognormal(math.log(SMALL_FIRM_WORKFORCE), SMALL_FIRM_SIGMA, n)
+    return np.where(small, factor, 1.0), small
+
+
 def build_panel(
-    firms: pd.DataFrame, parks: gpd.GeoDataFrame, rng: np.random.Generator
+    firms: pd.DataFrame,
+    parks: gpd.GeoDataFrame,
+    rng: np.random.Generator,
+    *,
+    scale_rng: np.random.Generator,
 ) -> pd.DataFrame:
+    """Firm x year measures from ``rng``; the size scaling (``firm_size_scale``) draws from
+    ``scale_rng`` so that ``rng``'s draws are the same at any size."""
     n = len(firms)
     div = firms["division"].to_numpy()
     in_park = firms["park"].to_numpy() != ""
+    scale, small = firm_size_scale(n, scale_rng)
     size = np.array([SIZE_FACTOR.get(d, 1.0) for d in div]) * np.where(in_park, 1.3, 1.0)
-    emp0 = np.maximum(3.0, np.round(rng.lognormal(math.log(38.0), 0.85, n) * size))
-    prod0 = np.array([PRODUCTIVITY.get(d, 22.0) for d in div]) * rng.lognormal(0.0, 0.45, n)
+    emp0 = np.maximum(
+        np.where(small, 1.0, 3.0),
+        np.round(rng.lognormal(math.log(38.0), 0.85, n) * size * scale),
+    )
+    prod0 = (
+        np.array([PRODUCTIVITY.get(d, 22.0) for d in div])
+        * rng.lognormal(0.0, 0.45, n)
+        * np.where(small, SMALL_FIRM_PRODUCTIVITY, 1.0)
+    )
     va0 = emp0 * prod0
     margin0 = rng.normal(0.16, 0.10, n)
     taxrate = rng.lognormal(math.log(0.12), 0.35, n)
@@ -1126,8 +1316,40 @@ def _fail(message: str) -> None:
     raise SystemExit(f"sample check failed: {message}")
 
 
+def park_intensities(parks: gpd.GeoDataFrame, panel: pd.DataFrame, year: int) -> pd.DataFrame:
+    """Per park: tax (10k CNY) and energy (tce) per hectare of approved area in ``year``, as
+    ratios of sums over the firms inside its polygon (NaN cells skipped)."""
+    rows = panel[panel["year"] == year]
+    lon, lat = rows["lon"].to_numpy(), rows["lat"].to_numpy()
+    tax, energy = rows["tax"].to_numpy(), rows["energy_tce"].to_numpy()
+    out = []
+    for geom, area in zip(parks.geometry.values, parks["approved_area_ha"], strict=True):
+        hit = shapely.contains_xy(geom, lon, lat)
+        out.append((np.nansum(tax[hit]) / area, np.nansum(energy[hit]) / area))
+    table: pd.DataFrame = pd.DataFrame(
+        out, index=parks["park_id"].to_numpy(), columns=["tax_per_ha", "energy_tce_per_ha"]
+    )
+    return table
+
+
+def km_to_nearest_town(
+    lon: np.ndarray, lat: np.ndarray, towns: dict[str, tuple[float, float]]
+) -> np.ndarray:
+    """Geodesic distance (km, WGS-84 ellipsoid) from each point to the nearest town centre."""
+    geod = pyproj.Geod(ellps="WGS84")
+    best = np.full(len(lon), np.inf)
+    for tlon, tlat in towns.values():
+        _, _, dist = geod.inv(lon, lat, np.full(len(lon), tlon), np.full(len(lat), tlat))
+        best = np.minimum(best, np.asarray(dist) / 1000.0)
+    return best
+
+
 def check_outputs(
-    parks: gpd.GeoDataFrame, districts: gpd.GeoDataFrame, firms: pd.DataFrame, panel: pd.DataFrame
+    parks: gpd.GeoDataFrame,
+    districts: gpd.GeoDataFrame,
+    firms: pd.DataFrame,
+    panel: pd.DataFrame,
+    towns: dict[str, tuple[float, float]],
 ) -> dict[str, object]:
     """Verify what data/SAMPLE.md promises; return the figures it quotes."""
     tianjin = shapely.union_all(districts.geometry.values)
@@ -1138,6 +1360,9 @@ def check_outputs(
     if not (parks.is_valid.all() and parks.within(tianjin).all()):
         _fail("a park polygon is invalid or not inside Tianjin")
     lon, lat = firms["lon"].to_numpy(), firms["lat"].to_numpy()
+    on_land = shapely.contains_xy(tianjin, lon, lat)
+    if not on_land.all():
+        _fail(f"{int((~on_land).sum())} firms lie outside Tianjin's districts (sea or beyond)")
     division = firms["division"].to_numpy()
     hits = np.zeros(len(firms), dtype=np.int64)
     counts = {}
@@ -1181,6 +1406,13 @@ def check_outputs(
         "in_two_parks": int((hits > 1).sum()),
         "overlap_ha": float(coords.geodesic_area_ha([pair], crs="EPSG:4326")[0]),
         "max_area_error": float(rel.max()),
+        "tax_per_ha_2015": [
+            round(float(q), 1)
+            for q in park_intensities(parks, panel, 2015)["tax_per_ha"].quantile([0, 0.5, 1])
+        ],
+        "outside_median_km_to_town": round(
+            float(np.median(km_to_nearest_town(lon[hits == 0], lat[hits == 0], towns))), 2
+        ),
         "figures": figures,
     }
 
@@ -1378,7 +1610,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--enterprises",
         type=int,
         default=DEFAULT_ENTERPRISES,
-        help=f"number of firms (default {DEFAULT_ENTERPRISES}; Tianjin's real count is 120000)",
+        help=(
+            f"number of firms (default {DEFAULT_ENTERPRISES}, the established firms; with more,"
+            " the others are small firms, so 120000 gives a registry of the city's size)"
+        ),
     )
     p.add_argument(
         "--out", type=Path, default=REPO / "data", help="output directory (default data/)"
@@ -1405,29 +1640,60 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    started = time.perf_counter()
-    inputs = read_inputs(args.inputs)
+@dataclass(frozen=True)
+class Sample:
+    districts: gpd.GeoDataFrame
+    parks: gpd.GeoDataFrame
+    firms: pd.DataFrame  # one row per firm: park ('' outside), division, lon, lat, identity
+    panel: pd.DataFrame  # firm x year, the enterprise file's rows (WGS-84)
+    towns: dict[str, tuple[float, float]]
+
+
+def generate(
+    inputs: Inputs,
+    *,
+    seed: int,
+    enterprises: int,
+    districts: gpd.GeoDataFrame | None = None,
+    parks: gpd.GeoDataFrame | None = None,
+) -> Sample:
+    """Districts, parks, firms and their panel, as ``main`` writes them. ``districts`` and
+    ``parks`` may be passed from an earlier call with the same inputs and seed (they do not
+    depend on ``enterprises``) to save their construction."""
     table = phrase_table(inputs.phrases)
     phrases_of = zone_phrases(inputs.zones)
     unknown = sorted({p for ps in phrases_of.values() for p in ps} - set(table))
     if unknown:
         raise SystemExit(f"{INPUT_PHRASES} lacks the phrases {', '.join(unknown)}")
     rng_parks, rng_mix, rng_places, rng_ids, rng_measures = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(args.seed).spawn(5)
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(5)
     )
-    districts = build_districts(inputs.districts_gcj02)
-    parks = build_parks(inputs.zones, districts, rng_parks)
+    if districts is None:
+        districts = build_districts(inputs.districts_gcj02)
+    if parks is None:
+        parks = build_parks(inputs.zones, districts, rng_parks)
     weights = park_weights(parks, phrases_of, table, rng_mix)
-    counts, outside = allocate_counts(parks, weights, args.enterprises)
-    firms = locate_firms(parks, districts, counts, outside, rng_places)
+    counts, outside = allocate_counts(parks, weights, enterprises)
+    towns = settlement_centres(inputs.districts_gcj02)
+    firms = locate_firms(parks, districts, counts, outside, rng_places, towns=towns)
     firms = assign_identities(
         firms, districts, phrases_of, table, class_weights(inputs.classification, rng_ids), rng_ids
     )
     firms = firms.sort_values("enterprise_id", kind="stable").reset_index(drop=True)
-    panel = build_panel(firms, parks, rng_measures)
-    summary = check_outputs(parks, districts, firms, panel)
+    # The size scaling has its own stream (spawn key 6; 5 is the evaluation's), so the streams
+    # above draw the same numbers at any --enterprises.
+    rng_scale = np.random.default_rng(np.random.SeedSequence(seed).spawn(7)[6])
+    panel = build_panel(firms, parks, rng_measures, scale_rng=rng_scale)
+    return Sample(districts, parks, firms, panel, towns)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = time.perf_counter()
+    inputs = read_inputs(args.inputs)
+    sample = generate(inputs, seed=args.seed, enterprises=args.enterprises)
+    districts, parks, firms, panel = sample.districts, sample.parks, sample.firms, sample.panel
+    summary = check_outputs(parks, districts, firms, panel, sample.towns)
     gaps = planted_gap_table(parks, inputs.classification)
     # The evaluation's columns and parcels come last, from a sixth stream of the same seed
     # (spawn keys 0-4 are the streams above), and only read the panel: every file above stays
