@@ -89,10 +89,14 @@ def park_rollup(
     for label in labels:
         rollup[f"land_mu_{label}"] = land[label].fillna(0.0)
     rollup["land_mu_evaluated"] = ev.groupby(keys)["land_mu"].sum().reindex(grid, fill_value=0.0)
-    rollup["land_mu_low"] = sum((rollup[f"land_mu_{label}"] for label in low), 0.0 * rollup["n_firms"])
+    rollup["land_mu_low"] = sum(
+        (rollup[f"land_mu_{label}"] for label in low), 0.0 * rollup["n_firms"]
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         rollup["land_share_low"] = np.where(
-            rollup["land_mu_evaluated"] > 0, rollup["land_mu_low"] / rollup["land_mu_evaluated"], np.nan
+            rollup["land_mu_evaluated"] > 0,
+            rollup["land_mu_low"] / rollup["land_mu_evaluated"],
+            np.nan,
         )
     per_mu = ev["tax"] / ev["land_mu"]
     per_mu = per_mu.where(np.isfinite(per_mu))
