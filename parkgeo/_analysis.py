@@ -13,7 +13,7 @@ import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import geopandas as gpd
 import numpy as np
@@ -24,7 +24,7 @@ from pyproj import CRS, Transformer
 from pyproj.enums import TransformDirection
 
 from parkgeo._errors import CRSError, ParkgeoError, SchemaError
-from parkgeo.coords import geodesic_area_ha, lonlat_of
+from parkgeo.coords import geodesic_area_ha, local_metric_crs, lonlat_of
 from parkgeo.industry import industry_name, normalize_codes, rollup
 from parkgeo.years import resolve_year
 
@@ -307,6 +307,38 @@ def to_metric(crs: Any, lon: ArrayLike, lat: ArrayLike) -> NDArray[np.float64]:
         np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
     )
     return np.column_stack([np.asarray(x, dtype=float), np.asarray(y, dtype=float)])
+
+
+def project_firms(
+    snap: pd.DataFrame, *, what: str
+) -> tuple[pd.DataFrame, Any, NDArray[np.float64]]:
+    """``(firms, crs, xy)``: the snapshot's firms in their local metric CRS, leaving out (with
+    one warning: the count and an example) the firms whose projected coordinates are not
+    finite. A transverse Mercator projection cannot place a point ~90 degrees of longitude
+    from its central meridian (it goes to infinity), and one such firm must not cost the
+    others their clusters."""
+    if not len(snap):
+        return snap, None, np.empty((0, 2))
+    lon = snap["lon"].to_numpy(dtype=float)
+    lat = snap["lat"].to_numpy(dtype=float)
+    crs = local_metric_crs(lon, lat)
+    xy = to_metric(crs, lon, lat)
+    ok = np.isfinite(xy).all(axis=1)
+    if not ok.all():
+        first = int(np.flatnonzero(~ok)[0])
+        log.warning(
+            "%s: %d firms are too far from the others to be placed in the local metric CRS "
+            "(%s), e.g. enterprise_id %r at lon %.4f, lat %.4f; they are left out: check "
+            "their coordinates",
+            what,
+            int((~ok).sum()),
+            crs.name,
+            str(snap["enterprise_id"].iloc[first]),
+            lon[first],
+            lat[first],
+        )
+        snap, xy = cast(pd.DataFrame, snap.iloc[np.flatnonzero(ok)]), xy[ok]
+    return snap, crs, xy
 
 
 def from_metric(crs: Any, x: ArrayLike, y: ArrayLike) -> NDArray[np.float64]:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from parkgeo._coordcheck import sample_locations
 from parkgeo._dedupe import Keys, Repeats, key_hashes
 from parkgeo._options import JoinOptions, ReadOptions
 from parkgeo._partials import Partials, partials_of
@@ -210,6 +211,7 @@ class PartResult:
     conversions: dict[str, dict[str, Any]] = field(default_factory=dict)
     outside_china: int = 0
     bounds: tuple[float, float, float, float] | None = None
+    locations: Any = None  # the part's sample for the GCJ-02 evidence, judged once by the driver
 
 
 @dataclass(frozen=True)
@@ -259,11 +261,12 @@ def run_part(context: Context, task: Task) -> PartResult:
         conversions=cleaned.conversions,
         outside_china=cleaned.outside_china,
         bounds=bounds,
+        locations=sample_locations(kept["lon"].to_numpy(float), kept["lat"].to_numpy(float)),
     )
 
 
 def _join(kept: pd.DataFrame, parks: Any, join: JoinOptions) -> pd.DataFrame:
-    return assign_parks(kept, parks, **join.kwargs()).assigned
+    return assign_parks(kept, parks, check_coord_system=False, **join.kwargs()).assigned
 
 
 @contextmanager

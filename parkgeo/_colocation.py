@@ -8,9 +8,8 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
-from parkgeo._analysis import snapshot, to_metric
+from parkgeo._analysis import project_firms, snapshot
 from parkgeo._errors import ParkgeoError, SchemaError
-from parkgeo.coords import local_metric_crs
 
 __all__ = ["colocation_proximity", "colocation_quotients"]
 
@@ -122,12 +121,10 @@ def colocation_quotients(
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise ParkgeoError(f"k must be a positive integer; got {k!r}")
     snap, _ = snapshot(enterprises, year=year, level=level)
+    snap, _, xy = project_firms(snap, what="colocation_quotients")
     n = len(snap)
     if n < k + 1:
         raise ParkgeoError(f"co-location quotients need more than k={k} firms; got {n}")
-    lon = snap["lon"].to_numpy()
-    lat = snap["lat"].to_numpy()
-    xy = to_metric(local_metric_crs(lon, lat), lon, lat)
     codes, cat = np.unique(snap["_industry"].astype(str).to_numpy(), return_inverse=True)
     rows, cols, w = _neighbour_weights(xy, k=int(k))
     d = len(codes)

@@ -9,7 +9,10 @@ The join can reveal it: if shifting the points by the inverse GCJ-02 transform (
 BD-09 one; or the parks by the forward GCJ-02 one) puts markedly more of them in a park, the
 coordinates are almost certainly in that system. :func:`coord_system_evidence` measures this on
 a deterministic sample of at most 5,000 distinct locations inside China (the transforms are the
-identity elsewhere), so it costs a few milliseconds per join.
+identity elsewhere), so it costs a few milliseconds per join. The sample is chosen by a hash of
+each location (:func:`sample_locations`), not by row position, so a file read in parts (batches,
+worker processes, Dask) gets the same sample as the whole file: the union of each part's sample
+holds the whole file's, and the driver measures the evidence once on it.
 """
 
 from __future__ import annotations
@@ -22,11 +25,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["coord_system_evidence"]
+from parkgeo.coords import bd09_to_wgs84, gcj02_to_wgs84, in_china, wgs84_to_gcj02
+
+__all__ = ["SAMPLE", "coord_system_evidence", "sample_locations"]
 
 log = logging.getLogger("parkgeo")
 
-_SAMPLE = 5_000
+SAMPLE = 5_000
+"""Distinct locations the evidence is measured on."""
 _MIN_GAIN_SHARE = 0.05  # at least 5 % of the sample more in a park ...
 _MIN_GAIN = 5  # ... and at least 5 locations ...
 _MIN_RATIO = 1.15  # ... and 15 % more than as given
@@ -84,25 +90,7 @@ def coord_system_evidence(
     >>> ev["matched"] < ev["matched_if"]["gcj02"] == 400, ev["suggestion"]
     (True, '--coord-system gcj02')
     """
-    import pandas as pd
-
-    from parkgeo.coords import bd09_to_wgs84, gcj02_to_wgs84, in_china, wgs84_to_gcj02
-
-    rows = np.arange(len(lon))
-    if len(rows) > 20 * _SAMPLE:
-        # every k-th row first: deterministic, spread over the file, and cheap at 10^7 rows
-        rows = rows[np.linspace(0, len(rows) - 1, 20 * _SAMPLE).astype(np.int64)]
-    x, y = lon[rows], lat[rows]
-    keep = np.isfinite(x) & np.isfinite(y)
-    keep[keep] = in_china(x[keep], y[keep])
-    distinct = pd.unique(x[keep] + 1j * y[keep])
-    if len(distinct) > _SAMPLE:
-        distinct = np.sort(distinct)[np.linspace(0, len(distinct) - 1, _SAMPLE).astype(np.int64)]
-    xy = (
-        np.column_stack([np.real(distinct), np.imag(distinct)])
-        if len(distinct)
-        else np.empty((0, 2))
-    )
+    xy = sample_locations(lon, lat)
     sx, sy = xy[:, 0].copy(), xy[:, 1].copy()
     evidence: dict[str, Any] = {
         "n_sampled": len(xy),
@@ -131,6 +119,49 @@ def coord_system_evidence(
         if warn:
             _say(best, base, counts[best], len(xy), said_key)
     return evidence
+
+
+def sample_locations(
+    lon: NDArray[np.float64], lat: NDArray[np.float64], *, size: int = SAMPLE
+) -> NDArray[np.float64]:
+    """``(m, 2)`` lon/lat: the ``size`` distinct finite locations inside China with the smallest
+    hash of their coordinates (all of them when fewer), in hash order.
+
+    The choice depends on the set of locations only, never on row order or on how a file was
+    cut into parts: the sample of the union of parts' samples is the whole file's sample.
+
+    Examples
+    --------
+    >>> lon = np.array([117.1, 117.2, 117.1, 2.35, np.nan]); lat = np.array([39.1, 39.2, 39.1, 48.85, 39.0])
+    >>> sample_locations(lon, lat).tolist() == sample_locations(lon[::-1], lat[::-1]).tolist()
+    True
+    >>> len(sample_locations(lon, lat)), len(sample_locations(lon, lat, size=1))
+    (2, 1)
+    """
+    x = np.asarray(lon, dtype=np.float64)
+    y = np.asarray(lat, dtype=np.float64)
+    keep = np.isfinite(x) & np.isfinite(y)
+    keep[keep] = in_china(x[keep], y[keep])
+    x, y = x[keep] + 0.0, y[keep] + 0.0  # + 0.0: -0.0 and 0.0 are one location
+    with np.errstate(over="ignore"):
+        # a 64-bit mix of both coordinates' bits (splitmix64 finaliser): cheap and well spread
+        h = x.view(np.uint64) * np.uint64(0x9E3779B97F4A7C15) ^ y.view(np.uint64)
+        h ^= h >> np.uint64(31)
+        h *= np.uint64(0xBF58476D1CE4E5B9)
+        h ^= h >> np.uint64(27)
+    if len(h) > 4 * size:
+        # most files: the smallest 4*size hashes hold `size` distinct ones
+        near = np.argpartition(h, 4 * size)[: 4 * size]
+        if np.unique(h[near]).size < size:
+            near = np.arange(len(h))
+    else:
+        near = np.arange(len(h))
+    # order by (hash, lon, lat): a hash collision of two locations cannot drop either
+    order = near[np.lexsort((y[near], x[near], h[near]))]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = (x[order][1:] != x[order][:-1]) | (y[order][1:] != y[order][:-1])
+    chosen = order[first][:size]
+    return np.column_stack([x[chosen], y[chosen]])
 
 
 def _say(best: str, base: int, shifted: int, n: int, said_key: object) -> None:

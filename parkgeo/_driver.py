@@ -41,6 +41,7 @@ from parkgeo._options import (
 from parkgeo._partials import Partials, finish
 from parkgeo._readers import Plan, parts, plan_source
 from parkgeo._runners import auto_jobs, runner_for
+from parkgeo.join import coord_system_check
 
 __all__ = ["BatchedResult", "join_summary", "run_density"]
 
@@ -217,6 +218,12 @@ def _combined(
             "rejected); there is nothing to measure. Look at the reject ledger (--rejects PATH)"
         )
     summary = join_summary(total)
+    samples = [r.locations for r in results if r.locations is not None and len(r.locations)]
+    if samples:
+        # the whole file's location sample is in the union of the parts' samples: the
+        # GCJ-02/BD-09 evidence (and its warning) is the whole-file join's, said once
+        xy = np.concatenate(samples)
+        summary.attrs["coord_system"] = coord_system_check(xy[:, 0], xy[:, 1], parks)
     matched = int(summary.loc[~summary["match"].isin(["unmatched"]), "n"].sum())
     if matched == 0:
         from parkgeo.join import warn_nothing_matched

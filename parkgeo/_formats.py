@@ -140,6 +140,9 @@ def _xlsx_header(
     return i + height, height, headers, best[4]
 
 
+xlsx_header = _xlsx_header  # package-public name (evaluate_inputs re-reads extra columns)
+
+
 def _cell_text(value: Any) -> str:
     if value is None:
         return ""

@@ -7,9 +7,7 @@
   ``/dev/full``) are written as a stream: never replaced by a regular file, no atomic rename
   (there is no "beside" for them). A symlink to a regular file is followed: the file it points
   to is replaced atomically and the link stays. A full device is reported as "disk full".
-* :func:`write_xlsx` writes a real Excel workbook (``-o x.xlsx``): numbers as numbers, ids and
-  codes as text (18-character 统一社会信用代码 keep every digit), a frozen header row, optional
-  Chinese headers, text never turned into formulas, and the same bytes for the same table.
+* Excel workbooks (``-o x.xlsx``) are written by :mod:`parkgeo._xlsx`.
 """
 
 from __future__ import annotations
@@ -20,7 +18,6 @@ import io
 import logging
 import os
 import stat
-import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, cast
@@ -31,7 +28,6 @@ import pandas as pd
 from parkgeo._errors import ParkgeoError
 
 __all__ = [
-    "ZH_HEADERS",
     "check_paths",
     "finite_figures",
     "is_special",
@@ -39,7 +35,6 @@ __all__ = [
     "real_target",
     "stream_path",
     "stream_to",
-    "write_xlsx",
 ]
 
 log = logging.getLogger("parkgeo")
@@ -261,182 +256,6 @@ def stream_path(path: Path) -> Iterator[Path]:
         yield temp
         with open(temp, "rb") as src, stream_to(path, "wb") as dst:
             shutil.copyfileobj(src, dst, 1 << 20)
-
-
-# --------------------------------------------------------------------------------------------
-# Excel workbooks
-# --------------------------------------------------------------------------------------------
-
-ZH_HEADERS: dict[str, str] = {
-    "source_row": "源数据行号",
-    "enterprise_id": "统一社会信用代码",
-    "name": "名称",
-    "park_name": "园区名称",
-    "industry": "行业代码",
-    "industry_name": "行业名称",
-    "lon": "经度",
-    "lat": "纬度",
-    "year": "年份",
-    "tax": "纳税总额(万元)",
-    "profit": "利润总额(万元)",
-    "value_added": "工业增加值(万元)",
-    "energy_tce": "综合能耗(吨标准煤)",
-    "employees": "从业人员(人)",
-    "park_id": "园区代码",
-    "district": "所在区",
-    "level": "园区级别",
-    "approved_area_ha": "批复面积(公顷)",
-    "leading_industries": "主导产业",
-    "match": "匹配结果",
-    "distance_m": "距最近园区边界(米)",
-    "nearest_park_id": "最近园区代码",
-    "candidates": "候选园区",
-    "n_enterprises": "企业数",
-    "n_firms": "企业数",
-    "area_ha": "面积(公顷)",
-    "tax_per_ha": "地均税收(万元/公顷)",
-    "energy_per_ha": "地均能耗(吨标准煤/公顷)",
-    "energy_per_value_added": "单位增加值能耗(吨标准煤/万元)",
-    "labour_productivity": "全员劳动生产率(万元/人)",
-    "reason": "原因",
-    "message": "说明",
-    "value": "原值",
-    "column": "列",
-    "n": "数量",
-}
-"""Chinese headers (with units) for the canonical and most common output columns."""
-
-_EXCEL_MAX_ROWS = 1_048_576
-_EXCEL_MAX_CELL = 32_767
-_ID_WORDS = ("id", "code", "industry", "candidates", "adcode")
-_FIXED_TIME = (2000, 1, 1, 0, 0, 0)
-
-
-def _is_id_column(name: str) -> bool:
-    lowered = name.lower()
-    return lowered in _ID_WORDS or lowered.endswith(("_id", "_ids", "_code", "_codes"))
-
-
-def write_xlsx(df: pd.DataFrame, target: Path, *, zh_headers: bool = False) -> None:
-    """Write ``df`` as an Excel workbook (one sheet, frozen header row) to a file name.
-
-    Numbers stay numbers (NaN and infinities become empty cells: Excel has no NaN); ids and
-    codes (``enterprise_id``, ``park_id``, ``industry``, any ``*_id``/``*_code``) are text even
-    when they look numeric, so 18-character codes keep their digits; every text cell is stored
-    as text, so ``=1+1`` is never a formula; characters XML cannot hold are dropped; a cell is
-    cut at Excel's 32,767 characters (with a warning). Same table, same bytes.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib, openpyxl
-    >>> out = pathlib.Path(tempfile.mkdtemp()) / "t.xlsx"
-    >>> write_xlsx(pd.DataFrame({"enterprise_id": ["911201160000000001"], "tax": [1.5]}), out)
-    >>> sheet = openpyxl.load_workbook(out).active
-    >>> [c.value for c in sheet[2]], sheet.freeze_panes
-    (['911201160000000001', 1.5], 'A2')
-    """
-    import openpyxl
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    table = df.reset_index() if any(n is not None for n in df.index.names) else df
-    if len(table) + 1 > _EXCEL_MAX_ROWS:
-        raise ParkgeoError(
-            f"cannot write {target}: {len(table):,} rows do not fit in an Excel sheet "
-            f"({_EXCEL_MAX_ROWS - 1:,} rows at most); write .csv or .parquet instead"
-        )
-    book = openpyxl.Workbook(write_only=True)
-    sheet = book.create_sheet("parkgeo")
-    sheet.freeze_panes = "A2"
-    names = [str(c) for c in table.columns]
-    cut = 0
-
-    def text_cell(value: str) -> Any:
-        nonlocal cut
-        clean = ILLEGAL_CHARACTERS_RE.sub("", value)
-        if len(clean) > _EXCEL_MAX_CELL:
-            clean = clean[:_EXCEL_MAX_CELL]
-            cut += 1
-        cell = WriteOnlyCell(sheet, value=clean)
-        cell.data_type = "s"  # text, even when it starts with "=": never a formula
-        return cell
-
-    header = [ZH_HEADERS.get(n, n) if zh_headers else n for n in names]
-    sheet.append([text_cell(h) for h in header])
-    columns = [
-        _excel_values(table[c], _is_id_column(n)) for c, n in zip(table.columns, names, strict=True)
-    ]
-    for row in zip(*columns, strict=True) if columns else ():
-        sheet.append([text_cell(v) if isinstance(v, str) else v for v in row])
-    if cut:
-        log.warning(
-            "%s: %d cells were longer than Excel's 32,767 characters and were cut", target, cut
-        )
-    buffer = io.BytesIO()
-    book.properties.creator = "parkgeo"
-    book.save(buffer)
-    _deterministic_zip(buffer.getvalue(), target)
-
-
-def _excel_values(series: pd.Series, as_text: bool) -> list[Any]:
-    """Python values for one column: numbers as float/int, text as str, missing as None."""
-    import shapely
-
-    values = series.to_numpy(dtype=object)
-    out: list[Any] = []
-    if as_text:
-        return [None if _missing(v) else _plain_text(v) for v in values]
-    for v in values:
-        if _missing(v):
-            out.append(None)
-        elif isinstance(v, (bool, np.bool_)):
-            out.append(bool(v))
-        elif isinstance(v, (int, np.integer)):
-            out.append(int(v))
-        elif isinstance(v, (float, np.floating)):
-            out.append(float(v) if np.isfinite(v) else None)
-        elif isinstance(v, pd.Timestamp):
-            out.append(v.to_pydatetime().replace(tzinfo=None))
-        elif isinstance(v, shapely.Geometry):
-            out.append(v.wkt)
-        else:
-            out.append(str(v))
-    return out
-
-
-def _plain_text(value: Any) -> str:
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return str(int(value))  # an id read as 9.11e17 is written as its digits
-    return str(value)
-
-
-def _missing(value: Any) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    return isinstance(value, (float, np.floating)) and bool(np.isnan(value))
-
-
-def _deterministic_zip(data: bytes, target: Path) -> None:
-    """Rewrite the workbook's zip with fixed timestamps and creation dates."""
-    import re
-
-    with (
-        zipfile.ZipFile(io.BytesIO(data)) as src,
-        open(target, "wb") as fh,
-        zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as dst,
-    ):
-        for item in src.infolist():
-            payload = src.read(item.filename)
-            if item.filename == "docProps/core.xml":
-                payload = re.sub(
-                    rb"(<dcterms:(created|modified)[^>]*>)[^<]*",
-                    rb"\g<1>2000-01-01T00:00:00Z",
-                    payload,
-                )
-            info = zipfile.ZipInfo(item.filename, date_time=_FIXED_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            dst.writestr(info, payload)
 
 
 # --------------------------------------------------------------------------------------------

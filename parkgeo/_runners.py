@@ -168,6 +168,7 @@ def _client(scheduler: Any, workers: int | None) -> tuple[Any, list[Any]]:
                 "(tcp://host:8786) and that the scheduler is running"
             ) from None
         return client, [client]
+    quiet = _DaskLogs()  # before the cluster starts: its start-up lines are INFO
     n_workers = workers if workers is not None else max(1, os.cpu_count() or 1)
     # Loopback only; the dashboard on a free port (a fixed one clashes with any other cluster).
     cluster_class: Any = distributed.LocalCluster
@@ -181,7 +182,32 @@ def _client(scheduler: Any, workers: int | None) -> tuple[Any, list[Any]]:
     )
     client = client_class(cluster)
     log.info("Dask: %d local workers, dashboard %s", n_workers, client.dashboard_link)
-    return client, [client, cluster]
+    return client, [client, cluster, quiet]
+
+
+class _DaskLogs:
+    """Dask's own loggers at WARNING while a local cluster lives (closed last, after the
+    cluster: its shutdown lines are INFO too).
+
+    Dask sets ``distributed`` to INFO when imported, and its records propagate to the root
+    handler the CLI installs, so without this ``--workers N -q`` printed some twenty lines
+    of scheduler and worker chatter. ``LocalCluster(silence_logs=...)`` only quiets Dask's
+    own handler, and restores it before the shutdown lines.
+    """
+
+    NAMES = ("distributed", "bokeh", "tornado")
+
+    def __init__(self) -> None:
+        self._old: dict[str, int] = {}
+        for name in self.NAMES:
+            logger = logging.getLogger(name)
+            self._old[name] = logger.level
+            if logger.getEffectiveLevel() < logging.WARNING:
+                logger.setLevel(logging.WARNING)
+
+    def close(self) -> None:
+        for name, level in self._old.items():
+            logging.getLogger(name).setLevel(level)
 
 
 def auto_jobs(total_rows: int | None, kind: str) -> int:

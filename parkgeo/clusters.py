@@ -25,12 +25,12 @@ from parkgeo._analysis import (
     in_park_ids,
     industry_names,
     parks_wgs84,
+    project_firms,
     resolve_level,
     snapshot,
-    to_metric,
 )
 from parkgeo._errors import ParkgeoError
-from parkgeo.coords import geodesic_area_ha, local_metric_crs
+from parkgeo.coords import geodesic_area_ha
 
 __all__ = ["ClusterResult", "industry_clusters"]
 
@@ -379,6 +379,8 @@ def industry_clusters(
         wanted = {str(c) for c in industries}
         snap = snap[snap["_industry"].isin(wanted).to_numpy()]
 
+    snap, crs, xy = project_firms(snap, what="industry_clusters")
+
     # compute: one DBSCAN/HDBSCAN per industry, on the firms sorted by enterprise id
     n = len(snap)
     cat = snap["_industry"].cat.codes.to_numpy(dtype=np.int64)
@@ -386,13 +388,7 @@ def industry_clusters(
     labels_local = np.full(n, -1, dtype=np.int64)
     paths: dict[str, str] = {}
     pairs: dict[str, int] = {}
-    crs = None
-    xy = np.empty((0, 2))
     if n:
-        lon = snap["lon"].to_numpy(dtype=float)
-        lat = snap["lat"].to_numpy(dtype=float)
-        crs = local_metric_crs(lon, lat)
-        xy = to_metric(crs, lon, lat)
         by_industry = np.argsort(cat, kind="stable")  # stable: id order within an industry
         bounds = np.searchsorted(cat[by_industry], np.arange(len(codes) + 1))
         offset = 0

@@ -19,22 +19,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from parkgeo._columns import ENTERPRISE_COLUMNS
+from parkgeo._columns import ENTERPRISE_COLUMNS, match_columns
 from parkgeo._errors import SchemaError
+from parkgeo._xlsx import write_sheets
 from parkgeo.evaluate_inputs import evaluation_columns
+from parkgeo.evaluate_labels import zh_table
 from parkgeo.evaluate_land import ParcelLand, allocate_parcels, land_for_firms
 from parkgeo.evaluate_outputs import (
     class_changes,
     class_layer,
     low_efficiency_land,
     park_rollup,
-    write_workbook,
 )
 from parkgeo.evaluate_scheme import Scheme, read_scheme
 from parkgeo.evaluate_scoring import OUTCOMES, score_firms
+from parkgeo.io import atomic_write, write_table
+from parkgeo.join import assign_parks
 
 __all__ = ["EvaluationResult", "evaluate_enterprises", "read_supplement", "write_evaluation"]
 
@@ -84,7 +88,6 @@ def read_supplement(path: str | Path, *, mapping: Mapping[str, str] | None = Non
     """A supplementary table (land, statistics, power or environment department) keyed by
     enterprise id and, optionally, year: CSV, XLSX or Parquet, headers recognised like the
     enterprise file's (``统一社会信用代码``, ``年份``, ``用地面积(亩)``, ``营业收入`` ...)."""
-    from parkgeo._columns import match_columns
 
     p = Path(path)
     suffix = p.suffix.lower()
@@ -268,8 +271,6 @@ def evaluate_enterprises(
     )
     work["land_mu"] = work["land_ha"] * 15.0
     if parks is not None:
-        from parkgeo.join import assign_parks
-
         joined = assign_parks(
             work,
             parks,
@@ -342,7 +343,6 @@ def _order(table: pd.DataFrame, scheme: Scheme) -> list[str]:
 
 def _parcels_in_parks(parcel_land: ParcelLand, parks: Any) -> ParcelLand:
     """Each parcel's park: the park containing its representative point (none if outside)."""
-    import geopandas as gpd
 
     pts = gpd.GeoDataFrame(
         {"parcel_id": parcel_land.parcels["parcel_id"].to_numpy()},
@@ -477,7 +477,6 @@ def write_evaluation(
     ``<stem>_parks``, ``<stem>_ledger``, ``<stem>_changes``, ``<stem>_scheme`` beside it.
     Every file is written atomically; the same inputs give the same bytes.
     """
-    from parkgeo.io import write_table
 
     target = Path(path)
     tables = {
@@ -490,9 +489,9 @@ def write_evaluation(
     }
     if target.suffix.lower() == ".xlsx":
         if lang != "zh":
-            write_workbook(tables, target)
+            with atomic_write(target, "wb") as fh:
+                write_sheets(fh, tables, name=str(target))
             return [target]
-        from parkgeo.evaluate_labels import zh_table
 
         names = {ind.key: ind.name for g in result.scheme.groups for ind in g.indicators}
         sheets: dict[str, pd.DataFrame] = {}
@@ -502,7 +501,8 @@ def write_evaluation(
                 frame, sheet=key, indicator_names=names, labels=result.scheme.classes.labels
             )
             text.update(cols)
-        write_workbook(sheets, target, text_columns=sorted(text))
+        with atomic_write(target, "wb") as fh:
+            write_sheets(fh, sheets, text_columns=sorted(text), name=str(target))
         return [target]
     fmt = "parquet" if target.suffix.lower() in (".parquet", ".geoparquet") else "csv"
     written = []

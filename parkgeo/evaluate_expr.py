@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 from parkgeo._errors import ParkgeoError
 
-__all__ = ["SchemeError", "compile_expression", "evaluate_expression"]
+__all__ = ["SchemeError", "compile_expression", "evaluate_expression", "expression_names"]
 
 
 class SchemeError(ParkgeoError):
@@ -27,12 +27,30 @@ _BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div)
 _CMPOPS = (ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE)
 
 
-def _names(node: ast.AST) -> set[str]:
+def expression_names(node: ast.AST) -> set[str]:
+    """The column names a compiled formula or rule uses.
+
+    Examples
+    --------
+    >>> sorted(expression_names(compile_expression("tax / land_mu > 2")))
+    ['land_mu', 'tax']
+    """
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
 
 
-def _compile(text: object, where: str, allowed: Sequence[str] | None) -> ast.Expression:
-    """Parse a formula or rule; only arithmetic, comparisons, and/or/not, numbers and names."""
+def compile_expression(
+    text: object, *, where: str = "expression", allowed: Sequence[str] | None = None
+) -> ast.Expression:
+    """Parse and check a formula or rule: only arithmetic, comparisons, and/or/not, numbers
+    and names (with ``allowed``, only those column names).
+
+    Examples
+    --------
+    >>> compile_expression("__import__('os')")
+    Traceback (most recent call last):
+    ...
+    parkgeo.evaluate_expr.SchemeError: expression: "__import__('os')" uses Call; only + - * /, comparisons, and/or/not, numbers and column names are allowed
+    """
     if not isinstance(text, str) or not text.strip():
         raise SchemeError(f"{where}: must be a non-empty expression string")
     try:
@@ -68,7 +86,7 @@ def _compile(text: object, where: str, allowed: Sequence[str] | None) -> ast.Exp
         if isinstance(node, ast.Constant) and not isinstance(node.value, (int, float, str)):
             raise SchemeError(f"{where}: {text!r}: constant {node.value!r} is not allowed")
     if allowed is not None:
-        unknown = sorted(_names(tree) - set(allowed))
+        unknown = sorted(expression_names(tree) - set(allowed))
         if unknown:
             raise SchemeError(
                 f"{where}: unknown column {unknown[0]!r} in {text!r}; formulas use the canonical "
@@ -87,7 +105,7 @@ def evaluate_expression(
 
     Examples
     --------
-    >>> tree = _compile("tax / land_mu", "f", None)
+    >>> tree = compile_expression("tax / land_mu")
     >>> evaluate_expression(tree, {"tax": np.array([30.0, 1.0]), "land_mu": np.array([2.0, 0])}, 2)
     array([15., inf])
     """
@@ -150,16 +168,3 @@ def evaluate_expression(
     if arr.ndim == 0:
         arr = np.full(n, arr.item())
     return arr
-
-
-def compile_expression(text: str, *, where: str = "expression") -> ast.Expression:
-    """Parse and check a formula or rule (any column names).
-
-    Examples
-    --------
-    >>> compile_expression("__import__('os')")
-    Traceback (most recent call last):
-    ...
-    parkgeo.evaluate_expr.SchemeError: expression: "__import__('os')" uses Call; only + - * /, comparisons, and/or/not, numbers and column names are allowed
-    """
-    return _compile(text, where, None)

@@ -17,9 +17,13 @@ from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
+import openpyxl
 import pandas as pd
+import pyarrow.dataset as pads
+import pyogrio
 from numpy.typing import NDArray
 
+from parkgeo._cells import parse_numbers
 from parkgeo._columns import (
     ELECTRICITY_UNITS,
     EVALUATION_ALIASES,
@@ -29,6 +33,8 @@ from parkgeo._columns import (
     normalize_header,
 )
 from parkgeo._errors import InputFormatError, SchemaError
+from parkgeo._formats import xlsx_header
+from parkgeo._sniff import HEADER_SEARCH_ROWS, kind_of
 
 __all__ = ["evaluation_columns", "match_evaluation_columns", "read_evaluation_columns"]
 
@@ -94,7 +100,6 @@ def _with_units(
     series: pd.Series, units: Mapping[str, float]
 ) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
     """Numbers with unit suffixes from ``units`` (``12吨``, ``3.5万千瓦时``)."""
-    from parkgeo._validate import parse_numbers
 
     parsed = parse_numbers(series, kind="plain")
     values = parsed.values.copy()
@@ -166,7 +171,6 @@ def evaluation_columns(
     >>> out["input_notes"].tolist()
     [None, "land_area: 'x' is not a number (read as missing)"]
     """
-    from parkgeo._validate import parse_numbers
 
     found = match_evaluation_columns(raw.columns, mapping=mapping)
     n = len(raw)
@@ -277,12 +281,9 @@ def _wanted(headers: list[str], mapping: Mapping[str, str] | None, extra: list[s
 def _read_raw(
     path: Path, attrs: Mapping[str, Any], mapping: Mapping[str, str] | None, extra: list[str]
 ) -> pd.DataFrame:
-    from parkgeo._sniff import kind_of
 
     kind = kind_of(path)
     if kind == "parquet":
-        import pyarrow.dataset as pads
-
         dataset = pads.dataset(str(path), format="parquet")
         cols = _wanted(list(dataset.schema.names), mapping, extra)
         frame = dataset.to_table(columns=cols).to_pandas()
@@ -312,7 +313,6 @@ def _read_raw(
         return frame
     if kind == "xlsx":
         return _read_xlsx(path, attrs, mapping, extra)
-    import pyogrio
 
     frame = pyogrio.read_dataframe(path, read_geometry=False)
     cols = _wanted([str(c) for c in frame.columns], mapping, extra)
@@ -322,10 +322,6 @@ def _read_raw(
 def _read_xlsx(
     path: Path, attrs: Mapping[str, Any], mapping: Mapping[str, str] | None, extra: list[str]
 ) -> pd.DataFrame:
-    import openpyxl
-
-    from parkgeo._formats import _xlsx_header
-    from parkgeo._sniff import HEADER_SEARCH_ROWS as _HEADER_SEARCH_ROWS
 
     with open(path, "rb") as handle:
         book = openpyxl.load_workbook(handle, read_only=True, data_only=True)
@@ -334,7 +330,7 @@ def _read_xlsx(
             rows = list(sheet.iter_rows(values_only=True))
         finally:
             book.close()
-    start, _, headers, _ = _xlsx_header(rows[: _HEADER_SEARCH_ROWS + 1], {}, str(path))
+    start, _, headers, _ = xlsx_header(rows[: HEADER_SEARCH_ROWS + 1], {}, str(path))
     cols = _wanted(headers, mapping, extra)
     positions = {h: headers.index(h) for h in cols}
     body = rows[start:]

@@ -22,13 +22,16 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, cast
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from parkgeo._columns import PARCEL_ALIASES, normalize_header
-from parkgeo._errors import GeometryError, SchemaError
+from parkgeo._errors import CRSError, GeometryError, SchemaError
+from parkgeo.coords import geodesic_area_ha
 
 __all__ = [
     "PARCEL_OUTCOMES",
@@ -116,21 +119,14 @@ def read_parcels(
     CRSError, GeometryError, SchemaError
         No CRS; repeated parcel ids with different polygons; a share that is not a number.
     """
-    import geopandas as gpd
-
-    from parkgeo.coords import geodesic_area_ha
 
     if not isinstance(parcels, gpd.GeoDataFrame):
-        from pathlib import Path
-
         path = Path(parcels)
         if path.suffix.lower() in (".parquet", ".geoparquet"):
             parcels = gpd.read_parquet(path)
         else:
             parcels = gpd.read_file(path)
     if parcels.crs is None:
-        from parkgeo._errors import CRSError
-
         raise CRSError("parcels: the layer has no CRS; set one (e.g. EPSG:4326) before reading")
     gdf = parcels.to_crs("EPSG:4326")
     headers = [str(c) for c in gdf.columns if c != gdf.geometry.name]
@@ -287,8 +283,6 @@ def allocate_parcels(
         rows = pd.DataFrame({"row": np.arange(len(firms)), "enterprise_id": ids, "year": years})
         joined = pairs.merge(rows, on="enterprise_id", how="inner")
     else:
-        import geopandas as gpd
-
         points = gpd.GeoDataFrame(
             {"row": np.arange(len(firms))},
             geometry=gpd.points_from_xy(firms["lon"], firms["lat"]),

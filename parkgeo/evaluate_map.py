@@ -17,6 +17,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import shapely
+
+from parkgeo._assets import leaflet_assets
+from parkgeo._errors import ParkgeoError
+from parkgeo.io import atomic_write
 
 __all__ = ["evaluation_map_html", "save_evaluation_map"]
 
@@ -84,7 +89,6 @@ def _points(layer: Any) -> list[dict[str, Any]]:
 
 
 def _shapes(gdf: Any) -> dict[str, Any]:
-    import shapely
 
     features = []
     for geom, props in zip(
@@ -114,8 +118,6 @@ def evaluation_map_html(
         The year shown (default the latest evaluated year).
     lang : {"zh", "en"}
     """
-    from parkgeo._assets import leaflet_assets
-    from parkgeo._errors import ParkgeoError
 
     if lang not in _WORDS:
         raise ParkgeoError(f"lang must be 'zh' or 'en', got {lang!r}")
@@ -154,7 +156,6 @@ def save_evaluation_map(
     result: Any, path: str | Path, *, parks: Any = None, year: int | None = None, lang: str = "zh"
 ) -> Path:
     """Write :func:`evaluation_map_html` to ``path`` atomically."""
-    from parkgeo.io import atomic_write
 
     text = evaluation_map_html(result, parks=parks, year=year, lang=lang)
     target = Path(path)

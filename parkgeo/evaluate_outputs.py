@@ -1,22 +1,16 @@
 """Outputs of the per-mu evaluation: park roll-up, year-over-year changes, the low-efficiency
-land layer, the class-coloured map layer, and the workbook.
-
-The workbook is a real ``.xlsx`` (openpyxl): numbers are numbers, ids are text, the header row
-is frozen, text starting with ``=`` stays text (never a formula), and the bytes are
-deterministic (fixed document times and zip entry times).
+land layer and the class-coloured map layer. The workbook is written by :mod:`parkgeo._xlsx`.
 """
 
 from __future__ import annotations
 
-import io
-import re
-import zipfile
-from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 __all__ = [
     "class_colors",
@@ -24,7 +18,6 @@ __all__ = [
     "class_layer",
     "low_efficiency_land",
     "park_rollup",
-    "write_workbook",
 ]
 
 _GREEN = (26, 152, 80)
@@ -84,27 +77,31 @@ def park_rollup(
     )
     keys = ["park_id", "year"]
     grid = pd.MultiIndex.from_product([[*park_ids, all_label], years], names=keys)
-    out = pd.DataFrame(index=grid)
-    out["n_firms"] = both.groupby(keys).size().reindex(grid, fill_value=0)
+    rollup = pd.DataFrame(index=grid)
+    rollup["n_firms"] = both.groupby(keys).size().reindex(grid, fill_value=0)
     ev = both[both["outcome"] == "evaluated"]
-    out["n_evaluated"] = ev.groupby(keys).size().reindex(grid, fill_value=0)
+    rollup["n_evaluated"] = ev.groupby(keys).size().reindex(grid, fill_value=0)
     by_class = ev.groupby([*keys, "class"])
     counts = by_class.size().unstack("class").reindex(index=grid, columns=list(labels))
     land = by_class["land_mu"].sum().unstack("class").reindex(index=grid, columns=list(labels))
     for label in labels:
-        out[f"n_{label}"] = counts[label].fillna(0).astype(np.int64)
+        rollup[f"n_{label}"] = counts[label].fillna(0).astype(np.int64)
     for label in labels:
-        out[f"land_mu_{label}"] = land[label].fillna(0.0)
-    out["land_mu_evaluated"] = ev.groupby(keys)["land_mu"].sum().reindex(grid, fill_value=0.0)
-    out["land_mu_low"] = sum((out[f"land_mu_{label}"] for label in low), 0.0 * out["n_firms"])
+        rollup[f"land_mu_{label}"] = land[label].fillna(0.0)
+    rollup["land_mu_evaluated"] = ev.groupby(keys)["land_mu"].sum().reindex(grid, fill_value=0.0)
+    rollup["land_mu_low"] = sum(
+        (rollup[f"land_mu_{label}"] for label in low), 0.0 * rollup["n_firms"]
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
-        out["land_share_low"] = np.where(
-            out["land_mu_evaluated"] > 0, out["land_mu_low"] / out["land_mu_evaluated"], np.nan
+        rollup["land_share_low"] = np.where(
+            rollup["land_mu_evaluated"] > 0,
+            rollup["land_mu_low"] / rollup["land_mu_evaluated"],
+            np.nan,
         )
     per_mu = ev["tax"] / ev["land_mu"]
     per_mu = per_mu.where(np.isfinite(per_mu))
     median = per_mu.groupby([ev["park_id"], ev["year"]]).median().reindex(grid)
-    out["median_tax_per_mu"] = median
+    rollup["median_tax_per_mu"] = median
     low_firms = ev[ev["class"].isin(low)]
     med = median.reindex(pd.MultiIndex.from_frame(low_firms[keys])).to_numpy()
     gap = np.clip(med * low_firms["land_mu"].to_numpy() - low_firms["tax"].to_numpy(), 0, None)
@@ -113,18 +110,18 @@ def park_rollup(
         .groupby([low_firms["park_id"], low_firms["year"]])
         .sum(min_count=1)
     )
-    out["tax_gain"] = gain.reindex(grid).where(median.notna())
-    out.loc[median.notna() & out["tax_gain"].isna(), "tax_gain"] = 0.0
+    rollup["tax_gain"] = gain.reindex(grid).where(median.notna())
+    rollup.loc[median.notna() & rollup["tax_gain"].isna(), "tax_gain"] = 0.0
     without = low_firms["tax"].isna().groupby([low_firms["park_id"], low_firms["year"]]).sum()
-    out["n_low_without_tax"] = without.reindex(grid, fill_value=0).astype(np.int64)
+    rollup["n_low_without_tax"] = without.reindex(grid, fill_value=0).astype(np.int64)
     if parcel_ledger is not None and len(parcel_ledger):
         led = parcel_ledger[parcel_ledger["outcome"].isin(["idle", "owner_not_in_data"])]
         led = led.assign(park_id=led["park_id"].astype("str") if "park_id" in led else pd.NA)
         led_both = pd.concat([led[led["park_id"].notna()], led.assign(park_id=all_label)])
         grouped = led_both.groupby(["park_id", "year"])
-        out["n_idle_parcels"] = grouped.size().reindex(grid, fill_value=0).astype(np.int64)
-        out["idle_land_mu"] = (grouped["area_ha"].sum() * 15.0).reindex(grid, fill_value=0.0)
-    result = out.reset_index()
+        rollup["n_idle_parcels"] = grouped.size().reindex(grid, fill_value=0).astype(np.int64)
+        rollup["idle_land_mu"] = (grouped["area_ha"].sum() * 15.0).reindex(grid, fill_value=0.0)
+    result = rollup.reset_index()
     result.attrs["low_classes"] = low
     return cast(pd.DataFrame, result)
 
@@ -276,8 +273,6 @@ def low_efficiency_land(
     (their share of the parcel, ``kind = parcel``), idle parcels (``kind = idle``), and the
     points of lowest-class firms whose land came from a land column (``kind = firm_point``),
     each with ``area_ha`` and ``area_mu``; EPSG:4326."""
-    import geopandas as gpd
-    import shapely
 
     low = table[(table["outcome"] == "evaluated") & (table["class"] == label)]
     pieces: list[Any] = []
@@ -350,7 +345,6 @@ def class_layer(table: pd.DataFrame, labels: Sequence[str], *, year: int | None 
     """Evaluated firms as points coloured by class (``color``), for a map: one year (default
     the latest), EPSG:4326, with ``enterprise_id``, ``name``, ``park_id``, ``class``,
     ``total``, ``rank``, ``n_group``, ``land_mu`` and ``reason``."""
-    import geopandas as gpd
 
     evaluated = table[table["outcome"] == "evaluated"]
     if year is None and len(evaluated):
@@ -381,214 +375,3 @@ def class_layer(table: pd.DataFrame, labels: Sequence[str], *, year: int | None 
     )
     out.attrs["colors"] = colors
     return out
-
-
-# -- workbook ---------------------------------------------------------------------------------
-
-_ID_COLUMNS = {"enterprise_id", "park_id", "parcel_id", "id", "firms", "industry"}
-_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_STATIC = {
-    "[Content_Types].xml": (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-        '<Default Extension="rels" '
-        'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-        '<Default Extension="xml" ContentType="application/xml"/>'
-        '<Override PartName="/xl/workbook.xml" ContentType="application/'
-        'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-        '<Override PartName="/xl/styles.xml" ContentType="application/'
-        'vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
-        "{sheets}</Types>"
-    ),
-    "_rels/.rels": (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-        'relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>'
-    ),
-    "xl/styles.xml": (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-        '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-        '<fonts count="2"><font><sz val="11"/><name val="Calibri"/></font>'
-        '<font><b/><sz val="11"/><name val="Calibri"/></font></fonts>'
-        '<fills count="2"><fill><patternFill patternType="none"/></fill>'
-        '<fill><patternFill patternType="gray125"/></fill></fills>'
-        '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
-        '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/>'
-        "</cellStyleXfs>"
-        '<cellXfs count="3"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
-        '<xf numFmtId="49" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
-        '<xf numFmtId="49" fontId="1" fillId="0" borderId="0" xfId="0" applyNumberFormat="1" '
-        'applyFont="1"/></cellXfs>'
-        '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
-        "</styleSheet>"
-    ),
-}
-
-
-def write_workbook(
-    sheets: Mapping[str, pd.DataFrame], path: str | Path, *, text_columns: Sequence[str] = ()
-) -> Path:
-    """Write ``sheets`` (name -> table) as one ``.xlsx`` (Office Open XML), atomically.
-
-    Numbers are number cells (NaN and infinities are empty cells), id columns
-    (``enterprise_id``, ``park_id``, ``parcel_id``, ``industry`` ... and ``text_columns``)
-    are text cells in the text format ``@`` (so 18-digit credit codes keep every digit), all
-    other text is text (a cell starting with ``=`` is never a formula), the header row is
-    bold and frozen. The workbook is streamed directly: openpyxl took about two minutes for
-    the 48,000-row sample; this takes seconds. The zip has fixed entry times, so the same
-    tables give the same bytes.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib, openpyxl
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.xlsx"
-    >>> _ = write_workbook({"企业": pd.DataFrame({"enterprise_id": ["0012"], "total": [87.5]})}, p)
-    >>> ws = openpyxl.load_workbook(p)["企业"]
-    >>> ws["A2"].value, ws["B2"].value, ws.freeze_panes
-    ('0012', 87.5, 'A2')
-    """
-    from parkgeo.io import atomic_write
-
-    text_cols = set(text_columns) | _ID_COLUMNS
-    names = [_sheet_title(n) for n in sheets]
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-
-        def put(name: str, text: str) -> None:
-            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o600 << 16
-            archive.writestr(info, text.encode("utf-8"))
-
-        overrides = "".join(
-            f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="application/'
-            'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-            for i in range(1, len(names) + 1)
-        )
-        put("[Content_Types].xml", _STATIC["[Content_Types].xml"].replace("{sheets}", overrides))
-        put("_rels/.rels", _STATIC["_rels/.rels"])
-        sheet_list = "".join(
-            f'<sheet name="{_esc(n)}" sheetId="{i}" r:id="rId{i}"/>'
-            for i, n in enumerate(names, start=1)
-        )
-        put(
-            "xl/workbook.xml",
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
-            'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
-            f"<sheets>{sheet_list}</sheets></workbook>",
-        )
-        rels = "".join(
-            f'<Relationship Id="rId{i}" Type="http://schemas.openxmlformats.org/officeDocument/'
-            f'2006/relationships/worksheet" Target="worksheets/sheet{i}.xml"/>'
-            for i in range(1, len(names) + 1)
-        )
-        n_sheets = len(names)
-        rels += (
-            f'<Relationship Id="rId{n_sheets + 1}" Type="http://schemas.openxmlformats.org/'
-            'officeDocument/2006/relationships/styles" Target="styles.xml"/>'
-        )
-        put(
-            "xl/_rels/workbook.xml.rels",
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            f"{rels}</Relationships>",
-        )
-        put("xl/styles.xml", _STATIC["xl/styles.xml"])
-        for i, frame in enumerate(sheets.values(), start=1):
-            info = zipfile.ZipInfo(f"xl/worksheets/sheet{i}.xml", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o600 << 16
-            # streamed in row chunks: a 480,000-row sheet never sits in memory as one string
-            with archive.open(info, "w", force_zip64=True) as member:
-                for chunk in _sheet_xml(frame, text_cols):
-                    member.write(chunk.encode("utf-8"))
-    target = Path(path)
-    with atomic_write(target, "wb") as fh:
-        fh.write(out.getvalue())
-    return target
-
-
-def _sheet_title(name: str) -> str:
-    return re.sub(r"[\\/*?:\[\]]", "_", name)[:31]
-
-
-def _esc(text: str) -> str:
-    text = _XML_BAD.sub("", text)
-    return (
-        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
-    )
-
-
-def _letters(j: int) -> str:
-    out = ""
-    j += 1
-    while j:
-        j, r = divmod(j - 1, 26)
-        out = chr(65 + r) + out
-    return out
-
-
-def _sheet_xml(frame: pd.DataFrame, text_cols: set[str], chunk: int = 20_000) -> Iterator[str]:
-    headers = [str(c) for c in frame.columns]
-    letters = [_letters(j) for j in range(len(headers))]
-    widths = "".join(
-        f'<col min="{j}" max="{j}" width="{min(40, max(10, 2 * len(h)))}" customWidth="1"/>'
-        for j, h in enumerate(headers, start=1)
-    )
-    yield (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-        '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" '
-        'activePane="bottomLeft" state="frozen"/><selection pane="bottomLeft"/></sheetView>'
-        f"</sheetViews><cols>{widths}</cols><sheetData>"
-    )
-    head = "".join(
-        f'<c r="{c}1" t="inlineStr" s="2"><is><t xml:space="preserve">{_esc(h)}</t></is></c>'
-        for c, h in zip(letters, headers, strict=True)
-    )
-    yield f'<row r="1">{head}</row>'
-    is_text = [str(name) in text_cols for name in frame.columns]
-    for start in range(0, len(frame), chunk):
-        part = frame.iloc[start : start + chunk]
-        cells = [
-            _column_cells(part.iloc[:, j], letters[j], is_text[j]) for j in range(len(headers))
-        ]
-        rows = []
-        for r in range(len(part)):
-            row = str(start + r + 2)
-            body = "".join(col[r].replace("#", row, 1) for col in cells if col[r])
-            rows.append(f'<row r="{row}">{body}</row>')
-        yield "".join(rows)
-    yield "</sheetData></worksheet>"
-
-
-def _column_cells(series: pd.Series, letter: str, text: bool) -> list[str]:
-    """Each cell's XML with ``#`` in place of its row number ('' for an empty cell)."""
-    missing = series.isna().to_numpy()
-    ref = f'<c r="{letter}#"'
-    if not text and pd.api.types.is_bool_dtype(series.dtype):
-        values = series.fillna(False).to_numpy(dtype=bool)
-        return [
-            "" if m else f'{ref} t="b"><v>{int(v)}</v></c>'
-            for v, m in zip(values, missing, strict=True)
-        ]
-    if not text and (
-        pd.api.types.is_integer_dtype(series.dtype) or pd.api.types.is_float_dtype(series.dtype)
-    ):
-        numbers = series.to_numpy(dtype=np.float64, na_value=np.nan)
-        finite = np.isfinite(numbers)
-        integral = pd.api.types.is_integer_dtype(series.dtype)
-        return [
-            f"{ref}><v>{int(v) if integral else repr(float(v))}</v></c>" if ok else ""
-            for v, ok in zip(numbers, finite, strict=True)
-        ]
-    style = ' s="1"' if text else ""
-    texts = series.astype("str").tolist()
-    return [
-        ""
-        if m
-        else f'{ref}{style} t="inlineStr"><is><t xml:space="preserve">{_esc(v)}</t></is></c>'
-        for v, m in zip(texts, missing, strict=True)
-    ]

@@ -20,7 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from parkgeo.evaluate_expr import SchemeError, _compile, _names, evaluate_expression
+from parkgeo._paths import data_path
+from parkgeo.evaluate_expr import (
+    SchemeError,
+    compile_expression,
+    evaluate_expression,
+    expression_names,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -189,15 +195,15 @@ class Scheme:
             if group.column:
                 names.add(group.column)
             if group.rule_expr is not None:
-                names |= _names(group.rule_expr)
+                names |= expression_names(group.rule_expr)
             for ind in group.indicators:
                 if ind.expr is not None:
-                    names |= _names(ind.expr)
+                    names |= expression_names(ind.expr)
         for item in (*self.bonuses, *self.vetoes):
             if item.column:
                 names.add(item.column)
             if item.rule_expr is not None:
-                names |= _names(item.rule_expr)
+                names |= expression_names(item.rule_expr)
         return tuple(sorted(names))
 
 
@@ -241,7 +247,7 @@ def _indicator(
     key = _text(raw.get("key"), f"{where}.key")
     where = f"{where} ({key})"
     formula = _text(raw.get("formula"), f"{where}.formula")
-    expr = _compile(formula, f"{where}.formula", allowed)
+    expr = compile_expression(formula, where=f"{where}.formula", allowed=allowed)
     method = _choice(raw.get("method", defaults.get("method", "base")), METHODS, f"{where}.method")
     direction = _choice(raw.get("direction", "higher"), DIRECTIONS, f"{where}.direction")
     weight = _number(raw.get("weight"), f"{where}.weight", minimum=0.0)
@@ -300,7 +306,7 @@ def _item(raw: Any, where: str, *, veto: bool) -> Bonus:
         column=None if column is None else _text(column, f"{where} ({key}).column"),
         rule=None if rule is None else str(rule),
         points=points,
-        rule_expr=None if rule is None else _compile(rule, f"{where} ({key}).rule", None),
+        rule_expr=None if rule is None else compile_expression(rule, where=f"{where} ({key}).rule"),
     )
 
 
@@ -365,7 +371,7 @@ def _group(raw: Any, where: str, defaults: Mapping[str, Any], total: float) -> G
         values = tuple(vals)
     elif "values" in raw:
         raise SchemeError(f"{where}.values: needs a column")
-    rule_expr = None if rule is None else _compile(rule, f"{where}.rule", None)
+    rule_expr = None if rule is None else compile_expression(rule, where=f"{where}.rule")
     items = raw.get("indicators")
     if not isinstance(items, list) or not items:
         raise SchemeError(f"{where}.indicators: a group needs at least one indicator")
@@ -534,7 +540,6 @@ def read_scheme(path: str | Path) -> Scheme:
 def example_scheme(name: str) -> Scheme:
     """One of the shipped example schemes: ``linhai_base`` (base-value scoring, modelled on
     临海市) or ``jingde_minmax`` (min-max scoring and class shares, modelled on 旌德县)."""
-    from parkgeo._paths import data_path
 
     if name not in EXAMPLE_SCHEMES:
         raise SchemeError(f"unknown example scheme {name!r}; use {', '.join(EXAMPLE_SCHEMES)}")

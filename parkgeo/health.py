@@ -21,13 +21,14 @@ import io
 import logging
 import re
 import unicodedata
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["health_report"]
+__all__ = ["health_report", "summary_line"]
 
 log = logging.getLogger("parkgeo")
 
@@ -98,6 +99,49 @@ def health_report(
         baseline_year=baseline_year,
     )
     return report
+
+
+def summary_line(
+    *,
+    n_read: int,
+    n_kept: int,
+    rejects: pd.DataFrame,
+    columns: Mapping[str, str],
+    needs: Sequence[str] = (),
+    years: Mapping[int, int] | None = None,
+    baseline_year: int | None = None,
+) -> str:
+    """The health of what a command just read, in one line (counts it already has: no read).
+
+    Examples
+    --------
+    >>> ledger = pd.DataFrame({"reason": ["bad_lonlat", "bad_lonlat", "duplicate"]})
+    >>> summary_line(n_read=10, n_kept=7, rejects=ledger, columns={"tax": "纳税"},
+    ...              needs=("tax", "energy_tce"), years={2015: 4, 2016: 3}, baseline_year=2013)
+    'data health: 10 rows read, 7 kept, 3 ledgered (bad_lonlat 2, duplicate 1); needed but not found: energy_tce (map it with --columns); years 2015..2016 (4, 3 rows), baseline 2013 NOT present; details: parkgeo check'
+    """
+    parts = [f"{n_read} rows read, {n_kept} kept, {len(rejects)} ledgered"]
+    if len(rejects) and "reason" in rejects.columns:
+        top = rejects["reason"].value_counts()
+        shown = ", ".join(f"{k} {int(v)}" for k, v in top.head(3).items())
+        parts[0] += f" ({shown}{', ...' if len(top) > 3 else ''})"
+    missing = [c for c in needs if c not in columns]
+    if missing:
+        parts.append(f"needed but not found: {', '.join(missing)} (map it with --columns)")
+    attention = bool(missing) or bool(len(rejects))
+    if years:
+        ordered = sorted(years)
+        span = str(ordered[0]) if len(ordered) == 1 else f"{ordered[0]}..{ordered[-1]}"
+        counts = ", ".join(str(int(years[y])) for y in ordered[:6])
+        text = f"years {span} ({counts}{', ...' if len(ordered) > 6 else ''} rows)"
+        if baseline_year is not None:
+            present = baseline_year in years
+            attention = attention or not present
+            text += f", baseline {baseline_year} {'present' if present else 'NOT present'}"
+        parts.append(text)
+    if attention:
+        parts.append("details: parkgeo check")
+    return "data health: " + "; ".join(parts)
 
 
 def _health(

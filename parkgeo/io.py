@@ -31,7 +31,7 @@ from typing import IO, Any
 
 import pandas as pd
 
-from parkgeo import _geometry, _outputs
+from parkgeo import _geometry, _outputs, _xlsx
 from parkgeo._columns import (
     ENTERPRISE_COLUMNS,
     PARK_COLUMNS,
@@ -564,7 +564,7 @@ def write_table(
     raw : bool
         Do not neutralise CSV cells that start with ``= + - @``, tab or CR.
     zh_headers : bool
-        Excel only (``.xlsx``, see :func:`parkgeo._outputs.write_xlsx`): Chinese headers.
+        Excel only (``.xlsx``, see :mod:`parkgeo._xlsx`): Chinese headers.
 
     Returns
     -------
@@ -602,8 +602,9 @@ def write_table(
     elif fmt == "gpkg":
         _write_gpkg(with_index(df), target)
     elif fmt == "xlsx":
-        with atomic_path(target) as temp:
-            _outputs.write_xlsx(df, temp, zh_headers=zh_headers)
+        with atomic_write(target, "wb") as fh:
+            headers = _xlsx.ZH_HEADERS if zh_headers else None
+            _xlsx.write_sheets(fh, {"parkgeo": df}, headers=headers, name=str(target))
     else:
         raise ParkgeoError(
             f"unknown output format {fmt!r}; use csv, parquet, gpkg, geojson, json or xlsx"

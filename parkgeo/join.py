@@ -244,6 +244,25 @@ def lonlat_bounds(
     )
 
 
+def coord_system_check(
+    lon: NDArray[np.float64],
+    lat: NDArray[np.float64],
+    parks: Any,
+    *,
+    boundary_tol_m: float = 0.01,
+) -> dict[str, Any]:
+    """The GCJ-02/BD-09 evidence of :func:`assign_parks` for points joined elsewhere (a file
+    joined in parts: the driver passes the union of the parts' location samples), warning as
+    the join does. Returns what ``summary.attrs["coord_system"]`` holds."""
+    park_ids, park_geoms = _check_parks(parks)
+    return coord_system_evidence(
+        np.asarray(lon, dtype=np.float64),
+        np.asarray(lat, dtype=np.float64),
+        lambda x, y: _n_in_parks(x, y, park_geoms, boundary_tol_m),
+        said_key=hash(tuple(park_ids.tolist())),
+    )
+
+
 def warn_nothing_matched(
     n_rows: int, bounds: tuple[float, float, float, float] | None, park_geoms: Any
 ) -> None:

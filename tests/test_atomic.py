@@ -56,9 +56,7 @@ ALLOWED = {
     ("io.py", "write_table"),  # parkgeo.io.write_table itself
     ("io.py", "atomic_write"),  # opens the temporary file
     ("_outputs.py", "stream_to"),  # a special file (/dev/stdout, FIFO): streamed, never replaced
-    ("_outputs.py", "write_xlsx"),  # saves into a BytesIO
-    ("_outputs.py", "_deterministic_zip"),  # writes atomic_path's temporary path
-    ("evaluate_outputs.py", "write_workbook"),  # zip members of a BytesIO, then atomic_write
+    ("_xlsx.py", "write_sheets"),  # opens zip members inside the caller's atomic_write handle
 }
 
 

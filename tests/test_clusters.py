@@ -415,3 +415,37 @@ def test_dbscan_equals_scikit_learn_on_any_layout(
     for guard in (10**9, 1):
         labels, _, _ = _dbscan(xy, eps_m=eps * 10.0, min_size=min_size, max_pairs=guard)
         np.testing.assert_array_equal(labels, expected)
+
+
+def _with_far_firm() -> pd.DataFrame:
+    """The fixture plus one C3911 firm on the equator ~90 degrees west of Tianjin's central
+    meridian (117 E): the Gauss-Kruger projection sends it to infinity."""
+    firms = two_blobs_and_noise()
+    far = firms.iloc[[0]].assign(enterprise_id="FAR1", lon=27.0, lat=0.0)
+    return pd.concat([firms, far.set_axis([999])])
+
+
+def test_a_firm_that_cannot_be_projected_is_left_out_and_said(tmp_path, caplog) -> None:
+    from parkgeo.structure import colocation_quotients
+
+    firms = _with_far_firm()
+    with caplog.at_level(logging.WARNING, logger="parkgeo"):
+        res = industry_clusters(firms, method="dbscan", eps_m=300, min_size=5)
+    assert "industry_clusters: 1 firms are too far from the others" in caplog.text
+    assert "e.g. enterprise_id 'FAR1' at lon 27.0000, lat 0.0000" in caplog.text
+    # the other firms' clusters are those of the fixture without it
+    alone = industry_clusters(two_blobs_and_noise(), method="dbscan", eps_m=300, min_size=5)
+    assert res.clusters["n_firms"].tolist() == alone.clusters["n_firms"].tolist() == [12, 30, 20]
+    assert pd.isna(res.labels.loc[999]) and res.params["n_firms"] == len(firms) - 1
+    assert np.isfinite(res.clusters[["centroid_lon", "centroid_lat"]].to_numpy()).all()
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="parkgeo"):
+        clq = colocation_quotients(firms)
+    assert "colocation_quotients: 1 firms are too far" in caplog.text
+    assert np.isfinite(clq["clq"].dropna()).all()
+    path = tmp_path / "far.csv"
+    firms.to_csv(path, index=False)
+    done = _cli("clusters", "--enterprises", str(path), "--eps-m", "300", "--min-size", "5")
+    assert done.returncode == 0, done.stderr
+    assert "1 firms are too far from the others" in done.stderr and "FAR1" in done.stderr
+    assert pd.read_csv(io.StringIO(done.stdout))["n_firms"].tolist() == [12, 30, 20]

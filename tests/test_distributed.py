@@ -171,3 +171,39 @@ def test_cli_workers_starts_and_closes_a_local_cluster(sample, messy_parts, tmp_
     assert table["n_enterprises"].tolist() == expected["n_enterprises"].tolist()
     assert table["n_enterprises"].iloc[-4:].sum() == 48_003 - 5  # ALL rows: read - rejected
     assert len(multiprocessing.active_children()) == before
+
+
+def test_dask_chatter_stays_off_stderr(tmp_path):
+    """``--workers N -q`` prints nothing; without ``-q`` only parkgeo's own lines, never the
+    scheduler's and workers' INFO lines; the library leaves Dask's log levels as it found them."""
+    import logging
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from parkgeo.cli import main
+
+    args = ["density", "--parks", str(sample_path("tianjin_parks.parquet"))]
+    args += ["--enterprises", str(sample_path("tianjin_enterprises.parquet")), "--workers", "1"]
+    root = Path(__file__).resolve().parents[1]
+
+    def run(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "parkgeo", *args, *extra, "-o", str(tmp_path / "d.csv")],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    quiet = run("-q")
+    assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
+    loud = run()
+    assert loud.returncode == 0, loud.stderr
+    lines = loud.stderr.splitlines()
+    assert any("match summary" in line for line in lines)
+    for chatter in ("Scheduler at", "Nanny", "Register worker", "Remove client", "Retire worker"):
+        assert not any(chatter in line for line in lines), loud.stderr
+    before = logging.getLogger("distributed").level
+    assert main([*args, "-q", "-o", str(tmp_path / "e.csv")]) == 0
+    assert logging.getLogger("distributed").level == before

@@ -352,8 +352,6 @@ CHECKED_PATHS = {
     ("demo.py", "outdir / name"),
     # keys of a literal dict of table names
     ("evaluate.py", "target.with_name(f'{target.stem}_{key}{target.suffix}')"),
-    # arithmetic on columns, not a path
-    ("evaluate_outputs.py", "out['land_mu_low'] / out['land_mu_evaluated']"),
 }
 
 

@@ -5,6 +5,7 @@ subprocess where a crash, not an exception, is the failure)."""
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -504,6 +505,39 @@ def test_gcj02_or_bd09_read_as_wgs84_is_detected(system, tianjin_files, tmp_path
     assert unmatched < res.summary.set_index("match").loc["unmatched", "n"]
 
 
+def test_every_density_backend_reports_gcj02_as_join_does(tianjin_files, tmp_path):
+    """The evidence is measured once per run on the same location sample (chosen by a hash of
+    each location, not by row position), so every backend says the same words and numbers as
+    ``parkgeo join``: once, and in the match summary line."""
+    firms = tmp_path / "firms_gcj02.parquet"
+    pd.read_csv(tianjin_files["gcj02"], dtype={"enterprise_id": str}).to_parquet(
+        firms, row_group_size=3_000
+    )
+    common = ["--parks", str(tianjin_files["parks"]), "--enterprises", str(firms)]
+
+    def said(*argv: str) -> tuple[list[str], list[str]]:
+        done = _run(*argv, *common, "-o", str(tmp_path / "out.csv"))
+        assert done.returncode == 0, done.stderr
+        lines = done.stderr.splitlines()
+        warning = [line for line in lines if "coordinate system:" in line]
+        summary = [line for line in lines if "match summary" in line]
+        return warning, summary
+
+    join_warning, join_summary = said("join")
+    assert len(join_warning) == 1 and "rerun with --coord-system gcj02" in join_warning[0]
+    assert "coordinates look like gcj02: pass --coord-system gcj02" in join_summary[0]
+    backends = {
+        "memory": (),
+        "batched": ("--batch-rows", "3000"),
+        "jobs": ("--batch-rows", "3000", "--jobs", "2"),
+        "dask": ("--workers", "2", "--partition-rows", "3000"),
+    }
+    for name, options in backends.items():
+        warning, summary = said("density", *options)
+        assert warning == join_warning, name
+        assert summary == join_summary, name
+
+
 def test_wgs84_data_raises_no_coordinate_alarm(tianjin_files, caplog):
     from parkgeo import read_enterprises
 
@@ -785,3 +819,45 @@ def test_more_park_geometry_of_the_same_classes(geometry, code, words, tmp_path:
         joined = pd.read_csv(out)
         assert joined["park_id"].astype(str).tolist() == ["P1", "P1", "P2"]
         assert shapely.get_type_id(read_parks(inputs.parks).geometry).tolist()[-1] in (3, 6)
+
+
+def test_every_command_logs_the_health_summary_first(tianjin_files, tmp_path, caplog):
+    """One line of data health at INFO from what the command read (no second read): rows
+    read/kept/ledgered, the columns it needs but could not find, years vs the baseline."""
+    from _bad_inputs import good_parks
+
+    firms = tmp_path / "firms.csv"
+    firms.write_text(
+        HEADER.replace("tax", "税费合计") + GOOD_ROWS + "E9,坏,C2710,abc,39.05,2015,1,1\n",
+        encoding="utf-8",
+    )
+    parks = good_parks(tmp_path)
+    expected = (
+        "data health: 4 rows read, 3 kept, 1 ledgered (non_numeric_coordinate 1); needed but not "
+        "found: tax{more} (map it with --columns); years 2015 (3 rows){baseline}; details: parkgeo "
+        "check"
+    )
+    runs: dict[str, tuple[str, ...]] = {
+        "join": (),
+        "density": (),
+        "density --batch-rows 2": ("--batch-rows", "2"),
+        "clusters": (),
+    }
+    lines: dict[str, str] = {}
+    for name, extra in runs.items():
+        command = name.split()[0]
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="parkgeo"):
+            argv = [command, "--parks", str(parks), "--enterprises", str(firms), *extra]
+            main([*argv, "-o", str(tmp_path / f"{command}.csv")])
+        said = [r.getMessage() for r in caplog.records if "data health" in r.getMessage()]
+        assert len(said) == 1, (name, said)
+        lines[name] = said[0]
+    assert lines["join"] == expected.format(more="", baseline="").replace(
+        "needed but not found: tax (map it with --columns); ", ""
+    )
+    density = expected.format(
+        more=", value_added, profit, employees", baseline=", baseline 2013 NOT present"
+    )
+    assert lines["density"] == lines["density --batch-rows 2"] == density
+    assert "needed but not found" not in lines["clusters"]  # it needs the industry: found

@@ -148,7 +148,17 @@ def load_enterprises(args: argparse.Namespace) -> Any:
         encoding=args.encoding,
         strict=args.strict,
     )
-    report_read(args, loaded.n_read, len(loaded.data), loaded.rejects, loaded.encoding)
+    data = loaded.data
+    years = data["year"].value_counts().to_dict() if "year" in data.columns else None
+    report_read(
+        args,
+        loaded.n_read,
+        len(data),
+        loaded.rejects,
+        loaded.encoding,
+        columns=data.attrs.get("columns", {}),
+        years=years,
+    )
     return loaded
 
 
@@ -159,10 +169,17 @@ def report_read(
     rejects: pd.DataFrame,
     encoding: str | None,
     how: str = "",
+    *,
+    columns: Any = None,
+    years: Any = None,
 ) -> None:
-    """Log what was read (counts, encoding, in how many parts); write the ledger when asked,
-    else say loudly that rows were rejected."""
+    """Log what was read (counts, encoding, in how many parts) and, given the recognised
+    ``columns``, the one-line data health summary; write the ledger when asked, else say
+    loudly that rows were rejected."""
     from parkgeo.io import write_table
+
+    if columns is not None:
+        log_health(args, n_read, n_kept, rejects, columns=columns, years=years)
 
     enc = f", encoding {encoding}" if encoding else ""
     log.info(
@@ -185,6 +202,49 @@ def report_read(
     if getattr(args, "rejects", None):
         write_table(rejects, args.rejects)
         log.info("reject ledger written to %s", args.rejects)
+
+
+# the canonical columns each command's figures need (lon/lat, id and year are always required)
+COMMAND_NEEDS: dict[str, tuple[str, ...]] = {
+    "density": ("tax", "energy_tce", "value_added", "profit", "employees"),
+    "map": ("tax", "energy_tce", "industry"),
+    "clusters": ("industry",),
+    "gaps": ("industry",),
+    "site": ("industry",),
+    "evaluate": ("tax",),
+}
+
+
+def log_health(
+    args: argparse.Namespace,
+    n_read: int,
+    n_kept: int,
+    rejects: pd.DataFrame,
+    *,
+    columns: Any,
+    years: Any,
+) -> None:
+    """The data health summary (:func:`parkgeo.health.summary_line`) at INFO, from what the
+    command already read."""
+    from parkgeo.health import summary_line
+
+    baseline = getattr(args, "baseline_year", None)
+    if baseline is None and hasattr(args, "baseline_year"):  # commands measuring changes
+        baseline = 2013
+        if getattr(args, "targets", None):
+            from parkgeo.metrics import read_targets
+
+            baseline = read_targets(args.targets).baseline_year
+    line = summary_line(
+        n_read=n_read,
+        n_kept=n_kept,
+        rejects=rejects,
+        columns=dict(columns or {}),
+        needs=COMMAND_NEEDS.get(str(getattr(args, "command", "")), ()),
+        years={int(y): int(n) for y, n in (years or {}).items()},
+        baseline_year=baseline,
+    )
+    log.info("%s", line)
 
 
 def output_format(args: argparse.Namespace, default: str = "csv") -> str:

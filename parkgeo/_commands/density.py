@@ -221,7 +221,21 @@ def run_scaled(
     how = f" in {result.n_batches} batches" if result.n_batches > 1 else ""
     if backend == "dask":
         how = f" in {result.n_batches} Dask partitions"
-    report_read(args, result.n_read, kept, result.rejects, result.encoding, how)
+    table = result.table
+    every = table[table["park_id"] == "ALL"] if "year" in table.columns else table.iloc[:0]
+    # rows per year of the whole file; with --year the table holds only the years asked for
+    years = None if args.year else dict(zip(every["year"], every["n_enterprises"], strict=True))
+    columns = result.attrs.get("columns", {})
+    report_read(
+        args,
+        result.n_read,
+        kept,
+        result.rejects,
+        result.encoding,
+        how,
+        columns=columns,
+        years=years,
+    )
     log_match_summary(result.summary)
     return result.table
 
