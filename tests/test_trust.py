@@ -828,7 +828,7 @@ def test_every_command_logs_the_health_summary_first(tianjin_files, tmp_path, ca
 
     firms = tmp_path / "firms.csv"
     firms.write_text(
-        HEADER.replace("tax", "税费合计") + GOOD_ROWS + "E9,坏,C2710,abc,39.05,2015,1,1\n",
+        HEADER.replace("tax", "应交税费") + GOOD_ROWS + "E9,坏,C2710,abc,39.05,2015,1,1\n",
         encoding="utf-8",
     )
     parks = good_parks(tmp_path)
