@@ -239,3 +239,28 @@ def test_demo_protects_by_default(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "withheld to protect confidential enterprise data" in planner
     density = pd.read_csv(tmp_path / "tianjin_density.csv")
     assert "disclosure" in density.columns
+
+
+def test_evaluation_rollup_withholds_tax_figures_of_few_firms() -> None:
+    from test_evaluate import PARKS, SCHEME, _firms
+
+    from parkgeo._evaluate_sdc import protect_rollup
+    from parkgeo.evaluate import evaluate_enterprises
+
+    # P1: firms A, B, D (tax per mu 20, 12, 4); P2: one C firm; one D firm outside every park
+    result = evaluate_enterprises(_firms([200.0, 120.0, 40.0, 80.0, 30.0]), SCHEME, parks=PARKS)
+    raw = result.parks.set_index("park_id")
+    out = protect_rollup(result.parks, result.enterprises).set_index("park_id")
+    # P1's median comes from 3 firms: published; its gain is the D firm's alone: withheld
+    assert out.loc["P1", "median_tax_per_mu"] == pytest.approx(12.0)
+    assert np.isnan(out.loc["P1", "tax_gain"]) and raw.loc["P1", "tax_gain"] == 80.0
+    assert "tax_gain=primary-frequency (<3)" in out.loc["P1", "disclosure"]
+    # P2's median is its one firm's tax per mu
+    assert np.isnan(out.loc["P2", "median_tax_per_mu"])
+    assert out.loc["P2", "tax_gain"] == 0.0  # nobody falls short: nothing to disclose
+    # ALL: gains 40 and 50 from two firms: withheld; the median of 5 firms is published
+    assert np.isnan(out.loc["ALL", "tax_gain"])
+    assert out.loc["ALL", "median_tax_per_mu"] == pytest.approx(8.0)
+    assert out["suppressed"].tolist() == [True, True, True]
+    # counts and land stay
+    pd.testing.assert_series_equal(out["n_evaluated"], raw["n_evaluated"])
