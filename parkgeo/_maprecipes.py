@@ -206,8 +206,14 @@ def add_choropleth(
             )
             year_tips.append(f"<b>{esc(pname)}</b> ({esc(y)})<br>{esc(name)}: {line}{change_html}")
         tips[str(y)] = year_tips
+        n_withheld = sum(1 for pid in ps.parks["_id"] if withheld(rows.get(pid), measure))
         legends[str(y)] = class_legend_html(
-            name, unit, classes, lang=b.lang, n_missing=int((index < 0).sum())
+            name,
+            unit,
+            classes,
+            lang=b.lang,
+            n_missing=int((index < 0).sum()) - n_withheld,
+            n_withheld=n_withheld,
         )
     first = str(b.year) if str(b.year) in styles else str(years[0])
     several = len(years) > 1

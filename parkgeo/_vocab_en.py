@@ -46,6 +46,7 @@ WORDS: dict[str, str] = {
     "met": "Met",
     "on_track": "On track",
     "behind": "Behind",
+    "withheld_legend": "Withheld (confidential; see the note)",
     "no_data": "No data",
     "baseline": "Baseline year",
     "suppressed_status": "Hidden (too few firms)",

@@ -46,6 +46,7 @@ WORDS: dict[str, str] = {
     "met": "已达标",
     "on_track": "按进度",
     "behind": "落后",
+    "withheld_legend": "不予公布（保密，见注）",
     "no_data": "无数据",
     "baseline": "基期年",
     "suppressed_status": "已隐藏（企业过少）",

@@ -208,6 +208,9 @@ def test_markers_not_zero_or_blank() -> None:
     assert "withheld (x)" in head
     planner = _outputs()["planner_en"]
     assert "(withheld)" in planner  # the subtitle names the withheld city figure
+    # the small park is counted apart in the tax legend, not as "no data"
+    density = _outputs()["density_tax_per_ha_en"]
+    assert "Withheld (confidential; see the note)" in density
 
 
 def test_map_and_report_commands_protect(tmp_path: Path) -> None:
