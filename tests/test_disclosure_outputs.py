@@ -154,6 +154,15 @@ def _outputs() -> dict[str, str]:
         for measure in ("tax_per_ha", "energy_per_value_added"):
             m = maps.density_map(sample.parks, table, measure=measure, lang=lang)
             out[f"density_{measure}_{lang}"] = m.get_root().render()
+    # the gap map's popups carry the parks' figures too
+    from parkgeo.clusters import industry_clusters
+    from parkgeo.gaps import missing_clusters
+
+    assigned = data["assigned"]
+    clusters = industry_clusters(assigned, parks=sample.parks, year=2016, random_state=0)
+    gaps = missing_clusters(assigned, sample.parks, clusters=clusters, year=2016, random_state=0)
+    gap = maps.gap_map(sample.parks, gaps, metrics=table, clusters=clusters, lang="en")
+    out["gaps_en"] = gap.get_root().render()
     return out
 
 
@@ -177,6 +186,7 @@ def test_the_thinned_sample_withholds_cells() -> None:
         "density_tax_per_ha_zh",
         "density_energy_per_value_added_en",
         "density_energy_per_value_added_zh",
+        "gaps_en",
     ],
 )
 def test_no_withheld_figure_in_the_html(name: str) -> None:
