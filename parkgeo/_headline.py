@@ -69,6 +69,11 @@ class HeadlineFigure:
     status: str
     n_enterprises: int
     n_parks: int
+    marker: str = ""
+    """Printed instead of ``value`` when it is withheld (protected table), else ``""``."""
+    baseline_marker: str = ""
+    change_marker: str = ""
+    """Printed instead of the change, progress and status when withheld."""
 
 
 def plan_of(metrics: pd.DataFrame, targets: Any = None) -> Plan:
@@ -167,6 +172,7 @@ def headline_figures(
     energy_per_value_added ALL -2.88% behind
     """
     from parkgeo._legend import normalize_status
+    from parkgeo.disclosure import withheld_marker
 
     for col in ("park_id", "year"):
         if col not in metrics.columns:
@@ -205,6 +211,9 @@ def headline_figures(
                 status=status,
                 n_enterprises=int(n_ent) if np.isfinite(n_ent) else 0,
                 n_parks=n_parks,
+                marker=withheld_marker(row, measure),
+                baseline_marker=withheld_marker(base, measure),
+                change_marker=withheld_marker(row, f"{measure}_change"),
             )
         )
     return out

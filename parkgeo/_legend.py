@@ -246,9 +246,18 @@ def _swatch(color: str, *, shape: str = "box") -> str:
 
 
 def class_legend_html(
-    title: str, unit: str, classes: Classes, *, lang: str, n_missing: int = 0, note: str = ""
+    title: str,
+    unit: str,
+    classes: Classes,
+    *,
+    lang: str,
+    n_missing: int = 0,
+    note: str = "",
+    n_withheld: int = 0,
 ) -> str:
-    """Legend of a choropleth: title with unit, scheme, one row per class with its range."""
+    """Legend of a choropleth: title with unit, scheme, one row per class with its range;
+    parks without data and (disclosure control) parks whose figure is withheld, counted
+    apart. The breaks are those of ``classes``: computed without withheld figures."""
     scheme = label(f"scheme_{classes.scheme}", lang)
     rows = []
     lower = classes.lower
@@ -265,6 +274,11 @@ def class_legend_html(
         rows.append(
             f'<div class="pg-row">{_swatch(NO_DATA_COLOR)}{esc(label("no_data", lang))}'
             f'<span class="pg-count">({n_missing})</span></div>'
+        )
+    if n_withheld:
+        rows.append(
+            f'<div class="pg-row">{_swatch(NO_DATA_COLOR)}{esc(label("withheld_legend", lang))}'
+            f'<span class="pg-count">({n_withheld})</span></div>'
         )
     sub = label("classes", lang, scheme=scheme, k=classes.k)
     note_html = f'<div class="pg-note">{esc(note)}</div>' if note else ""

@@ -411,3 +411,15 @@ def add_context(b: Builder, districts: Any, parks4326: Any, *, show: bool = True
         add_extent_frame(b, parks4326)
     if parks4326 is not None and "_label" in parks4326.columns:
         add_park_points(b, parks4326)
+
+
+def add_disclosure_note(b: Builder, metrics: Any) -> None:
+    """The disclosure-control footnote (markers and rules) in the map's note box, whenever
+    ``metrics`` is a protected table (:attr:`parkgeo.disclosure.ProtectedTable.table`)."""
+    if metrics is None:
+        return
+    from parkgeo.disclosure import disclosure_info
+
+    info = disclosure_info(metrics)
+    if info is not None:
+        b.notes.append(info["footnote_zh" if b.lang == "zh" else "footnote_en"])

@@ -260,8 +260,21 @@ def cell_value(row: Mapping[str, Any] | pd.Series | None, col: str) -> Any:
     return value
 
 
+def withheld(row: Mapping[str, Any] | pd.Series | None, column: str) -> str:
+    """The disclosure marker (``x``, ``<3``) to show instead of ``row[column]``, or ``""``
+    (:func:`parkgeo.disclosure.withheld_marker`)."""
+    if row is None or "disclosure" not in row:
+        return ""
+    from parkgeo.disclosure import withheld_marker
+
+    return withheld_marker(row, column)
+
+
 def is_suppressed(row: Mapping[str, Any] | pd.Series | None, measure: str) -> bool:
-    """Whether ``measure`` was blanked for confidentiality (fewer than k firms) in this row."""
+    """Whether ``measure`` was withheld in this row: by disclosure control (a protected
+    table names each withheld figure) or by ``min_enterprises`` (every money figure)."""
+    if row is not None and "disclosure" in row:
+        return bool(withheld(row, measure))
     if row is None or "suppressed" not in row:
         return False
     value = row["suppressed"]

@@ -28,6 +28,7 @@ from parkgeo._mapdata import (
     POPUP_MEASURES,
     cell_value,
     is_suppressed,
+    withheld,
 )
 
 log = logging.getLogger("parkgeo")
@@ -54,12 +55,29 @@ def labels_of(lang: str) -> Mapping[str, str]:
 
 
 def fmt_cell(row: Mapping[str, Any] | pd.Series | None, measure: str, lang: str) -> str:
+    mark = withheld(row, measure)
+    if mark:
+        return esc(mark)
     if is_suppressed(row, measure):
         return esc(label("suppressed", lang))
     return esc(fmt_number(cell_value(row, measure)))
 
 
 TOP_ITEM = re.compile(r"^\s*([A-Z]\d{0,4})\s*\((\d+)\)\s*$")
+
+
+def change_text(row: Mapping[str, Any] | pd.Series | None, measure: str) -> str:
+    """A change as text: its disclosure marker when withheld (never the figure)."""
+    return withheld(row, f"{measure}_change") or fmt_change(cell_value(row, f"{measure}_change"))
+
+
+def progress_text(row: Mapping[str, Any] | pd.Series | None, measure: str, lang: str) -> str:
+    """Progress and status as text: the disclosure marker alone when withheld."""
+    mark = withheld(row, f"{measure}_status")
+    if mark:
+        return mark
+    status = normalize_status(cell_value(row, f"{measure}_status"))
+    return f"{fmt_progress(cell_value(row, f'{measure}_progress'))} {status_label(status, lang)}"
 
 
 def top_industries_text(value: Any, lang: str) -> str:
@@ -131,10 +149,12 @@ def park_popup(
             status = normalize_status(cell_value(row, status_col))
             progress = fmt_progress(cell_value(row, f"{measure}_progress"))
             progress_html = f'{esc(progress)} <span class="pg-st-{status}">{esc(status_label(status, lang))}</span>'
+            if withheld(row, status_col):
+                progress_html = esc(withheld(row, status_col))
         table.append(
             f"<tr><td>{esc(name)} <small>({esc(unit)})</small></td>"
             f"<td>{fmt_cell(row, measure, lang)}</td>"
-            f"<td>{esc(fmt_change(cell_value(row, f'{measure}_change')))}</td>"
+            f"<td>{esc(change_text(row, measure))}</td>"
             f"<td>{progress_html}</td></tr>"
         )
     table.append("</table>")
@@ -245,6 +265,16 @@ def subtitle_text(metrics: pd.DataFrame, year: int, lang: str, baseline: str | N
         return ""
     parts = []
     for f in headline_figures(metrics, year=year, plan=plan):
+        if f.change_marker:
+            # withheld by disclosure control: say so with its marker, never a figure
+            name, _ = measure_label(f.measure, lang)
+            population = label("pop_all" if f.population == ALL else "pop_all_parks", lang)
+            parts.append(
+                f"{name}（{population}）{f.change_marker}（{label('withheld', lang)}）"
+                if lang == "zh"
+                else f"{name} ({population}) {f.change_marker} ({label('withheld', lang)})"
+            )
+            continue
         if f"{f.measure}_change" not in metrics.columns or not np.isfinite(f.change):
             continue
         name, _ = measure_label(f.measure, lang)

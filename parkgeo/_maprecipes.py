@@ -22,7 +22,6 @@ from parkgeo._legend import (
     class_legend_html,
     classify,
     esc,
-    fmt_change,
     fmt_number,
     fmt_progress,
     label,
@@ -46,8 +45,10 @@ from parkgeo._mapdata import (
     row_records,
     rows_for_year,
     to_float,
+    withheld,
 )
 from parkgeo._mappopups import (
+    change_text,
     fmt_cell,
     gaps_by_park,
     gaps_html,
@@ -199,15 +200,20 @@ def add_choropleth(
                 else esc(label("no_data", b.lang))
             )
             change_html = (
-                f"<br>{esc(label('change_short', b.lang))}: "
-                f"{esc(fmt_change(cell_value(row, change_col)))}"
+                f"<br>{esc(label('change_short', b.lang))}: {esc(change_text(row, measure))}"
                 if row is not None and change_col in row
                 else ""
             )
             year_tips.append(f"<b>{esc(pname)}</b> ({esc(y)})<br>{esc(name)}: {line}{change_html}")
         tips[str(y)] = year_tips
+        n_withheld = sum(1 for pid in ps.parks["_id"] if withheld(rows.get(pid), measure))
         legends[str(y)] = class_legend_html(
-            name, unit, classes, lang=b.lang, n_missing=int((index < 0).sum())
+            name,
+            unit,
+            classes,
+            lang=b.lang,
+            n_missing=int((index < 0).sum()) - n_withheld,
+            n_withheld=n_withheld,
         )
     first = str(b.year) if str(b.year) in styles else str(years[0])
     several = len(years) > 1
@@ -243,12 +249,17 @@ def add_progress(b: Builder, ps: ParkSet, measure: str, *, show: bool) -> Any:
             status = normalize_status(cell_value(row, status_col))
             statuses.append(status)
             progress = fmt_progress(cell_value(row, progress_col))
-            change = fmt_change(cell_value(row, f"{measure}_change"))
+            change = change_text(row, measure)
+            mark = withheld(row, status_col)
             year_tips.append(
                 f"<b>{esc(pname)}</b> ({esc(y)})<br>{esc(label('progress_short', b.lang))}: "
-                f"{esc(progress)} {esc(label('of_target', b.lang))} · "
-                f"{esc(status_label(status, b.lang))}"
-                f"<br>{esc(label('change_short', b.lang))}: {esc(change)}"
+                + (
+                    esc(mark)
+                    if mark
+                    else f"{esc(progress)} {esc(label('of_target', b.lang))} · "
+                    f"{esc(status_label(status, b.lang))}"
+                )
+                + f"<br>{esc(label('change_short', b.lang))}: {esc(change)}"
             )
         counts = {s: statuses.count(s) for s in STATUS_COLORS}
         legends[str(y)] = category_legend_html(

@@ -15,7 +15,7 @@ from parkgeo._plain import (
     level_text,
     plain_reason,
 )
-from parkgeo._report_sections import Ctx, cell, trend_chart, value_of
+from parkgeo._report_sections import Ctx, cell, footnote, trend_chart, value_of
 from parkgeo._svgchart import locator_svg, locator_symbol
 
 __all__ = ["methods_section", "scorecards_section"]
@@ -49,7 +49,7 @@ def _figures_table(ctx: Ctx, park_id: str) -> str:
     return (
         f"<table class='pg-figures'><thead><tr><th class='t'>{esc(ctx.t('measure'))}</th>{head}"
         f"<th>{esc(change_head)}</th><th class='t'>{esc(ctx.t('status'))}</th></tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table>"
+        f"<tbody>{''.join(rows)}</tbody></table>{footnote(ctx)}"
     )
 
 
@@ -323,6 +323,13 @@ def methods_section(ctx: Ctx) -> str:
         if ctx.min_enterprises
         else ctx.t("suppression_off")
     )
+    if ctx.disclosure is not None:
+        # disclosure control: the rows with a withheld figure, and the footnote's rules
+        supp = (
+            ctx.t("suppression_protected", n=f"{n_supp:,}")
+            + " "
+            + (ctx.disclosure["footnote_zh" if ctx.lang == "zh" else "footnote_en"])
+        )
     defs = [
         ctx.t("def_year", year=ctx.year),
         ctx.t("def_populations"),

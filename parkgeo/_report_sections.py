@@ -26,8 +26,9 @@ from parkgeo._legend import (
     status_label,
 )
 from parkgeo._svgchart import Series, bar_progress_chart, line_chart
+from parkgeo.disclosure import withheld_marker
 
-__all__ = ["Ctx", "headline_section", "league_section", "trends_section"]
+__all__ = ["Ctx", "footnote", "headline_section", "league_section", "trends_section"]
 
 MONEY = (
     "tax",
@@ -58,6 +59,7 @@ class Ctx:
     clusters: Any = None
     districts: Any = None
     min_enterprises: int | None = None
+    disclosure: dict[str, str] | None = None
     nearby_m: float = 1000.0
     headline: list[HeadlineFigure] = field(default_factory=list)
     _by_park: dict[str, pd.DataFrame] = field(default_factory=dict)
@@ -95,6 +97,14 @@ class Ctx:
         return self.t("pop_all" if population == ALL else "pop_all_parks")
 
 
+def footnote(ctx: Ctx) -> str:
+    """The disclosure-control footnote (markers and rules) under a table, when protected."""
+    if ctx.disclosure is None:
+        return ""
+    text = ctx.disclosure["footnote_zh" if ctx.lang == "zh" else "footnote_en"]
+    return f'<p class="pg-note pg-footnote">{esc(text)}</p>'
+
+
 def value_of(row: pd.Series | None, col: str) -> float:
     if row is None or col not in row.index:
         return float("nan")
@@ -105,6 +115,10 @@ def value_of(row: pd.Series | None, col: str) -> float:
 
 
 def is_suppressed(row: pd.Series | None, measure: str) -> bool:
+    """Whether ``measure`` is withheld in this row: by disclosure control (a protected
+    table names each withheld figure) or by ``min_enterprises`` (every money figure)."""
+    if row is not None and "disclosure" in row.index:
+        return bool(withheld_marker(row, measure))
     if row is None or "suppressed" not in row.index or measure not in MONEY:
         return False
     v = row["suppressed"]
@@ -113,6 +127,9 @@ def is_suppressed(row: pd.Series | None, measure: str) -> bool:
 
 def cell(ctx: Ctx, row: pd.Series | None, measure: str, *, kind: str = "value") -> str:
     """A table cell with ``data-v`` for sorting: the value, its change, or its status."""
+    if kind == "status" and withheld_marker(row, f"{measure}_status"):
+        mark = withheld_marker(row, f"{measure}_status")
+        return f'<td class="t pg-withheld" data-v="99">{esc(mark)}</td>'
     if kind == "status":
         status = "no_data" if row is None else normalize_status(row.get(f"{measure}_status"))
         if row is not None and str(row.get("park_id")) == ALL and measure.endswith("_per_ha"):
@@ -123,6 +140,9 @@ def cell(ctx: Ctx, row: pd.Series | None, measure: str, *, kind: str = "value") 
             f"{esc(ctx.t(status) if status == 'not_applicable' else status_label(status, ctx.lang))}</td>"
         )
     col = measure if kind == "value" else f"{measure}_change"
+    mark = withheld_marker(row, col)
+    if mark:
+        return f'<td class="pg-withheld" data-v="">{esc(mark)}</td>'
     if is_suppressed(row, measure):
         return f'<td data-v="">{esc(ctx.t("suppressed_status"))}</td>'
     v = value_of(row, col)
@@ -136,6 +156,13 @@ def cell(ctx: Ctx, row: pd.Series | None, measure: str, *, kind: str = "value") 
 
 
 def _sentence(ctx: Ctx, f: HeadlineFigure) -> str:
+    if f.change_marker:
+        return ctx.t(
+            "headline_withheld",
+            measure=ctx.measure_name(f.measure),
+            population=ctx.population(f.population),
+            marker=f.change_marker,
+        )
     status = status_label(f.status, ctx.lang)
     status = status.lower() if ctx.lang == "en" else status
     if not math.isfinite(f.change) or f.target is None:
@@ -187,12 +214,13 @@ def headline_section(ctx: Ctx) -> str:
             f"<td class='t'>{esc(ctx.measure_name(f.measure))} "
             f"<span class='pop'>({esc(ctx.unit(f.measure))})</span></td>"
             f"<td class='t pop'>{esc(ctx.population(f.population))} ({esc(f.population)})</td>"
-            f"<td>{esc(fmt_number(f.baseline_value))}</td>"
-            f"<td class='pg-value'>{esc(fmt_number(f.value))}</td>"
-            f"<td class='pg-change'>{esc(fmt_change(f.change))}</td>"
+            f"<td>{esc(f.baseline_marker or fmt_number(f.baseline_value))}</td>"
+            f"<td class='pg-value'>{esc(f.marker or fmt_number(f.value))}</td>"
+            f"<td class='pg-change'>{esc(f.change_marker or fmt_change(f.change))}</td>"
             f"<td>{esc(fmt_change(f.target) if f.target is not None else ctx.t('no_target'))}</td>"
-            f"<td>{esc(fmt_progress(f.progress))}</td>"
-            f"<td class='t st-{f.status}'>{esc(status_label(f.status, ctx.lang))}</td>"
+            f"<td>{esc(f.change_marker or fmt_progress(f.progress))}</td>"
+            f"<td class='t st-{f.status}'>"
+            f"{esc(f.change_marker or status_label(f.status, ctx.lang))}</td>"
             f"<td class='t pop'>{esc(behind)}</td></tr>"
         )
     sentences = "".join(f"<li>{esc(_sentence(ctx, f))}</li>" for f in figs)
@@ -214,7 +242,7 @@ def headline_section(ctx: Ctx) -> str:
         f'<table class="pg-headline"><thead>{head}</thead><tbody>{"".join(body)}</tbody></table>'
         f'<ul class="pg-sentences">{sentences}</ul>'
         f'<div class="pg-keep">{chart}<div class="pg-note">'
-        f"{esc(ctx.t('chart_progress', year=ctx.year))}</div></div></section>"
+        f"{esc(ctx.t('chart_progress', year=ctx.year))}</div></div>{footnote(ctx)}</section>"
     )
 
 
@@ -333,7 +361,8 @@ def league_section(ctx: Ctx) -> str:
         f"({esc(year)})</h2>"
         f'<p class="pg-note">{esc(ctx.t("league_note", baseline=ctx.plan.baseline_year, year=year))}</p>'
         f'<table class="pg-sortable pg-league"><thead>{_league_head(ctx)}</thead>'
-        f"<tbody>{''.join(rows)}</tbody><tfoot>{''.join(foot)}</tfoot></table></section>"
+        f"<tbody>{''.join(rows)}</tbody><tfoot>{''.join(foot)}</tfoot></table>"
+        f"{footnote(ctx)}</section>"
     )
 
 
@@ -422,5 +451,5 @@ def trends_section(ctx: Ctx) -> str:
         )
     return (
         f'<section class="pg-section" id="trends"><h2>{esc(ctx.t("sec_trends"))}</h2>'
-        f'<div class="pg-grid">{"".join(charts)}</div>{"".join(small)}</section>'
+        f'<div class="pg-grid">{"".join(charts)}</div>{"".join(small)}{footnote(ctx)}</section>'
     )

@@ -13,7 +13,12 @@ from typing import Any
 
 log = logging.getLogger("parkgeo")
 
-__all__ = ["add_disclosure_arguments", "apply_disclosure", "rules_from_args"]
+__all__ = [
+    "add_disclosure_arguments",
+    "apply_disclosure",
+    "protect_from_args",
+    "rules_from_args",
+]
 
 
 def add_disclosure_arguments(parser: argparse.ArgumentParser) -> None:
@@ -192,6 +197,7 @@ def apply_disclosure(
     *,
     parks: Any,
     assigned: Any = None,
+    text: bool | None = None,
 ) -> Any:
     """Protect, audit and check a density table as the command-line options ask.
 
@@ -205,6 +211,10 @@ def apply_disclosure(
     assigned : pandas.DataFrame, optional
         The joined firms; when None (batched or Dask runs) the enterprise file is read again
         in batches.
+    text : bool, optional
+        Return the table with markers in place of withheld figures (default: for CSV and
+        JSON output); False returns :attr:`ProtectedTable.table` (NaN, with the markers and
+        footnotes in ``attrs``), which the report and the maps read.
 
     Returns
     -------
@@ -219,15 +229,40 @@ def apply_disclosure(
         within its protection level (exit status 3).
     """
     from parkgeo._commands._common import output_format
+
+    protected = protect_from_args(table, args, parks=parks, assigned=assigned)
+    if protected is None:
+        return table
+    if text is None:
+        text = output_format(args) in ("csv", "json")
+    return protected.text_frame() if text else protected.table
+
+
+def protect_from_args(
+    table: Any,
+    args: argparse.Namespace,
+    *,
+    parks: Any,
+    assigned: Any = None,
+    default: bool = False,
+) -> Any:
+    """The :class:`~parkgeo.disclosure.ProtectedTable` the options ask for (None without
+    protection), after writing ``--audit`` and running ``--disclosure-check``.
+
+    ``default=True`` protects with the default rules unless ``args.no_protect`` (``parkgeo
+    demo``: what it writes is meant to be published).
+    """
     from parkgeo._sdc_check import attack_published
     from parkgeo._sdc_rules import DisclosureRules
     from parkgeo.disclosure import DisclosureError, protect
     from parkgeo.io import write_table
 
     rules = rules_from_args(args)
+    if rules is None and default and not getattr(args, "no_protect", False):
+        rules = DisclosureRules()
     check = bool(getattr(args, "disclosure_check", False))
     if rules is None and not check:
-        return table
+        return None
     attack_rules = rules if rules is not None else DisclosureRules()
     baseline = _baseline_year(args)
     contributions = _contributions(args, parks, assigned, attack_rules.measures, attack_rules.top_n)
@@ -266,8 +301,4 @@ def apply_disclosure(
             "narrowed within its protection level",
             len(attack),
         )
-    if protected is None:
-        return table
-    if output_format(args) in ("csv", "json"):
-        return protected.text_frame()
-    return protected.table
+    return protected

@@ -16,6 +16,8 @@ See ``docs/disclosure.md`` for the rules, the method, and what is and is not pro
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -48,8 +50,10 @@ __all__ = [
     "apply_disclosure",
     "attack",
     "contributions_of",
+    "disclosure_info",
     "protect",
     "read_disclosure_rules",
+    "withheld_marker",
 ]
 
 log = logging.getLogger("parkgeo")
@@ -70,6 +74,11 @@ COLUMN_MEASURES: dict[str, tuple[str, ...]] = {
 }
 """Density table columns and the confidential sums each reveals (a ratio is suppressed when
 its numerator or denominator is; a per-hectare figure times the public area is the sum)."""
+
+INFO_KEY = "parkgeo_disclosure"
+"""``DataFrame.attrs`` key of a protected table: its markers and footnotes (en, zh)."""
+
+_NOTE = re.compile(r"([a-z_]+)=[a-z-]+ \(([^)]+)\)")
 
 _TRACKED = ("profit", "tax_per_ha", "energy_per_value_added", "labour_productivity")
 _SUFFIXES = ("_change", "_progress", "_status")
@@ -165,17 +174,7 @@ class ProtectedTable:
 
     def footnote(self, lang: str = "en") -> str:
         """The footnote every output showing the table should carry."""
-        k = self.rules.min_frequency
-        if lang == "zh":
-            return (
-                f"{self.rules.marker}：为保护企业数据保密而不予公布（单家或少数企业占比过高，或可由其他"
-                f"数字推算）；<{k}：少于{k}家企业。"
-            )
-        return (
-            f"{self.rules.marker}: withheld to protect confidential enterprise data (dominated by "
-            f"one or two firms, or derivable from other published figures); <{k}: fewer than "
-            f"{k} enterprises. Rules: {self.rules.describe()}."
-        )
+        return _footnote(self.rules, lang)
 
     def attack(self, *, exact: bool = False) -> pd.DataFrame:
         """The attack on every withheld sensitive cell (see :func:`attack`)."""
@@ -278,7 +277,13 @@ def protect(
         records += _cell_records(measure, result)
     cells = pd.concat(records, ignore_index=True)
     status = _column_status(table, solved, baseline_year)
-    protected_table = _blank(table, status)
+    protected_table = _blank(table, status, rules)
+    protected_table.attrs[INFO_KEY] = {
+        "marker": rules.marker,
+        "frequency_marker": rules.frequency_marker,
+        "footnote_en": _footnote(rules, "en"),
+        "footnote_zh": _footnote(rules, "zh"),
+    }
     out = ProtectedTable(
         table=protected_table,
         status=status,
@@ -424,7 +429,21 @@ def _column_status(
     return cast("pd.DataFrame", pd.DataFrame(status, index=table.index))
 
 
-def _blank(table: pd.DataFrame, status: pd.DataFrame) -> pd.DataFrame:
+def _footnote(rules: DisclosureRules, lang: str) -> str:
+    k = rules.min_frequency
+    if lang == "zh":
+        return (
+            f"{rules.marker}：为保护企业数据保密而不予公布（单家或少数企业占比过高，或可由其他"
+            f"数字推算）；<{k}：少于{k}家企业。"
+        )
+    return (
+        f"{rules.marker}: withheld to protect confidential enterprise data (dominated by "
+        f"one or two firms, or derivable from other published figures); <{k}: fewer than "
+        f"{k} enterprises. Rules: {rules.describe()}."
+    )
+
+
+def _blank(table: pd.DataFrame, status: pd.DataFrame, rules: DisclosureRules) -> pd.DataFrame:
     out = table.copy()
     hidden_rows = np.zeros(len(out), dtype=bool)
     notes: list[list[str]] = [[] for _ in range(len(out))]
@@ -439,9 +458,13 @@ def _blank(table: pd.DataFrame, status: pd.DataFrame) -> pd.DataFrame:
             out[column] = pd.array(values.astype(str), dtype="str")
         else:
             out.loc[hit, column] = np.nan
-        if COLUMN_MEASURES.get(column) == (column,):
+        if column in COLUMN_MEASURES:
+            # every withheld figure with its reason and marker, so that an output reading
+            # one row knows what to print (withheld_marker)
             for k in np.flatnonzero(hit):
-                notes[int(k)].append(f"{column}={status[column].iat[int(k)]}")
+                why = str(status[column].iat[int(k)])
+                mark = rules.frequency_marker if why == "primary-frequency" else rules.marker
+                notes[int(k)].append(f"{column}={why} ({mark})")
     if "suppressed" in out.columns:
         out["suppressed"] = out["suppressed"].astype(bool).to_numpy() | hidden_rows
     else:
@@ -473,3 +496,62 @@ def attack(protected: ProtectedTable, *, exact: bool = False) -> pd.DataFrame:
     from parkgeo._sdc_check import attack_solved
 
     return attack_solved(protected._solved, exact=exact)
+
+
+def disclosure_info(table: pd.DataFrame) -> dict[str, str] | None:
+    """The markers and footnotes of a protected table (:attr:`ProtectedTable.table`), or
+    None when ``table`` was not protected.
+
+    Outputs read it once from the table they are given (``marker``, ``frequency_marker``,
+    ``footnote_en``, ``footnote_zh``) and print the footnote whenever it is not None, also
+    when nothing had to be withheld. A protected table that lost its ``attrs`` (written and
+    read back) still has its ``disclosure`` column: the default rules' footnotes are used.
+    """
+    info = table.attrs.get(INFO_KEY)
+    if isinstance(info, Mapping):
+        return {str(k): str(v) for k, v in info.items()}
+    if "disclosure" not in table.columns:
+        return None
+    rules = DisclosureRules()
+    for text in table["disclosure"].dropna().astype(str):
+        for _, mark in _NOTE.findall(text):
+            if mark.startswith("<") and mark[1:].isdigit():
+                rules = DisclosureRules(min_frequency=int(mark[1:]))
+                break
+    return {
+        "marker": rules.marker,
+        "frequency_marker": rules.frequency_marker,
+        "footnote_en": _footnote(rules, "en"),
+        "footnote_zh": _footnote(rules, "zh"),
+    }
+
+
+def withheld_marker(row: Mapping[str, Any] | pd.Series | None, column: str) -> str:
+    """The marker (``x``, ``<3``) to print instead of ``row[column]``, or ``""`` when the
+    figure is published (or ``row`` is not from a protected table).
+
+    ``row`` is one row of :attr:`ProtectedTable.table`: its ``disclosure`` text names every
+    withheld figure with its marker; a change, progress or status column is withheld when
+    the row's ``<measure>_status`` is ``suppressed`` (the baseline's figure may be the
+    withheld one).
+
+    Examples
+    --------
+    >>> row = {"tax": float("nan"), "disclosure": "tax=primary-frequency (<3)"}
+    >>> withheld_marker(row, "tax"), withheld_marker(row, "employees")
+    ('<3', '')
+    """
+    if row is None or "disclosure" not in row:
+        return ""
+    text = row["disclosure"]
+    notes = dict(_NOTE.findall(text)) if isinstance(text, str) else {}
+    base = column
+    for suffix in _SUFFIXES:
+        if column.endswith(suffix) and column[: -len(suffix)] in _TRACKED:
+            base = column[: -len(suffix)]
+            break
+    if base != column:
+        if str(row.get(f"{base}_status", "")) != "suppressed":
+            return ""
+        return str(notes.get(base, DisclosureRules().marker))
+    return str(notes.get(column, ""))

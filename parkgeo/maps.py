@@ -33,6 +33,7 @@ from parkgeo._legend import (
 from parkgeo._mapbuilder import (
     Builder,
     add_context,
+    add_disclosure_note,
     add_park_outlines,
 )
 from parkgeo._mapdata import (
@@ -249,6 +250,7 @@ def planner_map(
         bounds=bounds(parks4326),
     )
     b.baseline = baseline
+    add_disclosure_note(b, metrics)
     add_context(
         b, districts if dist4326 is not None else None, parks4326, show="districts" in shown
     )
@@ -347,6 +349,7 @@ def density_map(
         bounds=bounds(parks4326),
     )
     b.baseline = baseline
+    add_disclosure_note(b, metrics)
     add_context(b, districts if dist4326 is not None else None, parks4326)
     ps = park_set(b, parks, metrics, year=chosen, gaps=None, gaps_per_park=0)
     b.title_for_years(
@@ -526,6 +529,7 @@ def gap_map(
     if metrics is not None and year is not None:
         check_metrics(metrics, [])
         b.baseline = baseline_of(metrics, baseline_year)
+        add_disclosure_note(b, metrics)
     cl = clusters_frame(clusters)
     ps = park_set(
         b,

@@ -80,7 +80,9 @@ def plan_report(
     ----------
     metrics : pandas.DataFrame
         The density table (:func:`parkgeo.metrics.park_metrics`), with its ``ALL`` and
-        ``ALL_PARKS`` rows; a protected copy (blanked cells, ``suppressed`` set) works too.
+        ``ALL_PARKS`` rows. Pass :attr:`parkgeo.disclosure.ProtectedTable.table` to publish
+        it: every withheld figure then reads as its marker (``x``, ``<3``), never a number,
+        and each section carries the footnote (also when nothing had to be withheld).
     parks : geopandas.GeoDataFrame
         The parks the enterprises were joined to (``park_id``, ``name``, ``district``,
         ``level``), any CRS.
@@ -118,6 +120,8 @@ def plan_report(
     >>> "Industrial parks: progress against the plan, 2015" in html, 'src="http' in html
     (True, False)
     """
+    from parkgeo.disclosure import disclosure_info
+
     check_lang(lang)
     if not isinstance(metrics, pd.DataFrame) or not {"park_id", "year"} <= set(metrics.columns):
         raise SchemaError(
@@ -142,6 +146,7 @@ def plan_report(
         clusters=clusters,
         districts=districts,
         min_enterprises=min_enterprises,
+        disclosure=disclosure_info(metrics),
         nearby_m=float(nearby_m),
     )
     ctx.headline = headline_figures(metrics, year=chosen, plan=plan)

@@ -42,9 +42,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also print the reports to PDF (needs headless Chromium)",
     )
+    from parkgeo._sdc_cli import add_disclosure_arguments
+
+    add_disclosure_arguments(parser)
+    parser.add_argument(
+        "--no-protect",
+        action="store_true",
+        help="write the raw figures (by default the demo's tables, maps and reports go through "
+        "disclosure control with the default rules, as a planner would publish them)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    from parkgeo._sdc_cli import protect_from_args
     from parkgeo.datasets import load_tianjin
     from parkgeo.io import write_table
     from parkgeo.join import assign_parks
@@ -55,7 +65,17 @@ def run(args: argparse.Namespace) -> int:
     sample = load_tianjin()
     result = assign_parks(sample.enterprises, sample.parks)
     density = park_metrics(result.assigned, sample.parks, per_mu=True)
-    written = [write_table(density, outdir / DENSITY_FILE)]
+    # What the demo writes is what a planner would publish: protected unless --no-protect.
+    protected = protect_from_args(
+        density, args, parks=sample.parks, assigned=result.assigned, default=True
+    )
+    if protected is not None:
+        density = protected.table
+    written = [
+        write_table(
+            protected.text_frame() if protected is not None else density, outdir / DENSITY_FILE
+        )
+    ]
     analysis: dict[str, Any] = {"assigned": result.assigned, "summary": result.summary}
     # One year for everything the demo shows, so the maps, tables and summary agree.
     year = _summary_year(density, args.year)
@@ -63,6 +83,11 @@ def run(args: argparse.Namespace) -> int:
     written += _write_maps(sample, density, outdir, analysis=analysis, year=year)
     written += _write_reports(sample, density, outdir, analysis=analysis, year=year, pdf=args.pdf)
     _print_summary(sys.stdout, sample, result.summary, density, year, written, analysis)
+    if protected is not None:
+        print(
+            f"Disclosure control (default rules; --no-protect for the raw figures): "
+            f"{protected.n_suppressed} figure(s) withheld. {protected.footnote('en')}"
+        )
     return 0
 
 
@@ -256,11 +281,11 @@ def _print_summary(
         population = label("pop_all" if f.population == ALL else "pop_all_parks", "en")
         name = f"{label(f.measure, 'en')} ({population}, {f.population})"
         target_text = f"target {fmt_change(f.target)}" if f.target is not None else "no target"
-        progress = f"progress {fmt_progress(f.progress)}" if f.target is not None else ""
-        lines.append(
-            f"  {name:<62} {fmt_change(f.change):>8}  {target_text:<14} {progress:<14} "
-            f"{status_label(f.status, 'en').lower()}"
-        )
+        reached = f.change_marker or fmt_progress(f.progress)
+        progress = f"progress {reached}" if f.target is not None else ""
+        change = f.change_marker or fmt_change(f.change)
+        status = f.change_marker or status_label(f.status, "en").lower()
+        lines.append(f"  {name:<62} {change:>8}  {target_text:<14} {progress:<14} {status}")
     ranked = parks_only[(parks_only["year"] == year) & parks_only["tax_per_ha"].notna()]
     ranked = ranked.sort_values(["tax_per_ha", "park_id"], ascending=[False, True])
     if len(ranked):

@@ -108,6 +108,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--excel", action="store_true", help="CSV as UTF-8 with BOM so Excel shows Chinese"
     )
     parser.add_argument(
+        "--protect",
+        action="store_true",
+        help="disclosure control of the park roll-up: withhold its tax figures "
+        "(median_tax_per_mu, tax_gain) that would disclose a firm (default rules: at least 3 "
+        "firms, dominance 1:85 and 2:90, p%% 10; see docs/disclosure.md); the firm sheets stay "
+        "confidential",
+    )
+    parser.add_argument(
+        "--disclosure",
+        metavar="TOML",
+        help="disclosure rules from the [disclosure] table of this file (implies --protect)",
+    )
+    parser.add_argument(
         "--raw",
         action="store_true",
         help="do not neutralise CSV cells starting with = + - @ (formula injection)",
@@ -203,6 +216,19 @@ def run(args: argparse.Namespace) -> int:
             }
         )
         result = _replace(result, ledger=pd.concat([result.ledger, rejected], ignore_index=True))
+    from parkgeo._sdc_cli import rules_from_args
+
+    rules = rules_from_args(args)
+    if rules is not None:
+        from parkgeo._evaluate_sdc import protect_rollup
+
+        rollup = protect_rollup(result.parks, result.enterprises, rules=rules)
+        log.info(
+            "disclosure control: %d roll-up figure(s) withheld; the firm sheets are "
+            "confidential, publish only the park roll-up",
+            int(rollup["disclosure"].str.count("=").sum()),
+        )
+        result = _replace(result, parks=rollup)
     written = write_evaluation(result, output, lang=args.lang, excel=args.excel, raw=args.raw)
     for path in written:
         log.info("wrote %s", path)

@@ -108,6 +108,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="draw at most N enterprises (default 150,000; an evenly spread subset above it)",
     )
     parser.add_argument("--title", help="map title (default: a title in --lang)")
+    from parkgeo._sdc_cli import add_disclosure_arguments
+
+    add_disclosure_arguments(parser)
     parser.add_argument(
         "-o",
         "--output",
@@ -201,6 +204,10 @@ def run(args: argparse.Namespace) -> int:
             targets=targets,
             min_enterprises=args.min_enterprises,
         )
+        from parkgeo._sdc_cli import apply_disclosure
+
+        # with --protect the map reads only the protected table (docs/disclosure.md)
+        metrics = apply_disclosure(metrics, args, parks=parks, assigned=assigned, text=False)
     from parkgeo.years import resolve_year
 
     year = resolve_year(metrics if metrics is not None else assigned, args.year)

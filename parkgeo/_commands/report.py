@@ -76,6 +76,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help=f"HTML file to write (default {DEFAULT_OUTPUT})",
     )
+    from parkgeo._sdc_cli import add_disclosure_arguments
+
+    add_disclosure_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -113,6 +116,10 @@ def run(args: argparse.Namespace) -> int:
     metrics = park_metrics(
         joined.assigned, parks, targets=targets, min_enterprises=args.min_enterprises
     )
+    from parkgeo._sdc_cli import apply_disclosure
+
+    # with --protect the report reads only the protected table (docs/disclosure.md)
+    metrics = apply_disclosure(metrics, args, parks=parks, assigned=joined.assigned, text=False)
     year = resolve_year(metrics, args.year, what="enterprises")
     assert year is not None
     clusters = gaps = None
