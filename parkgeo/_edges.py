@@ -26,6 +26,7 @@ simply gets its (large, finite) distance.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -42,6 +43,9 @@ _GEOD = pyproj.Geod(ellps="WGS84")
 _PIECE_MAX_DEG = 0.0018
 _CHUNK = 200_000
 _FIRST_K = 16
+# distance_to scans a park's pieces directly while (points x pieces) stays under this; beyond
+# it the k-d tree (and scipy's import, ~0.15 s) pays for itself
+_SCAN_LIMIT = 4_000_000
 
 
 def metres_per_degree(lat_deg: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -85,16 +89,22 @@ class Boundaries:
     alat: NDArray[np.float64]
     dlon: NDArray[np.float64]
     dlat: NDArray[np.float64]
-    owner: NDArray[np.int32]
+    owner: NDArray[np.int32]  # non-decreasing: parks' pieces are contiguous, in park order
     vertex_segments: NDArray[np.int64]  # (n_vertices, 2): the pieces ending/starting there
-    tree: Any
     reach: float  # any point of a piece is within this many metres of one of its end points
+
+    @cached_property
+    def tree(self) -> Any:
+        """k-d tree of the pieces' start points in ECEF, built on first use: the density
+        path only measures the few points in a park's boundary band, which a direct scan of
+        that park's pieces serves without it."""
+        from scipy.spatial import cKDTree
+
+        return cKDTree(_ecef(self.alon, self.alat))
 
     @classmethod
     def of(cls, park_geoms: NDArray[np.object_]) -> Boundaries:
         """Cut the parks' rings (WGS-84 polygons/multipolygons) into pieces and index them."""
-        from scipy.spatial import cKDTree
-
         dense = shapely.segmentize(park_geoms, _PIECE_MAX_DEG)
         polygons, polygon_park = shapely.get_parts(dense, return_index=True)
         rings, ring_polygon = shapely.get_rings(polygons, return_index=True)
@@ -117,7 +127,6 @@ class Boundaries:
         ring_id = np.cumsum(first_of_ring) - 1
         previous[first_of_ring] = ring_last[ring_id[first_of_ring]]
         vertex_segments = np.column_stack([previous, np.arange(len(start))])
-        tree = cKDTree(_ecef(alon, alat))
         if len(start):
             mx, my = metres_per_degree(alat + dlat / 2.0)
             # the lon/lat-straight piece is no longer than its length in the local frame by
@@ -125,7 +134,7 @@ class Boundaries:
             reach = float(np.hypot(dlon * mx, dlat * my).max()) / 2.0 * 1.01 + 1e-6
         else:
             reach = 0.0
-        return cls(alon, alat, dlon, dlat, owner, vertex_segments, tree, reach)
+        return cls(alon, alat, dlon, dlat, owner, vertex_segments, reach)
 
     # ----------------------------------------------------------------------------------------
 
@@ -209,6 +218,9 @@ class Boundaries:
         out = np.full(len(lon), np.inf, dtype=np.float64)
         if not len(lon) or not len(self.alon):
             return out
+        lo, hi = np.searchsorted(self.owner, [park, park + 1])
+        if int(hi - lo) * len(lon) <= _SCAN_LIMIT:
+            return self._distance_by_scan(lon, lat, np.arange(lo, hi), within_m, out)
         query = _ecef(lon, lat)
         radius = within_m + self.reach
         for i, vertices in enumerate(self.tree.query_ball_point(query, r=radius)):
@@ -223,3 +235,22 @@ class Boundaries:
             blon, blat = self._foot_lonlat(cand[best : best + 1], t[0, best : best + 1])
             out[i] = float(_GEOD.inv(lon[i : i + 1], lat[i : i + 1], blon, blat)[2][0])
         return out
+
+    def _distance_by_scan(
+        self,
+        lon: NDArray[np.float64],
+        lat: NDArray[np.float64],
+        pieces: NDArray[np.int64],
+        within_m: float,
+        out: NDArray[np.float64],
+    ) -> NDArray[np.float64]:
+        """:meth:`distance_to` over all of one park's pieces at once (no tree). The nearest
+        piece within ``within_m`` is the one the tree search finds; farther points get inf."""
+        if not pieces.size:
+            return out
+        d2, t = self._feet(lon[:, None], lat[:, None], pieces[None, :])
+        best = np.argmin(d2, axis=1)
+        rows = np.arange(len(lon))
+        blon, blat = self._foot_lonlat(pieces[best], t[rows, best])
+        distance = np.asarray(_GEOD.inv(lon, lat, blon, blat)[2], dtype=np.float64)
+        return np.where(distance <= within_m, distance, out)

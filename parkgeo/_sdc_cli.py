@@ -252,10 +252,7 @@ def protect_from_args(
     ``default=True`` protects with the default rules unless ``args.no_protect`` (``parkgeo
     demo``: what it writes is meant to be published).
     """
-    from parkgeo._sdc_check import attack_published
     from parkgeo._sdc_rules import DisclosureRules
-    from parkgeo.disclosure import DisclosureError, protect
-    from parkgeo.io import write_table
 
     rules = rules_from_args(args)
     if rules is None and default and not getattr(args, "no_protect", False):
@@ -263,6 +260,11 @@ def protect_from_args(
     check = bool(getattr(args, "disclosure_check", False))
     if rules is None and not check:
         return None
+    # Imported only when asked for: the attack pulls in scipy.sparse (~0.2 s of start-up).
+    from parkgeo._sdc_check import attack_published
+    from parkgeo.disclosure import DisclosureError, protect
+    from parkgeo.io import write_table
+
     attack_rules = rules if rules is not None else DisclosureRules()
     baseline = _baseline_year(args)
     contributions = _contributions(args, parks, assigned, attack_rules.measures, attack_rules.top_n)
