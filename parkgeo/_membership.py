@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -55,46 +56,48 @@ def members(
     scale = _N_CELLS / (x1 - x0) if x1 > x0 else 0.0
 
     def cell(x: Any) -> Any:
-        return (np.clip(x, x0, x1) - x0) * scale
+        return ((np.clip(x, x0, x1) - x0) * scale).astype(np.uint16)
 
-    cells = cell(x_finite).astype(np.uint16)
+    cells = cell(x_finite)
     by_cell = np.argsort(cells, kind="stable")
     order = finite[by_cell]
     cells = cells[by_cell]
     xs = lon[order]
     ys = lat[order]
+    wkbs = shapely.to_wkb(park_geoms)
+    shapes = _park_shapes_cached(wkbs, tol_m)
+    minx, miny, maxx, maxy = shapes.bounds.T
+    # A point's bucket lies between its park's end buckets, so the strip holds every point in
+    # the box plus those of the two end buckets outside it (a few metres wide), which the
+    # point-in-polygon test rejects: the strip needs no longitude test.
+    lo = np.searchsorted(cells, cell(minx), side="left")
+    hi = np.searchsorted(cells, cell(maxx), side="right")
+    hi[(maxx < x0) | (minx > x1)] = 0
     rows: list[NDArray[np.int64]] = []
     parks: list[NDArray[np.int32]] = []
     interiors: list[NDArray[np.bool_]] = []
-    wkbs = shapely.to_wkb(park_geoms)
     boundaries: list[Boundaries] = []  # built on first need: few rows are ever in a band
-    for k, wkb in enumerate(wkbs):
-        outer, inner, geom, band_m = _tolerance_shapes_cached(wkb, tol_m)
-        minx, miny, maxx, maxy = shapely.bounds(outer)
-        if maxx < x0 or minx > x1:
-            continue
-        lo = int(np.searchsorted(cells, np.uint16(cell(minx)), side="left"))
-        hi = int(np.searchsorted(cells, np.uint16(cell(maxx)), side="right"))
-        strip_x, strip_y = xs[lo:hi], ys[lo:hi]
-        in_box = (strip_x >= minx) & (strip_x <= maxx) & (strip_y >= miny) & (strip_y <= maxy)
-        cand = np.flatnonzero(in_box) + lo
+    for k in np.flatnonzero(hi > lo).tolist():
+        a, b = int(lo[k]), int(hi[k])
+        strip_y = ys[a:b]
+        cand = np.flatnonzero((strip_y >= miny[k]) & (strip_y <= maxy[k])) + a
         if cand.size == 0:
             continue
         cx, cy = xs[cand], ys[cand]
         # Most candidates are well inside (farther than the band from the edge); the others
         # are tested against the park grown by the band, and those in the band are decided by
         # their distance to the edge, measured as distance_m is (one edge model for both).
-        interior = shapely.contains_xy(inner, cx, cy)
+        interior = shapely.contains_xy(shapes.inner[k], cx, cy)
         rest = np.flatnonzero(~interior)
-        band = rest[shapely.intersects_xy(outer, cx[rest], cy[rest])]
+        band = rest[shapely.intersects_xy(shapes.outer[k], cx[rest], cy[rest])]
         member = interior.copy()
         if tol_m == 0:
             member[band] = True
         elif band.size:
             if not boundaries:
                 boundaries.append(boundaries_cached(wkbs, park_geoms))
-            d = boundaries[0].distance_to(cx[band], cy[band], k, within_m=band_m)
-            inside = shapely.intersects_xy(geom, cx[band], cy[band])
+            d = boundaries[0].distance_to(cx[band], cy[band], k, within_m=float(shapes.band_m[k]))
+            inside = shapely.intersects_xy(shapes.geom[k], cx[band], cy[band])
             member[band] = inside | (d <= tol_m)
             interior[band] = inside & (d > tol_m)
         if not member.any():
@@ -108,23 +111,39 @@ def members(
 
 
 _SHAPES = threading.local()
-_SHAPES_LIMIT = 4096
+_SHAPES_LIMIT = 8
 
 
-def _tolerance_shapes_cached(wkb: bytes, tol_m: float) -> tuple[Any, Any, Any, float]:
-    """:func:`_tolerance_shapes`, remembered per thread (prepared geometries are not shared
-    across threads): batches and Dask partitions join against the same parks again and again,
-    and buffering 500 parks costs ~0.1 s a time."""
-    cache = getattr(_SHAPES, "cache", None)
+@dataclass(frozen=True)
+class _ParkShapes:
+    """Each park grown (``outer``) and shrunk (``inner``) by its band, the park itself
+    (``geom``), all prepared, in lon/lat; ``band_m``, the width (m) searched around the edge;
+    ``bounds``, the ``(n, 4)`` bounds of ``outer``."""
+
+    outer: NDArray[np.object_]
+    inner: NDArray[np.object_]
+    geom: NDArray[np.object_]
+    band_m: NDArray[np.float64]
+    bounds: NDArray[np.float64]
+
+
+def _parks_key(wkbs: NDArray[np.object_]) -> bytes:
+    return hashlib.blake2b(b"".join(wkbs.tolist()), digest_size=16).digest()
+
+
+def _park_shapes_cached(wkbs: NDArray[np.object_], tol_m: float) -> _ParkShapes:
+    """:func:`_park_shapes`, remembered per thread (prepared geometries are not shared across
+    threads): batches and Dask partitions join against the same parks again and again."""
+    cache = getattr(_SHAPES, "shapes", None)
     if cache is None:
-        cache = _SHAPES.cache = {}
-    key = (wkb, tol_m)
-    shapes = cache.get(key)
-    if shapes is None:
+        cache = _SHAPES.shapes = {}
+    key = (_parks_key(wkbs), tol_m)
+    found = cache.get(key)
+    if found is None:
         if len(cache) >= _SHAPES_LIMIT:
             cache.clear()
-        shapes = cache[key] = _tolerance_shapes(shapely.from_wkb(wkb), tol_m)
-    return cast(tuple[Any, Any, Any, float], shapes)
+        found = cache[key] = _park_shapes(wkbs, tol_m)
+    return cast(_ParkShapes, found)
 
 
 def boundaries_cached(wkbs: NDArray[np.object_], park_geoms: NDArray[np.object_]) -> Boundaries:
@@ -132,50 +151,64 @@ def boundaries_cached(wkbs: NDArray[np.object_], park_geoms: NDArray[np.object_]
     cache = getattr(_SHAPES, "boundaries", None)
     if cache is None:
         cache = _SHAPES.boundaries = {}
-    key = hashlib.blake2b(b"".join(wkbs.tolist()), digest_size=16).digest()
+    key = _parks_key(wkbs)
     found = cache.get(key)
     if found is None:
-        if len(cache) >= 8:
+        if len(cache) >= _SHAPES_LIMIT:
             cache.clear()
         found = cache[key] = Boundaries.of(park_geoms)
     return cast(Boundaries, found)
 
 
-def _tolerance_shapes(geom: Any, tol_m: float) -> tuple[Any, Any, Any, float]:
-    """The park grown and shrunk by a band a little wider than ``tol_m``, both prepared, in
-    lon/lat; the park itself, prepared; and the band's width in metres.
+def _park_shapes(wkbs: NDArray[np.object_], tol_m: float) -> _ParkShapes:
+    """Every park grown and shrunk by a band a little wider than ``tol_m``.
 
     A point outside the grown shape is farther than ``tol_m`` from the park; a point in the
     shrunk shape is inside and farther than ``tol_m`` from its edge. The buffers are computed
-    in a local equirectangular frame (an affine map of lon/lat, so straight edges stay
+    in a local equirectangular frame per park (an affine map of lon/lat, so straight edges stay
     straight) scaled to metres at the park's centre; the band is widened by the frame's scale
     error over the park's latitudes, so both statements hold exactly. Points in the band are
-    decided by their distance to the edge (:meth:`Boundaries.distance_to`).
+    decided by their distance to the edge (:meth:`Boundaries.distance_to`). All parks are
+    done at once (one transform, one buffer call each way): 10 times faster than park by park.
     """
+    geom = shapely.from_wkb(wkbs)
     shapely.prepare(geom)
     if tol_m == 0:
         # With no tolerance, "member" is intersects (edge included), "interior" contains.
-        return geom, geom, geom, 0.0
-    minx, miny, maxx, maxy = shapely.bounds(geom)
-    x0, y0 = (minx + maxx) / 2.0, (miny + maxy) / 2.0
-    mx0, my0 = (float(v) for v in metres_per_degree(y0))
-    mx, my = metres_per_degree(np.clip(np.linspace(miny - 0.01, maxy + 0.01, 17), -89.9, 89.9))
-    distortion = float(np.max(np.r_[mx0 / mx, mx / mx0, my0 / my, my / my0]))
+        return _ParkShapes(geom, geom, geom, np.zeros(len(geom)), shapely.bounds(geom))
+    b = shapely.bounds(geom)
+    centre = np.column_stack([(b[:, 0] + b[:, 2]) / 2.0, (b[:, 1] + b[:, 3]) / 2.0])
+    mx0, my0 = metres_per_degree(centre[:, 1])
+    scale = np.column_stack([mx0, my0])
+    lats = np.clip(np.linspace(b[:, 1] - 0.01, b[:, 3] + 0.01, 17, axis=1), -89.9, 89.9)
+    mx, my = metres_per_degree(lats)
+    mx0c, my0c = mx0[:, None], my0[:, None]
+    distortion = np.concatenate([mx0c / mx, mx / mx0c, my0c / my, my / my0c], axis=1).max(axis=1)
     band_m = tol_m * distortion * 1.02 + 1e-6
 
-    def to_local(coords: NDArray[np.float64]) -> NDArray[np.float64]:
-        return cast(NDArray[np.float64], (coords - (x0, y0)) * (mx0, my0))
+    def to_local(coords: NDArray[np.float64], park: NDArray[np.int64]) -> NDArray[np.float64]:
+        return cast(NDArray[np.float64], (coords - centre[park]) * scale[park])
 
-    def to_lonlat(coords: NDArray[np.float64]) -> NDArray[np.float64]:
-        return cast(NDArray[np.float64], coords / (mx0, my0) + (x0, y0))
+    def to_lonlat(coords: NDArray[np.float64], park: NDArray[np.int64]) -> NDArray[np.float64]:
+        return cast(NDArray[np.float64], coords / scale[park] + centre[park])
 
-    local = shapely.transform(geom, to_local)
-    outer = shapely.transform(local.buffer(band_m, join_style="mitre", mitre_limit=2.0), to_lonlat)
-    inner_local = local.buffer(-band_m, join_style="mitre", mitre_limit=2.0)
-    inner = shapely.transform(inner_local, to_lonlat)
+    local = _per_park(geom, to_local)
+    outer = _per_park(shapely.buffer(local, band_m, join_style="mitre", mitre_limit=2.0), to_lonlat)
+    inner = _per_park(
+        shapely.buffer(local, -band_m, join_style="mitre", mitre_limit=2.0), to_lonlat
+    )
     shapely.prepare(outer)
     shapely.prepare(inner)
-    return outer, inner, geom, band_m * 2.0
+    return _ParkShapes(outer, inner, geom, band_m * 2.0, shapely.bounds(outer))
+
+
+def _per_park(
+    geoms: NDArray[np.object_],
+    f: Callable[[NDArray[np.float64], NDArray[np.int64]], NDArray[np.float64]],
+) -> NDArray[np.object_]:
+    """``shapely.transform`` with each coordinate's park (its index in ``geoms``) passed."""
+    park = shapely.get_coordinates(geoms, return_index=True)[1]
+    return cast(NDArray[np.object_], shapely.transform(geoms, lambda c: f(c, park)))
 
 
 def n_in_parks(
