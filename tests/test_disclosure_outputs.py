@@ -150,10 +150,10 @@ def _outputs() -> dict[str, str]:
             table, sample.parks, assigned=data["assigned"], districts=sample.districts, lang=lang
         )
         planner = maps.planner_map(sample.parks, table, districts=sample.districts, lang=lang)
-        out[f"planner_{lang}"] = planner.get_root().render()
+        out[f"planner_{lang}"] = maps.map_html(planner)  # the bytes a user gets (no random ids)
         for measure in ("tax_per_ha", "energy_per_value_added"):
             m = maps.density_map(sample.parks, table, measure=measure, lang=lang)
-            out[f"density_{measure}_{lang}"] = m.get_root().render()
+            out[f"density_{measure}_{lang}"] = maps.map_html(m)
     # the gap map's popups carry the parks' figures too
     from parkgeo.clusters import industry_clusters
     from parkgeo.gaps import missing_clusters
@@ -162,7 +162,7 @@ def _outputs() -> dict[str, str]:
     clusters = industry_clusters(assigned, parks=sample.parks, year=2016, random_state=0)
     gaps = missing_clusters(assigned, sample.parks, clusters=clusters, year=2016, random_state=0)
     gap = maps.gap_map(sample.parks, gaps, metrics=table, clusters=clusters, lang="en")
-    out["gaps_en"] = gap.get_root().render()
+    out["gaps_en"] = maps.map_html(gap)
     return out
 
 
