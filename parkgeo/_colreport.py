@@ -13,7 +13,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from parkgeo._columns import _CANONICAL, _INDEX, ColumnMatch, normalize_header
+from parkgeo._columns import ALIAS_INDEX, CANONICAL_COLUMNS, ColumnMatch, normalize_header
 from parkgeo._errors import SchemaError
 
 __all__ = ["closest_column", "column_report", "log_columns", "warn_lacking"]
@@ -72,7 +72,7 @@ def closest_column(header: object, kind: str = "enterprises") -> str | None:
     for word, canonical in _HINTS.get(kind, ()):
         if word in norm:
             return canonical
-    index = _INDEX[kind]
+    index = ALIAS_INDEX[kind]
     close = difflib.get_close_matches(norm, list(index), n=1, cutoff=0.75)
     return index[close[0]] if close else None
 
@@ -91,7 +91,7 @@ def column_report(match: ColumnMatch, kind: str = "enterprises") -> dict[str, ob
     >>> "tax" in report["not_found"]
     True
     """
-    canonical = [c for c in _CANONICAL[kind] if c != "lonlat"]
+    canonical = [c for c in CANONICAL_COLUMNS[kind] if c != "lonlat"]
     used = set(match.columns.values())
     combined = "lonlat" in match.columns
     return {

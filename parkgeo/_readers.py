@@ -17,7 +17,6 @@ import codecs
 import glob
 import logging
 import os
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -33,6 +32,7 @@ from parkgeo._columns import (
     header_scale,
 )
 from parkgeo._columns import match_columns as _match
+from parkgeo._csvparts import csv_frames
 from parkgeo._errors import InputFormatError, ParkgeoError, SchemaError
 from parkgeo._formats import (
     canonical_of,
@@ -55,7 +55,6 @@ from parkgeo._guards import (
     spooled,
 )
 from parkgeo._sniff import (
-    COMPRESSED_SUFFIXES,
     DELIMITER_NAMES,
     SNIFF_BYTES,
     bomless_utf16,
@@ -63,7 +62,6 @@ from parkgeo._sniff import (
     detect_encoding,
     find_header,
     kind_of,
-    line_of,
     open_binary,
     split_line,
     undecodable,
@@ -72,8 +70,6 @@ from parkgeo._sniff import (
 __all__ = ["Part", "Plan", "log_columns", "part_frame", "partitions_of", "parts", "plan_source"]
 
 log = logging.getLogger("parkgeo")
-
-_CSV_BLOCK_BYTES = 16 << 20
 
 
 @dataclass(frozen=True)
@@ -455,7 +451,7 @@ def parts(plan: Plan, rows: int | None, only: set[int] | None = None) -> Iterato
         assert plan.table is not None
         yield from _framed(_sliced_table(plan.table, rows), only)
         return
-    yield from _framed(_csv_frames(plan, rows), only)
+    yield from _framed(csv_frames(plan, rows), only)
 
 
 def _sliced(plan: Plan, span: Part, rows: int) -> Iterator[Part]:
@@ -555,132 +551,3 @@ def _arrow_frame(table: Any, plan: Plan) -> pd.DataFrame:
         frame["lon"] = lon
         frame["lat"] = lat
     return split_lonlat_column(frame, source=plan.source, headers=plan.match.columns)
-
-
-# -- CSV --------------------------------------------------------------------------------------
-
-
-def _csv_frames(plan: Plan, rows: int | None) -> Iterator[pd.DataFrame]:
-    """Raw cells of a CSV file, ``rows`` at a time (``None``: all at once, multithreaded)."""
-    offset = 0
-    for table in _csv_tables(plan, rows):
-        renamed = table.rename_columns([canonical_of(plan.match, h) for h in table.column_names])
-        del table
-        frame = split_lonlat_column(
-            renamed.to_pandas(types_mapper=string_mapper),
-            source=plan.source,
-            headers=plan.match.columns,
-        )
-        del renamed
-        frame.index = pd.RangeIndex(offset, offset + len(frame))
-        offset += len(frame)
-        yield frame
-
-
-def _csv_tables(plan: Plan, rows: int | None) -> Iterator[Any]:
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
-    path = plan.path
-    codec = codec_name(plan.encoding or "utf-8")
-    arrow_encoding = "utf8" if codec in ("utf-8", "utf-8-sig") else codec
-    read_options = pacsv.ReadOptions(
-        skip_rows=plan.header_row, block_size=_CSV_BLOCK_BYTES, encoding=arrow_encoding
-    )
-    parse_options = pacsv.ParseOptions(delimiter=plan.delimiter, newlines_in_values=True)
-    convert_options = pacsv.ConvertOptions(
-        include_columns=list(plan.wanted),
-        column_types={h: pa.string() for h in plan.wanted},
-        strings_can_be_null=False,
-        quoted_strings_can_be_null=False,
-    )
-    compressed = path.suffix.lower() in COMPRESSED_SUFFIXES
-    stream: Any = (
-        bounded(pa.input_stream(str(path), compression="detect"), path)
-        if compressed
-        else open_binary(path)
-    )
-    try:
-        if rows is None:
-            yield pacsv.read_csv(
-                stream,
-                read_options=read_options,
-                parse_options=parse_options,
-                convert_options=convert_options,
-            )
-            return
-        reader = pacsv.open_csv(
-            stream,
-            read_options=read_options,
-            parse_options=parse_options,
-            convert_options=convert_options,
-        )
-        pending: list[Any] = []
-        n_pending = 0
-        any_yielded = False
-        for batch in reader:
-            pending.append(batch)
-            n_pending += batch.num_rows
-            while n_pending >= rows:
-                table = pa.Table.from_batches(pending)
-                any_yielded = True
-                yield table.slice(0, rows)
-                rest = table.slice(rows)
-                pending = rest.to_batches()
-                n_pending = rest.num_rows
-        if n_pending or not any_yielded:
-            yield pa.Table.from_batches(pending, schema=reader.schema)
-    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        if compressed and "decompress" in str(exc).lower():
-            raise corrupt_compressed(plan.source, exc) from None
-        raise _csv_error(plan, codec, exc) from None
-    except DECOMPRESSION_ERRORS as exc:
-        if not compressed:
-            raise
-        raise corrupt_compressed(plan.source, exc) from None
-    finally:
-        stream.close()
-
-
-def _csv_error(plan: Plan, codec: str, exc: Exception) -> InputFormatError:
-    """The whole-file reader's message for bytes that do not decode or a malformed row."""
-    path = plan.path
-    message = str(exc).strip()
-    if isinstance(exc, UnicodeDecodeError) or "utf8" in message.lower():
-        with open_binary(path) as fh:
-            data = fh.read()
-        try:
-            data.decode(codec)
-        except UnicodeDecodeError as decode_error:
-            if codec in ("utf-8", "utf-8-sig") and plan.encoding in ("utf-8", "utf-8-sig"):
-                try:
-                    found, _ = detect_encoding(path, data)
-                except InputFormatError as detected:
-                    return detected
-                return InputFormatError(
-                    f"{plan.source}: text that is not valid UTF-8 after the first "
-                    f"{SNIFF_BYTES >> 20} MiB (byte offset {decode_error.start}, line "
-                    f"{line_of(data, decode_error.start)}); the file looks like {found}: pass "
-                    f"its encoding (encoding={found!r}, --encoding {found}) or re-save it as UTF-8"
-                )
-            return undecodable(path, data, plan.encoding or codec, decode_error)
-    where = _line_of_row(message, path)
-    return InputFormatError(
-        f"{plan.source}: malformed CSV{where} ({message[:300]}); each row must have "
-        f"as many fields as the header (detected delimiter: "
-        f"{DELIMITER_NAMES[plan.delimiter]}); quote fields that contain the delimiter"
-    )
-
-
-def _line_of_row(message: str, path: Path) -> str:
-    """' at line N' for Arrow's "Expected 11 columns, got 12: <row>" error, if found."""
-    found = re.search(r"Expected \d+ columns, got \d+: (.+)", message)
-    if not found:
-        return ""
-    row = found.group(1).strip()[:200].encode("utf-8")
-    with open_binary(path) as fh:
-        payload = fh.read()
-    offset = payload.find(row)
-    if offset < 0 or not row:
-        return ""
-    return f" at line {line_of(payload, offset)}"

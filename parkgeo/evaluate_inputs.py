@@ -25,13 +25,11 @@ from numpy.typing import NDArray
 
 from parkgeo._cells import parse_numbers
 from parkgeo._columns import (
-    ELECTRICITY_UNITS,
-    EVALUATION_ALIASES,
-    MASS_UNITS,
     header_scale,
     header_unit,
     normalize_header,
 )
+from parkgeo._columns_eval import ELECTRICITY_UNITS, EVALUATION_ALIASES, MASS_UNITS
 from parkgeo._errors import InputFormatError, SchemaError
 from parkgeo._formats import xlsx_header
 from parkgeo._sniff import HEADER_SEARCH_ROWS, kind_of

@@ -29,7 +29,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from parkgeo._columns import PARCEL_ALIASES, normalize_header
+from parkgeo._columns import normalize_header
+from parkgeo._columns_eval import PARCEL_ALIASES
 from parkgeo._errors import CRSError, GeometryError, SchemaError
 from parkgeo.coords import geodesic_area_ha
 

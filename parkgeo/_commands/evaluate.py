@@ -128,7 +128,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _mapping(pairs: list[str]) -> dict[str, str]:
-    from parkgeo._columns import EVALUATION_ALIASES
+    from parkgeo._columns_eval import EVALUATION_ALIASES
     from parkgeo._errors import ParkgeoError
 
     out: dict[str, str] = {}
