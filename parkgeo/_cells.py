@@ -155,7 +155,7 @@ def str_series(arr: pa.Array | pa.ChunkedArray, index: pd.Index | None = None) -
     return result
 
 
-def _is_empty(values: pa.Array) -> pa.Array:
+def is_empty(values: pa.Array) -> pa.Array:
     # comparing lengths is ~30x faster than comparing strings with "" in Arrow
     return pc.equal(pc.binary_length(values), 0)
 
@@ -178,7 +178,7 @@ def missing_mask(trimmed: pa.Array) -> NDArray[np.bool_]:
 
 def _missing_among(trimmed: pa.Array) -> NDArray[np.bool_]:
     lowered = pc.utf8_lower(trimmed)
-    hit = pc.or_kleene(_is_empty(trimmed), pc.is_in(lowered, value_set=_TOKEN_SET))
+    hit = pc.or_kleene(is_empty(trimmed), pc.is_in(lowered, value_set=_TOKEN_SET))
     return np.asarray(pc.fill_null(hit, True).to_numpy(zero_copy_only=False), dtype=bool)
 
 
@@ -243,7 +243,7 @@ def parse_numbers(
 
     arr = as_arrow_strings(series)
     trimmed = pc.utf8_trim_whitespace(arr)
-    empty = pc.fill_null(_is_empty(trimmed), True)
+    empty = pc.fill_null(is_empty(trimmed), True)
     blanked = pc.if_else(empty, pa.scalar(None, trimmed.type), trimmed)
     try:
         # The common case: every cell a plain number or empty. One cast, no regex. A failing
@@ -306,7 +306,7 @@ def object_to_text(series: pd.Series) -> pd.Series:
     return pd.Series([text(v) for v in series.to_numpy()], index=series.index, dtype="str")
 
 
-def _np_bool(values: pa.Array | pa.ChunkedArray, fill: bool = False) -> NDArray[np.bool_]:
+def np_bool(values: pa.Array | pa.ChunkedArray, fill: bool = False) -> NDArray[np.bool_]:
     return np.asarray(pc.fill_null(values, fill).to_numpy(zero_copy_only=False), dtype=bool)
 
 
@@ -333,30 +333,30 @@ def _parse_careful(
     # Spaces inside a number are digit grouping only when every group after the first has
     # three digits (1 234 567.8; NFKC made thin and no-break spaces plain): "12 34" and
     # "1 2 3 4" are not numbers (as "12,34" is not), whatever was meant
-    spaced = _np_bool(pc.match_substring_regex(folded, r"\d\s+\d"))
+    spaced = np_bool(pc.match_substring_regex(folded, r"\d\s+\d"))
     if spaced.any():
-        spaced &= ~_np_bool(pc.match_substring_regex(folded, _SPACE_GROUPED))
+        spaced &= ~np_bool(pc.match_substring_regex(folded, _SPACE_GROUPED))
     folded = pc.utf8_lower(pc.replace_substring_regex(folded, r"\s+", ""))
-    missing = _np_bool(pc.is_in(folded, value_set=_TOKEN_SET), fill=True) | _np_bool(
+    missing = np_bool(pc.is_in(folded, value_set=_TOKEN_SET), fill=True) | np_bool(
         pc.is_null(folded)
     )
     badly_spaced = ~missing & spaced
     todo = ~missing & ~spaced
-    infinite = todo & _np_bool(pc.match_substring_regex(folded, r"^[+-]?(inf|infinity|∞)$"))
+    infinite = todo & np_bool(pc.match_substring_regex(folded, r"^[+-]?(inf|infinity|∞)$"))
     if infinite.any():
-        negative = _np_bool(pc.starts_with(folded, "-"))
+        negative = np_bool(pc.starts_with(folded, "-"))
         values[infinite] = np.where(negative[infinite], -np.inf, np.inf)
     todo &= ~infinite
 
     units = UNITS.get(kind, _PLAIN_ONLY)
     parts = pc.extract_regex(folded, _NUMBER_UNIT)
-    matched = todo & _np_bool(parts.is_valid())
+    matched = todo & np_bool(parts.is_valid())
     if matched.any():
         num = pc.fill_null(pc.struct_field(parts, "num"), "")
         unit = pc.fill_null(pc.struct_field(parts, "unit"), "")
         sign = pc.fill_null(pc.struct_field(parts, "sign"), "")
-        has_comma = _np_bool(pc.match_substring(num, ","))
-        has_dot = _np_bool(pc.match_substring(num, "."))
+        has_comma = np_bool(pc.match_substring(num, ","))
+        has_dot = np_bool(pc.match_substring(num, "."))
         commas = np.asarray(pc.count_substring(num, ",").to_numpy(zero_copy_only=False))
         if comma_decimal:
             # a single comma without a point is a decimal mark in a coordinate: 39，1
@@ -365,25 +365,25 @@ def _parse_careful(
             bad_comma = has_comma & ~as_decimal
         else:
             # Only well-formed grouping (1,234,567.8): "12,5" is ambiguous, so it is not a number.
-            thousands = _np_bool(pc.match_substring_regex(num, _THOUSANDS))
+            thousands = np_bool(pc.match_substring_regex(num, _THOUSANDS))
             cleaned = pc.if_else(pa.array(thousands), pc.replace_substring(num, ",", ""), num)
             bad_comma = has_comma & ~thousands
         unit_index = pc.index_in(unit, value_set=pa.array(list(units)))
-        known = _np_bool(pc.is_valid(unit_index))
+        known = np_bool(pc.is_valid(unit_index))
         factors = np.append(np.fromiter(units.values(), dtype=np.float64), np.nan)
         scale = factors[pc.fill_null(unit_index, len(units)).to_numpy(zero_copy_only=False)]
         ok = matched & ~bad_comma & known
-        ok &= _np_bool(pc.match_substring_regex(cleaned, _PLAIN))
+        ok &= np_bool(pc.match_substring_regex(cleaned, _PLAIN))
         number = np.full(n, np.nan)
         if ok.any():
             number[ok] = _np_float(cleaned.filter(pa.array(ok)))
-        signs = np.where(_np_bool(pc.equal(sign, "-")), -1.0, 1.0)
+        signs = np.where(np_bool(pc.equal(sign, "-")), -1.0, 1.0)
         good = ok & np.isfinite(number)
         values[good] = (signs * number * scale)[good]
         todo &= ~good
     if kind == "degrees" and todo.any():
         dms = pc.extract_regex(folded, _DMS)
-        hit = todo & _np_bool(dms.is_valid())
+        hit = todo & np_bool(dms.is_valid())
         if hit.any():
             deg = _np_float(pc.struct_field(dms, "deg"))
             mins = np.nan_to_num(
@@ -400,7 +400,7 @@ def _parse_careful(
                     )
                 )
             )
-            west_south = _np_bool(
+            west_south = np_bool(
                 pc.is_in(pc.struct_field(dms, "hemi"), value_set=pa.array(["w", "s", "西", "南"]))
             )
             dec = np.where(west_south, -1.0, 1.0) * (deg + mins / 60 + secs / 3600)
@@ -410,7 +410,7 @@ def _parse_careful(
     if kind == "year" and todo.any():
         # dates written where a year belongs: 2015-12-31, 2015/12, 2015.12, 2015年12月
         date = pc.extract_regex(folded, r"^(?P<year>\d{4})[-/.年]\d{1,2}(?:[-/.月]\d{1,2}日?)?")
-        hit = todo & _np_bool(date.is_valid())
+        hit = todo & np_bool(date.is_valid())
         if hit.any():
             years = _np_float(pc.struct_field(date, "year"))
             values[hit] = years[hit]

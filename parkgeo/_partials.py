@@ -216,7 +216,7 @@ def partials_of(assigned: pd.DataFrame, parks: Any) -> Partials:
     n_strategic = np.zeros(n_groups)
     va_strategic = np.zeros(n_groups)
     if has_industry:
-        strategic, division, divisions = _industry_codes(assigned["industry"])
+        strategic, division, divisions = industry_codes_of(assigned["industry"])
         va = frame["value_added"]
         n_strategic = np.bincount(key, weights=strategic, minlength=n_groups).astype(np.float64)
         va_strategic = np.bincount(
@@ -248,7 +248,7 @@ def partials_of(assigned: pd.DataFrame, parks: Any) -> Partials:
 _INDUSTRY_CACHE: dict[str, tuple[bool, str | None]] = {}
 
 
-def _industry_codes(
+def industry_codes_of(
     industry: pd.Series,
 ) -> tuple[NDArray[np.bool_], NDArray[np.int64], NDArray[np.object_]]:
     """Per row: strategic or not, and the index of its division in sorted division codes."""

@@ -146,7 +146,7 @@ def contributions_of(
     so a row is one contribution. Missing values contribute nothing.
     """
     from parkgeo._figures import park_codes, park_id_series
-    from parkgeo._partials import _industry_codes
+    from parkgeo._partials import industry_codes_of
 
     park_ids = park_id_series(parks).to_numpy(dtype=object)
     n_parks = len(park_ids)
@@ -161,7 +161,7 @@ def contributions_of(
     strategic = np.zeros(len(assigned), dtype=bool)
     has_industry = "industry" in assigned.columns
     if has_industry and (by_industry or "value_added_strategic" in measures):
-        strategic, div_index, all_divisions = _industry_codes(assigned["industry"])
+        strategic, div_index, all_divisions = industry_codes_of(assigned["industry"])
         if by_industry:
             divisions = all_divisions
             division = np.where(div_index >= 0, div_index, len(divisions))

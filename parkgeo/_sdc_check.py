@@ -34,7 +34,7 @@ from parkgeo._sdc_rules import (
 )
 
 if TYPE_CHECKING:
-    from parkgeo.disclosure import _Solved
+    from parkgeo.disclosure import SolvedCells
 
 __all__ = ["attack_published", "attack_solved", "audit_report"]
 
@@ -121,7 +121,7 @@ def _attack_cells(
     return cells, lo, hi, ok, by_lp
 
 
-def attack_solved(solved: Mapping[str, _Solved], *, exact: bool = False) -> pd.DataFrame:
+def attack_solved(solved: Mapping[str, SolvedCells], *, exact: bool = False) -> pd.DataFrame:
     """Ranges of every sensitive cell of a :class:`~parkgeo.disclosure.ProtectedTable`: exact
     LP ranges with ``exact=True``, else ranges proven by suppressed groups or rectangles where
     they suffice (``exact`` False in the output: the true range is at least as wide) and LP
@@ -196,7 +196,7 @@ def _label(measure: str, rows: list[str], cols: list[str], cell: int, year: int)
 
 
 def audit_report(
-    solved: Mapping[str, _Solved], rules: DisclosureRules, cells: pd.DataFrame
+    solved: Mapping[str, SolvedCells], rules: DisclosureRules, cells: pd.DataFrame
 ) -> pd.DataFrame:
     """Every withheld (or never-published but sensitive) cell with its reason and range."""
     ranges = attack_solved(solved, exact=True)

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
-from parkgeo._cells import _is_empty, _np_bool, as_arrow_strings, str_series
+from parkgeo._cells import as_arrow_strings, is_empty, np_bool, str_series
 from parkgeo._ledger import Problem
 
 __all__ = [
@@ -65,7 +65,7 @@ def control_mask(text: pd.Series) -> NDArray[np.bool_]:
     arr = as_arrow_strings(text)
     if not _any_byte(arr, below=0x20):
         return np.zeros(len(text), dtype=bool)
-    return _np_bool(pc.match_substring_regex(arr, _CONTROL))
+    return np_bool(pc.match_substring_regex(arr, _CONTROL))
 
 
 def show_control(text: pd.Series) -> pd.Series:
@@ -98,13 +98,13 @@ def normalize_ids(ids: pd.Series) -> tuple[pd.Series, NDArray[np.intp]]:
         return ids, np.zeros(0, dtype=np.intp)
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
-    non_ascii = ~_np_bool(pc.string_is_ascii(arr), fill=True)
+    non_ascii = ~np_bool(pc.string_is_ascii(arr), fill=True)
     positions = np.flatnonzero(non_ascii)
     sub = arr.take(pa.array(positions))
     folded = pc.utf8_normalize(sub, "NFKC")
     folded = pc.utf8_trim_whitespace(pc.replace_substring_regex(folded, _INVISIBLE, ""))
-    folded = pc.if_else(_is_empty(folded), pa.scalar(None, folded.type), folded)
-    changed = ~_np_bool(pc.equal(folded, sub), fill=False)
+    folded = pc.if_else(is_empty(folded), pa.scalar(None, folded.type), folded)
+    changed = ~np_bool(pc.equal(folded, sub), fill=False)
     if not changed.any():
         return ids, np.zeros(0, dtype=np.intp)
     mask = np.zeros(len(arr), dtype=bool)

@@ -89,7 +89,7 @@ class DisclosureError(ParkgeoError):
 
 
 @dataclass(frozen=True)
-class _Solved:
+class SolvedCells:
     """One measure's grid and, per protected year, the cells' status and protection."""
 
     grid: Grid
@@ -128,7 +128,7 @@ class ProtectedTable:
     rules: DisclosureRules
     baseline_year: int
     cells: pd.DataFrame = field(repr=False)
-    _solved: dict[str, _Solved] = field(repr=False)
+    _solved: dict[str, SolvedCells] = field(repr=False)
 
     def is_published(self, column: str) -> pd.Series:
         """Boolean Series: whether each row's figure in ``column`` may be shown."""
@@ -268,7 +268,7 @@ def protect(
     reported = {int(y) for y in table["year"].unique()}
     years = sorted((reported | {baseline_year}) & {int(y) for y in contributions.years})
     blanked = _blanked_cells(table, contributions)
-    solved: dict[str, _Solved] = {}
+    solved: dict[str, SolvedCells] = {}
     records: list[pd.DataFrame] = []
     for measure in rules.measures:
         grid = grid_of(contributions, measure, park_ids=park_ids, districts=district_labels)
@@ -322,7 +322,7 @@ def _solve_measure(
     years: list[int],
     rules: DisclosureRules,
     blanked: set[tuple[str, int, str]],
-) -> _Solved:
+) -> SolvedCells:
     year_index = {int(y): i for i, y in enumerate(grid.years)}
     status: dict[int, NDArray[np.int8]] = {}
     level: dict[int, NDArray[np.float64]] = {}
@@ -347,7 +347,9 @@ def _solve_measure(
         final[unknown & ~sensitive] = SECONDARY
         final[grid.hidden & ~sensitive] = UNPUBLISHED
         status[year], level[year], protects[year] = final, lv, why
-    return _Solved(grid=grid, year_index=year_index, status=status, level=level, protects=protects)
+    return SolvedCells(
+        grid=grid, year_index=year_index, status=status, level=level, protects=protects
+    )
 
 
 def _problem(grid: Grid, year_position: int) -> Problem:
@@ -360,7 +362,7 @@ def _problem(grid: Grid, year_position: int) -> Problem:
     return Problem(value=value, lower=lower, upper=upper, equations=grid.equations, shape=shape)
 
 
-def _cell_records(measure: str, solved: _Solved) -> list[pd.DataFrame]:
+def _cell_records(measure: str, solved: SolvedCells) -> list[pd.DataFrame]:
     grid = solved.grid
     n_cols = len(grid.cols)
     labels = np.array([f"{r}|{c}" for r in grid.rows for c in grid.cols], dtype=object)
@@ -388,7 +390,7 @@ def _cell_records(measure: str, solved: _Solved) -> list[pd.DataFrame]:
 
 
 def _column_status(
-    table: pd.DataFrame, solved: dict[str, _Solved], baseline_year: int
+    table: pd.DataFrame, solved: dict[str, SolvedCells], baseline_year: int
 ) -> pd.DataFrame:
     """Status of every protected column of every table row (worst of the sums it reveals)."""
     names = np.array(STATUS_NAMES, dtype=object)

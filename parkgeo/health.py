@@ -88,7 +88,7 @@ def health_report(
     >>> report["enterprises"]["years"]["baseline_present"], report["join"]["coord_system"]["likely"]
     (True, None)
     """
-    report, _ = _health(
+    report, _ = health_and_data(
         parks,
         enterprises,
         columns=columns,
@@ -144,7 +144,7 @@ def summary_line(
     return "data health: " + "; ".join(parts)
 
 
-def _health(
+def health_and_data(
     parks: str | Path,
     enterprises: str | Path,
     *,

@@ -62,3 +62,24 @@ def test_import_is_cheap() -> None:
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_no_private_name_is_imported_across_modules() -> None:
+    """A helper shared by modules is public within the package (no underscore), so that a
+    reader knows it is used elsewhere; private modules themselves may be imported."""
+    import ast
+
+    package = ROOT / "parkgeo"
+    offenders = []
+    for path in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ImportFrom) or not (node.module or "").startswith(
+                "parkgeo"
+            ):
+                continue
+            for alias in node.names:
+                is_module = (package / f"{alias.name}.py").exists() and node.module == "parkgeo"
+                dunder = alias.name.startswith("__")
+                if alias.name.startswith("_") and not is_module and not dunder:
+                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} {alias.name}")
+    assert offenders == [], offenders

@@ -26,14 +26,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from parkgeo.health import _health
+    from parkgeo.health import health_and_data
     from parkgeo.io import atomic_write, write_table
     from parkgeo.metrics import Targets, read_targets
 
     targets = read_targets(args.targets) if args.targets else Targets()
     baseline = args.baseline_year if args.baseline_year is not None else targets.baseline_year
     mapping = {k: v for k in ("parks", "enterprises") if (v := read_mapping(args, k))}
-    report, loaded = _health(
+    report, loaded = health_and_data(
         args.parks,
         args.enterprises,
         columns=mapping or None,
