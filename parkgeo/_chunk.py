@@ -141,8 +141,8 @@ def report_cleaning(
 ) -> None:
     """Log what reading and cleaning a whole file found, once (as the whole-file reader
     always has): the columns found and not, then the conversions."""
+    from parkgeo._conversions import log_conversions
     from parkgeo._readers import log_columns
-    from parkgeo._validate import log_conversions
 
     log_columns(plan)
     log_conversions({k: v for k, v in conversions.items() if k != PRECISION}, plan.source)

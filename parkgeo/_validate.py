@@ -53,6 +53,7 @@ from parkgeo._cells import (
     str_series,
 )
 from parkgeo._columns import ENTERPRISE_COLUMNS, ENTERPRISE_REQUIRED
+from parkgeo._conversions import kept_conversions, log_conversions
 from parkgeo._errors import DataValidationError, SchemaError
 from parkgeo._ledger import (
     LEDGER_COLUMNS,
@@ -75,7 +76,6 @@ __all__ = [
     "ParsedNumbers",
     "clean_text",
     "empty_ledger",
-    "log_conversions",
     "parse_numbers",
     "parse_years",
     "validate_enterprises",
@@ -149,7 +149,7 @@ def validate_enterprises(
     quiet : bool
         Do not log the conversions (``kept.attrs["conversions"]`` still records them): a
         caller validating a file in parts logs them once for the whole file
-        (:func:`log_conversions`).
+        (:func:`parkgeo._conversions.log_conversions`).
     stand_ins : int
         The first ``stand_ins`` rows stand in for first occurrences of keys kept in an earlier
         part (:func:`parkgeo._chunk.clean`): they are checked against, never reported.
@@ -506,7 +506,7 @@ def validate_enterprises(
     # stand-ins for first occurrences in earlier parts are reported by their own part
     unreported = rejected.copy()
     unreported[:stand_ins] = True
-    conversions = _conversions(converted, unreported, df)
+    conversions = kept_conversions(converted, unreported, df)
     changed_ids = id_changed[~unreported[id_changed]] if len(id_changed) else id_changed
     if len(changed_ids):
         conversions = {"enterprise_id": id_examples(raw_ids, ids, changed_ids), **conversions}
@@ -518,66 +518,6 @@ def validate_enterprises(
         if not quiet:
             log_conversions(conversions, source)
     return kept, ledger
-
-
-def _conversions(
-    converted: Mapping[str, tuple[NDArray[np.intp], NDArray[np.float64]]],
-    rejected: NDArray[np.bool_],
-    df: pd.DataFrame,
-) -> dict[str, dict[str, Any]]:
-    """Per column, the kept cells that were converted (count and up to three examples)."""
-    out: dict[str, dict[str, Any]] = {}
-    for col, (positions, values) in converted.items():
-        kept_positions = positions[~rejected[positions]]
-        if len(kept_positions) == 0:
-            continue
-        shown = kept_positions[:3]
-        texts = text_at(df[col], shown).tolist()
-        examples = [
-            {"value": text, "read_as": float(values[p])}
-            for text, p in zip(texts, shown, strict=True)
-        ]
-        out[col] = {"n": len(kept_positions), "examples": examples}
-    return out
-
-
-def log_conversions(conversions: Mapping[str, Mapping[str, Any]], source: str) -> None:
-    """One log line per column whose cells were converted: a conversion is never silent.
-
-    ``merged_ids`` (rows whose id equals an earlier row's only after normalisation, so they
-    were ledgered as duplicates) is a warning: without it they would count as other firms.
-    """
-    for col, found in conversions.items():
-        examples = "; ".join(
-            f"{e['value']!r} -> "
-            + (f"{e['read_as']:g}" if isinstance(e["read_as"], float) else repr(e["read_as"]))
-            for e in found["examples"]
-        )
-        if col == "merged_ids":
-            log.warning(
-                "%s: %d row(s) repeat an earlier enterprise-year once their ids are normalised "
-                "(full-width forms, invisible characters): they were merged into the first row "
-                "(ledgered as duplicate_enterprise_year), e.g. %s",
-                source,
-                found["n"],
-                examples,
-            )
-        elif col == "enterprise_id":
-            log.info(
-                "%s: enterprise_id: %d id(s) were normalised (Unicode NFKC, invisible "
-                "characters removed), e.g. %s",
-                source,
-                found["n"],
-                examples,
-            )
-        else:
-            log.info(
-                "%s: %s: %d cell(s) were not plain numbers and were converted, e.g. %s",
-                source,
-                col,
-                found["n"],
-                examples,
-            )
 
 
 def _measure_problems(

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from _thinned import thinned_firms
 
 from parkgeo import load_tianjin
 from parkgeo.cli import main
@@ -19,27 +20,9 @@ from parkgeo.cli import main
 def _inputs_dir() -> Path:
     import tempfile
 
-    from parkgeo import assign_parks
-
     root = Path(tempfile.mkdtemp(prefix="parkgeo-sdc-"))
     sample = load_tianjin()
-    firms = sample.enterprises.copy()
-    joined = assign_parks(firms, sample.parks, nearest=False).assigned
-    ids = sample.parks["park_id"].tolist()
-    small = joined["park_id"] == ids[0]
-    outside = joined["park_id"].isna()
-    keep_small = joined.loc[small, "enterprise_id"].unique()[:2]
-    keep_out = joined.loc[outside, "enterprise_id"].unique()[:1]
-    keep = (~small | joined["enterprise_id"].isin(keep_small)) & (
-        ~outside | joined["enterprise_id"].isin(keep_out)
-    )
-    firms = firms[keep.to_numpy()].copy()
-    in_park = (joined["park_id"] == ids[1])[keep.to_numpy()].to_numpy()
-    big = firms.loc[in_park, "enterprise_id"].iloc[0]
-    for year in sorted(firms["year"].unique()):
-        mine = ((firms["enterprise_id"] == big) & (firms["year"] == year)).to_numpy()
-        rest = firms.loc[in_park & ~mine & (firms["year"] == year).to_numpy(), "tax"].sum()
-        firms.loc[mine, "tax"] = 9.0 * rest
+    firms = thinned_firms(sample)
     firms.to_csv(root / "firms.csv", index=False)
     sample.parks.to_file(root / "parks.geojson", driver="GeoJSON")
     return root
