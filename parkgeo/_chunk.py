@@ -11,6 +11,7 @@ file by :func:`report_cleaning` and the driver (:mod:`parkgeo.scale`), whoever r
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -269,12 +270,27 @@ def _join(kept: pd.DataFrame, parks: Any, join: JoinOptions) -> pd.DataFrame:
     return assign_parks(kept, parks, check_coord_system=False, **join.kwargs()).assigned
 
 
+_SILENT = threading.local()
+
+
+class _PartsAreSilent(logging.Filter):
+    """Drops what a thread running a part says below ERROR (the "nothing matched" of one
+    part is judged over all parts); a filter, not the logger's level, because parts run in
+    several threads at once."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR or not getattr(_SILENT, "on", False)
+
+
+log.addFilter(_PartsAreSilent())
+
+
 @contextmanager
 def _quiet() -> Iterator[None]:
-    """The join of one part is silent: "nothing matched" is judged over all parts."""
-    level = log.level
-    log.setLevel(max(logging.ERROR, log.getEffectiveLevel()))
+    """The join of one part is silent (in this thread only)."""
+    before = getattr(_SILENT, "on", False)
+    _SILENT.on = True
     try:
         yield
     finally:
-        log.setLevel(level)
+        _SILENT.on = before

@@ -50,7 +50,7 @@ _VARIANTS: dict[str, tuple[str, str]] = {
 def coord_system_evidence(
     lon: NDArray[np.float64],
     lat: NDArray[np.float64],
-    matched: Callable[[NDArray[np.float64], NDArray[np.float64]], int],
+    matched: Callable[[NDArray[np.float64], NDArray[np.float64]], NDArray[np.bool_]],
     *,
     warn: bool = True,
     said_key: object = None,
@@ -62,7 +62,9 @@ def coord_system_evidence(
     lon, lat : numpy.ndarray
         The enterprises, as joined (WGS-84 as far as parkgeo knows).
     matched : callable
-        ``matched(lon, lat)``: how many of these points fall in (or on the edge of) a park.
+        ``matched(lon, lat)``: a boolean array, whether each point falls in (or on the edge
+        of) a park. It is called once, on the sample and its shifted copies end to end (one
+        pass over the parks, not four).
     warn : bool
         Log a warning when a shift matches markedly more.
     said_key : hashable, optional
@@ -85,7 +87,7 @@ def coord_system_evidence(
     >>> x, y = np.meshgrid(np.linspace(117.0005, 117.0095, 20), np.linspace(39.0005, 39.0095, 20))
     >>> glon, glat = wgs84_to_gcj02(x.ravel(), y.ravel())  # firms geocoded by Gaode
     >>> def matched(lo, la):
-    ...     return int(shapely.contains_xy(park, lo, la).sum())
+    ...     return shapely.contains_xy(park, lo, la)
     >>> ev = coord_system_evidence(glon, glat, matched, warn=False)
     >>> ev["matched"] < ev["matched_if"]["gcj02"] == 400, ev["suggestion"]
     (True, '--coord-system gcj02')
@@ -101,15 +103,18 @@ def coord_system_evidence(
     }
     if not len(xy):
         return evidence
-    base = matched(sx, sy)
-    evidence["matched"] = base
     shifts = {
         "gcj02": gcj02_to_wgs84(sx, sy),
         "bd09": bd09_to_wgs84(sx, sy),
         # parks drawn in GCJ-02: moving the firms into GCJ-02 is the same test
         "parks_gcj02": wgs84_to_gcj02(sx, sy),
     }
-    counts = {name: matched(np.asarray(x), np.asarray(y)) for name, (x, y) in shifts.items()}
+    all_x = np.concatenate([sx, *(np.asarray(x) for x, _ in shifts.values())])
+    all_y = np.concatenate([sy, *(np.asarray(y) for _, y in shifts.values())])
+    per_copy = np.asarray(matched(all_x, all_y), dtype=bool).reshape(len(shifts) + 1, len(sx))
+    base, *shifted = (int(n) for n in per_copy.sum(axis=1))
+    evidence["matched"] = base
+    counts = dict(zip(shifts, shifted, strict=True))
     evidence["matched_if"] = counts
     best = max(counts, key=lambda k: (counts[k], k == "gcj02"))
     gain = counts[best] - base

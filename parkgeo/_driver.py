@@ -40,7 +40,7 @@ from parkgeo._options import (
 )
 from parkgeo._partials import Partials, finish
 from parkgeo._readers import Plan, parts, plan_source
-from parkgeo._runners import auto_jobs, runner_for
+from parkgeo._runners import auto_jobs, auto_threads, runner_for, split_for
 from parkgeo.join import coord_system_check
 
 __all__ = ["BatchedResult", "join_summary", "run_density"]
@@ -120,9 +120,20 @@ def run_density(
         path, read.columns, read.encoding, read.skip, needs=DENSITY_NEEDS, strict=read.strict
     )
     jobs = run.jobs if run.jobs is not None else auto_jobs(plan.total_rows, plan.kind)
+    # A run in this process cuts large parts in slices (fixed by the input, so the bytes do
+    # not depend on the machine) that threads share; worker processes take whole parts.
+    split = threads = 1
+    if run.executor == "serial" or (run.executor == "process" and jobs <= 1):
+        split = split_for(plan.total_rows, plan.kind, _size_bytes(plan))
+        threads = run.threads if run.threads is not None else auto_threads(split)
     context = Context(plan.portable(), parks, read, join, report.industry_mix)
     runner = runner_for(
-        context, run.executor, jobs=jobs, scheduler=run.scheduler, workers=run.workers
+        context,
+        run.executor,
+        jobs=jobs,
+        threads=threads,
+        scheduler=run.scheduler,
+        workers=run.workers,
     )
     results: list[PartResult] = []
     kept_partials: dict[int, Partials] = {}
@@ -130,7 +141,7 @@ def run_density(
     total = Partials.empty(len(parks), has_industry=report.industry_mix)
     try:
         with Progress("density", total=plan.total_rows, enabled=run.progress) as bar:
-            for result in runner.map(_first_pass(plan, run.rows, read.strict)):
+            for result in runner.map(_first_pass(plan, run.rows, read.strict, split)):
                 total = total.merge(result.partial)
                 size = _partials_bytes(result.partial)
                 if kept_bytes + size <= _KEPT_PARTIALS_BYTES:
@@ -146,9 +157,9 @@ def run_density(
             redo = {hashed[i].index: repeats for i, repeats in redo.items()}
             log.debug("redoing %d part(s) that hold repeated enterprise-year keys", len(redo))
             missing = [i for i in redo if i not in kept_partials]
-            for before in runner.map(_tasks(plan, run.rows, missing, None, read.strict)):
+            for before in runner.map(_tasks(plan, run.rows, missing, None, read.strict, split)):
                 kept_partials[before.index] = before.partial
-            for after in runner.map(_tasks(plan, run.rows, list(redo), redo, True)):
+            for after in runner.map(_tasks(plan, run.rows, list(redo), redo, True, split)):
                 total = total.minus(kept_partials[after.index]).merge(after.partial)
                 results[after.index] = after
     finally:
@@ -156,12 +167,19 @@ def run_density(
     return _combined(plan, parks, read, report, total, results)
 
 
-def _first_pass(plan: Plan, rows: int | None, strict: bool) -> Iterator[Task]:
+def _size_bytes(plan: Plan) -> int:
+    try:
+        return plan.path.stat().st_size if plan.path.is_file() else 0
+    except OSError:
+        return 0
+
+
+def _first_pass(plan: Plan, rows: int | None, strict: bool, split: int) -> Iterator[Task]:
     # Repeated keys are found over the whole file at the end (:mod:`parkgeo._dedupe`): the
     # first pass skips the validator's own check, except for a file read as one part (no
     # hashing then) and under ``strict``, so that the first part with a problem of any kind
     # raises, as in one pass.
-    for part in parts(plan, rows):
+    for part in parts(plan, rows, split=split):
         single = part.index == 0 and part.last
         yield Task(part, check_duplicates=strict or single, hash_keys=not single)
 
@@ -172,8 +190,9 @@ def _tasks(
     indices: Sequence[int],
     repeats: Mapping[int, Repeats] | None,
     check: bool,
+    split: int,
 ) -> Iterator[Task]:
-    for part in parts(plan, rows, only=set(indices)):
+    for part in parts(plan, rows, only=set(indices), split=split):
         if repeats is None:
             yield Task(part, check_duplicates=check, hash_keys=False)
         else:

@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 
 from parkgeo._edges import Boundaries, metres_per_degree
 
-__all__ = ["Members", "boundaries_cached", "members", "n_in_parks"]
+__all__ = ["Members", "boundaries_cached", "in_parks", "members"]
 
 
 @dataclass(frozen=True)
@@ -211,8 +211,10 @@ def _per_park(
     return cast(NDArray[np.object_], shapely.transform(geoms, lambda c: f(c, park)))
 
 
-def n_in_parks(
+def in_parks(
     lon: NDArray[np.float64], lat: NDArray[np.float64], park_geoms: NDArray[np.object_], tol: float
-) -> int:
-    """How many of the points fall in (or on the edge of) a park."""
-    return int(np.unique(members(lon, lat, park_geoms, tol).row).size)
+) -> NDArray[np.bool_]:
+    """Whether each point falls in (or on the edge of) a park."""
+    inside = np.zeros(len(lon), dtype=bool)
+    inside[members(lon, lat, park_geoms, tol).row] = True
+    return inside

@@ -164,6 +164,7 @@ class RunOptions:
     rows: int | None = None
     executor: str = "serial"
     jobs: int | None = None
+    threads: int | None = None
     scheduler: Any = None
     workers: int | None = None
     progress: bool | None = False

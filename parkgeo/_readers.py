@@ -422,12 +422,39 @@ def partitions_of(files: Sequence[str], *, partition_rows: int) -> list[Part]:
     ]
 
 
-def parts(plan: Plan, rows: int | None, only: set[int] | None = None) -> Iterator[Part]:
+def parts(
+    plan: Plan, rows: int | None, only: set[int] | None = None, *, split: int = 1
+) -> Iterator[Part]:
     """The parts of ``plan``, about ``rows`` rows each (``None``: one part), in file order.
 
     ``only``: just these part numbers (a second pass). A Parquet part larger than twice
     ``rows`` (one huge row group) is read here in slices, so that memory stays bounded.
+
+    ``split``: each part is read here and cut into ``split`` slices of consecutive rows, for
+    threads sharing one part (a Parquet file of one or two row groups would otherwise give
+    one thread most of the work). Slice ``j`` of part ``p`` is part ``p * split + j`` (empty
+    slices are skipped), so a second pass asks for the same numbers.
     """
+    if split <= 1:
+        yield from _planned(plan, rows, only)
+        return
+    wanted = None if only is None else {i // split for i in only}
+    for part in _planned(plan, rows, wanted):
+        frame = part_frame(plan, part)
+        n = len(frame)
+        size = max(1, -(-n // split))
+        starts = list(range(0, n, size)) or [0]
+        for j, start in enumerate(starts):
+            index = part.index * split + j
+            if only is not None and index not in only:
+                continue
+            piece = frame.iloc[start : start + size]
+            first = int(piece.index[0]) if len(piece) else part.first_row
+            last = part.last and j == len(starts) - 1
+            yield Part(index, first, len(piece), frame=piece, last=last)
+
+
+def _planned(plan: Plan, rows: int | None, only: set[int] | None) -> Iterator[Part]:
     if plan.kind == "parquet" and rows is not None:
         index = 0
         spans = partitions_of(plan.files, partition_rows=rows)

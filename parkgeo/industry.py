@@ -337,14 +337,26 @@ def rollup(codes: Any, level: str = "division") -> str | None | pd.Series:
 
 
 def _name_of(canonical: str, lang: str) -> str:
+    return _names(lang)[canonical]
+
+
+@functools.lru_cache(maxsize=2)
+def _names(lang: str) -> dict[str, str]:
+    """Every code's name in ``lang`` (a dict: looked up once per distinct code of a column,
+    where ``DataFrame.at`` cost 0.1 s for the planner's map at 120k firms)."""
     table = classification()
+    codes = [str(code) for code in table.index]
     if lang == "zh":
-        return str(table.at[canonical, "name"])
-    own = table.at[canonical, "name_en"]
-    if isinstance(own, str) and own:
-        return own
-    division_name = str(table.at[canonical[:3], "name_en"])
-    return f"{canonical} (in {division_name})"
+        return dict(zip(codes, (str(name) for name in table["name"]), strict=True))
+    english = dict(zip(codes, table["name_en"], strict=True))
+    names: dict[str, str] = {}
+    for code in codes:
+        own = english[code]
+        if isinstance(own, str) and own:
+            names[code] = own
+        else:
+            names[code] = f"{code} (in {english[code[:3]]})"
+    return names
 
 
 @overload

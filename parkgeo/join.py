@@ -53,7 +53,7 @@ from parkgeo._joinchecks import (
     priority_values,
     resolution_rank,
 )
-from parkgeo._membership import members, n_in_parks
+from parkgeo._membership import in_parks, members
 from parkgeo._outcome import (
     MATCH_KINDS,
     NEAR,
@@ -207,7 +207,7 @@ def assign_parks(
         summary.attrs["coord_system"] = coord_system_evidence(
             lon,
             lat,
-            lambda x, y: n_in_parks(x, y, park_geoms, boundary_tol_m),
+            lambda x, y: in_parks(x, y, park_geoms, boundary_tol_m),
             said_key=hash(tuple(park_ids.tolist())),  # batches of one file warn once
         )
     if len(match) and not np.any(in_a_park | (match == NEAR)):
@@ -256,7 +256,7 @@ def coord_system_check(
     return coord_system_evidence(
         np.asarray(lon, dtype=np.float64),
         np.asarray(lat, dtype=np.float64),
-        lambda x, y: n_in_parks(x, y, park_geoms, boundary_tol_m),
+        lambda x, y: in_parks(x, y, park_geoms, boundary_tol_m),
         said_key=hash(tuple(park_ids.tolist())),
     )
 

@@ -99,6 +99,7 @@ def park_metrics_file(
     industry_mix: bool = True,
     progress: bool | None = None,
     jobs: int | None = None,
+    threads: int | None = None,
 ) -> BatchedResult:
     """Density figures of an enterprise file, in memory, in batches or on a Dask cluster.
 
@@ -133,6 +134,11 @@ def park_metrics_file(
     jobs : int, optional
         Worker processes of the ``"batched"`` backend (see :func:`park_metrics_batched`;
         default by the input's size).
+    threads : int, optional
+        Threads of this process sharing each part (``"memory"`` and ``"batched"`` without
+        worker processes): each part is cut into ``threads`` slices run at once. Default 2
+        from 200,000 rows (16 MiB of CSV) when the load average leaves a core free, else 1.
+        The result does not depend on it.
 
     Returns
     -------
@@ -165,10 +171,16 @@ def park_metrics_file(
             rows=whole_number("batch_rows", batch_rows),
             executor="process",
             jobs=whole_number("jobs", jobs),
+            threads=whole_number("threads", threads),
             progress=progress,
         )
     else:
-        run = RunOptions(rows=None, executor="serial", progress=bool(progress))
+        run = RunOptions(
+            rows=None,
+            executor="serial",
+            threads=whole_number("threads", threads),
+            progress=bool(progress),
+        )
     # every option is built and checked here, once, before a byte is read
     report = ReportOptions.build(
         years=years,
@@ -213,6 +225,7 @@ def park_metrics_batched(
     industry_mix: bool = True,
     progress: bool | None = None,
     jobs: int | None = None,
+    threads: int | None = None,
 ) -> BatchedResult:
     """Density figures of an enterprise file of any size, read in batches of ``batch_rows``.
 
@@ -225,8 +238,10 @@ def park_metrics_batched(
     batch is whole row groups read by the worker; a batch of another format is read here and
     sent) and sends back partial sums, hashed keys and ledger rows; the result is the same.
     Default: 1 up to :data:`AUTO_JOBS_ROWS` rows or for other formats than Parquet, else 2
-    if the machine has 2 cores or more and the load average leaves one free. The other
-    parameters are those of :func:`park_metrics_file`.
+    if the machine has 2 cores or more and the load average leaves one free. ``threads``:
+    without worker processes, each batch is shared by this many threads (default by the
+    input's size, see :func:`park_metrics_file`). The other parameters are those of
+    :func:`park_metrics_file`.
 
     Examples
     --------

@@ -219,6 +219,9 @@ BACKEND_OPTIONS = {
     "batched": {"backend": "batched", "batch_rows": 2},
     "process": {"backend": "batched", "batch_rows": 2, "jobs": 2},
     "dask": {"backend": "dask", "partition_rows": 2},
+    # every part cut in slices that two threads share, as for inputs of 200,000 rows or more
+    "threads": {"backend": "memory", "threads": 2, "split_all": True},
+    "batched threads": {"backend": "batched", "batch_rows": 3, "threads": 2, "split_all": True},
 }
 
 
@@ -248,12 +251,17 @@ def _outcome(
         enterprise_read["accept_years"] = enterprise_read.pop("years")
     caplog.clear()
     out: dict[str, object] = {}
+    options = dict(options)
+    split_all = options.pop("split_all", False)
     try:
         parks = read_parks(inputs.parks, **parks_read)
         caplog.clear()  # the parks are read once, the same way, for every backend
-        result = park_metrics_file(
-            inputs.enterprises, parks, progress=False, **enterprise_read, **options
-        )
+        with pytest.MonkeyPatch.context() as patch:
+            if split_all:
+                patch.setattr("parkgeo._runners.SPLIT_ROWS", 0)
+            result = park_metrics_file(
+                inputs.enterprises, parks, progress=False, **enterprise_read, **options
+            )
     except parkgeo.ParkgeoError as exc:
         out["error"] = (type(exc).__name__, str(exc))
     else:

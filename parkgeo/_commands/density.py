@@ -92,6 +92,13 @@ def add_scale_options(parser: argparse.ArgumentParser) -> None:
         "(default: 1 up to 3 million rows, else 2 if two cores are free)",
     )
     group.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="share each batch among N threads of this process (default: 2 from 200,000 rows "
+        "if a core is free, else 1); the result is the same",
+    )
+    group.add_argument(
         "--workers",
         type=int,
         metavar="N",
@@ -154,7 +161,7 @@ def scale_backend(args: argparse.Namespace) -> str:
     read whole). All three run the same pipeline and give the same result."""
     from parkgeo._errors import ParkgeoError
 
-    for option in ("batch_rows", "jobs", "workers", "partition_rows"):
+    for option in ("batch_rows", "jobs", "threads", "workers", "partition_rows"):
         value = getattr(args, option, None)
         if value is not None and value < 1:
             flag = "--" + option.replace("_", "-")
@@ -164,6 +171,15 @@ def scale_backend(args: argparse.Namespace) -> str:
         raise ParkgeoError(
             "--jobs runs worker processes on this machine and --workers/--scheduler a Dask "
             "cluster; choose one"
+        )
+    jobs, threads = getattr(args, "jobs", None), getattr(args, "threads", None)
+    if (jobs or 1) > 1 and (threads or 1) > 1:
+        raise ParkgeoError(
+            "--jobs N runs worker processes and --threads N threads of this process; choose one"
+        )
+    if dask and threads is not None:
+        raise ParkgeoError(
+            "--threads is for this machine and --workers/--scheduler for Dask; choose one"
         )
     if dask and args.batch_rows is not None:
         raise ParkgeoError(
@@ -210,6 +226,7 @@ def run_scaled(
         workers=args.workers,
         partition_rows=args.partition_rows,
         jobs=getattr(args, "jobs", None),
+        threads=getattr(args, "threads", None),
         columns=read_mapping(args, "enterprises"),
         coord_system=args.coord_system,
         encoding=args.encoding,

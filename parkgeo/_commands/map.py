@@ -193,7 +193,10 @@ def run(args: argparse.Namespace) -> int:
         )
     parks = load_parks(args)
     loaded = load_enterprises(args)
-    assigned = assign_parks(loaded.data, parks, **join_options(args)).assigned
+    # the map draws no firm's distance to its nearest park: that search (0.1 s at 120k
+    # firms) runs only when --near-m needs it
+    how = join_options(args)
+    assigned = assign_parks(loaded.data, parks, nearest=how["near_m"] is not None, **how).assigned
 
     metrics = None
     if args.kind in ("planner", "density", "gaps"):
