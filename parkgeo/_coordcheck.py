@@ -154,13 +154,17 @@ def sample_locations(
         h ^= h >> np.uint64(31)
         h *= np.uint64(0xBF58476D1CE4E5B9)
         h ^= h >> np.uint64(27)
-    if len(h) > 4 * size:
-        # most files: the smallest 4*size hashes hold `size` distinct ones
-        near = np.argpartition(h, 4 * size)[: 4 * size]
-        if np.unique(h[near]).size < size:
-            near = np.arange(len(h))
-    else:
-        near = np.arange(len(h))
+    # the smallest k hashes hold the `size` smallest distinct ones once they hold `size`
+    # distinct ones; a panel repeats each location once a year, so k grows until they do
+    # (falling back to every row at once cost 7 s at 12 million rows)
+    k = 4 * size
+    near = np.arange(len(h))
+    while len(h) > k:
+        candidates = np.argpartition(h, k)[:k]
+        if np.unique(h[candidates]).size >= size:
+            near = candidates
+            break
+        k *= 4
     # order by (hash, lon, lat): a hash collision of two locations cannot drop either
     order = near[np.lexsort((y[near], x[near], h[near]))]
     first = np.ones(len(order), dtype=bool)

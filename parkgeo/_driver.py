@@ -40,7 +40,7 @@ from parkgeo._options import (
 )
 from parkgeo._partials import Partials, finish
 from parkgeo._readers import Plan, parts, plan_source
-from parkgeo._runners import auto_jobs, auto_threads, runner_for, split_for
+from parkgeo._runners import auto_threads, runner_for, split_for
 from parkgeo.join import coord_system_check
 
 __all__ = ["BatchedResult", "join_summary", "run_density"]
@@ -119,7 +119,9 @@ def run_density(
     plan = plan_source(
         path, read.columns, read.encoding, read.skip, needs=DENSITY_NEEDS, strict=read.strict
     )
-    jobs = run.jobs if run.jobs is not None else auto_jobs(plan.total_rows, plan.kind)
+    # worker processes only when asked for: two threads were faster and lighter at 12
+    # million Parquet rows (6.3 s, 1.3 GB against 6.9 s, 1.7 GB; docs/scale.md)
+    jobs = run.jobs if run.jobs is not None else 1
     # A run in this process cuts large parts in slices (fixed by the input, so the bytes do
     # not depend on the machine) that threads share; worker processes take whole parts.
     split = threads = 1

@@ -21,15 +21,9 @@ from typing import Any, Protocol
 from parkgeo._chunk import Context, PartResult, Task, run_part
 from parkgeo._errors import InputFormatError, ParkgeoError
 
-__all__ = ["SPLIT", "Runner", "auto_jobs", "auto_threads", "runner_for", "split_for"]
+__all__ = ["SPLIT", "Runner", "auto_threads", "runner_for", "split_for"]
 
 log = logging.getLogger("parkgeo")
-
-AUTO_JOBS_ROWS = 3_000_000
-"""Above this many rows, ``jobs=None`` uses two worker processes (Parquet only) if the load
-average leaves a core free. Below it a file has one or two parts (pyarrow writes row groups
-of 1,048,576 rows), too few to share out evenly, and a second worker adds about 0.3 GB of
-memory (docs/scale.md)."""
 
 SPLIT_ROWS = 200_000
 """From this many rows (or 16 MiB of CSV), a run in this process cuts each part in
@@ -242,14 +236,6 @@ class _DaskLogs:
             logging.getLogger(name).setLevel(level)
 
 
-def auto_jobs(total_rows: int | None, kind: str) -> int:
-    """Worker processes when none were asked for: 1, or 2 for a large Parquet input on a
-    machine whose load average leaves a core free."""
-    if kind != "parquet" or (total_rows or 0) <= AUTO_JOBS_ROWS:
-        return 1
-    return 2 if _core_free("one process (pass --jobs N to choose)") else 1
-
-
 def split_for(total_rows: int | None, kind: str, size_bytes: int) -> int:
     """Slices per part (:data:`SPLIT` for a large input, else 1): a property of the input,
     so that the result does not depend on the machine."""
@@ -269,9 +255,9 @@ def _core_free(otherwise: str) -> bool:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     if (cores or 1) < 2:
         return False
-    # A second worker only helps if a core is free: on 2 cores busy with other work (load
-    # average 4) two workers took 10.5 to 12.4 s for 12 million rows against 9.4 to 11.2 s
-    # for one process (docs/scale.md).
+    # A second thread (or worker) only helps if a core is free: on 2 cores busy with other
+    # work (load average 4) two workers took 10.5 to 12.4 s for 12 million rows against 9.4
+    # to 11.2 s for one process (docs/scale.md).
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
     if load > (cores or 1) - 0.5:
         log.info("load average %.1f on %d cores: %s", load, cores, otherwise)

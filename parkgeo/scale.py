@@ -43,10 +43,8 @@ from parkgeo._options import (
     whole_number,
 )
 from parkgeo._readers import part_frame, partitions_of, parts, plan_source
-from parkgeo._runners import AUTO_JOBS_ROWS
 
 __all__ = [
-    "AUTO_JOBS_ROWS",
     "BACKENDS",
     "DEFAULT_BATCH_ROWS",
     "DEFAULT_PARTITION_ROWS",
@@ -236,11 +234,10 @@ def park_metrics_batched(
 
     ``jobs``: worker processes; each cleans, joins and reduces its own batches (a Parquet
     batch is whole row groups read by the worker; a batch of another format is read here and
-    sent) and sends back partial sums, hashed keys and ledger rows; the result is the same.
-    Default: 1 up to :data:`AUTO_JOBS_ROWS` rows or for other formats than Parquet, else 2
-    if the machine has 2 cores or more and the load average leaves one free. ``threads``:
-    without worker processes, each batch is shared by this many threads (default by the
-    input's size, see :func:`park_metrics_file`). The other parameters are those of
+    sent) and sends back partial sums, hashed keys and ledger rows; the result is the same
+    up to the last digits of the ratios. Default 1: without worker processes, each batch of
+    a large input is shared by ``threads`` threads (default by the input's size and the
+    load, see :func:`park_metrics_file`), faster and lighter than two workers. The other parameters are those of
     :func:`park_metrics_file`.
 
     Examples

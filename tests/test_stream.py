@@ -19,7 +19,7 @@ from parkgeo.datasets import load_tianjin, sample_path
 from parkgeo.io import read_enterprises
 from parkgeo.join import assign_parks
 from parkgeo.metrics import Partials, finish, park_metrics, partials_of
-from parkgeo.scale import iter_enterprise_batches, park_metrics_batched
+from parkgeo.scale import iter_enterprise_batches, park_metrics_batched, park_metrics_file
 
 
 @pytest.fixture(scope="module")
@@ -454,17 +454,39 @@ def test_worker_processes_strict_raises_the_first_problem(tmp_path, sample):
         )
 
 
-def test_jobs_default_by_size_load_and_format(sample, messy_csv, monkeypatch):
+def test_threads_default_by_size_and_load_and_slices_by_input(sample, messy_csv, monkeypatch):
     monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1}, raising=False)
     monkeypatch.setattr("os.getloadavg", lambda: (0.3, 0.3, 0.3))
-    assert _runners.auto_jobs(48_000, "parquet") == 1  # one batch
-    big = _runners.AUTO_JOBS_ROWS + 1
-    assert _runners.auto_jobs(big, "parquet") == 2
-    assert _runners.auto_jobs(big, "csv") == 1  # CSV parts are read here: one process
+    assert _runners.split_for(48_000, "parquet", 0) == 1  # small: one slice, one thread
+    assert _runners.auto_threads(1) == 1
+    big = _runners.SPLIT_ROWS
+    assert _runners.split_for(big, "parquet", 0) == _runners.SPLIT == 2
+    assert _runners.split_for(None, "csv", 16 << 20) == 2  # a CSV by its size
+    assert _runners.auto_threads(2) == 2
     monkeypatch.setattr("os.getloadavg", lambda: (4.2, 4.0, 4.0))  # both cores busy
-    assert _runners.auto_jobs(big, "parquet") == 1
+    assert _runners.auto_threads(2) == 1
+    assert _runners.split_for(big, "parquet", 0) == 2  # the slices never follow the load
     with pytest.raises(ParkgeoError, match="jobs must be a whole number"):
         park_metrics_batched(messy_csv, sample.parks, jobs=0)
+    with pytest.raises(ParkgeoError, match="threads must be a whole number"):
+        park_metrics_batched(messy_csv, sample.parks, threads=0)
+
+
+def test_threads_give_the_same_bytes_as_one_thread(sample, monkeypatch):
+    """Slices are fixed by the input: one thread or two, the table is the same, bit for bit,
+    and the ledger too."""
+    monkeypatch.setattr("parkgeo._runners.SPLIT_ROWS", 10_000)
+    path = sample_path("tianjin_enterprises.parquet")
+    one = park_metrics_file(path, sample.parks, threads=1, progress=False)
+    two = park_metrics_file(path, sample.parks, threads=2, progress=False)
+    assert one.n_batches == two.n_batches == 2
+    pd.testing.assert_frame_equal(one.table, two.table, check_exact=True)
+    pd.testing.assert_frame_equal(one.rejects, two.rejects)
+    monkeypatch.setattr("parkgeo._runners.SPLIT_ROWS", 10**9)
+    whole = park_metrics_file(path, sample.parks, progress=False)
+    assert whole.n_batches == 1
+    pd.testing.assert_frame_equal(whole.table, one.table, rtol=1e-12)
+    pd.testing.assert_frame_equal(whole.rejects, one.rejects)
 
 
 def test_cli_jobs_gives_the_same_table(tmp_path, sample, capsys):

@@ -89,7 +89,7 @@ def add_scale_options(parser: argparse.ArgumentParser) -> None:
         type=int,
         metavar="N",
         help="process a Parquet input's batches in N worker processes on this machine "
-        "(default: 1 up to 3 million rows, else 2 if two cores are free)",
+        "(default 1: large inputs are shared by --threads instead)",
     )
     group.add_argument(
         "--threads",
