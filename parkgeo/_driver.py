@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from parkgeo._chunk import (
     read_attrs,
     report_cleaning,
 )
+from parkgeo._cores import one_thread
 from parkgeo._dedupe import Repeats, repeats_by_part
 from parkgeo._errors import InputFormatError, ParkgeoError
 from parkgeo._options import (
@@ -141,31 +143,35 @@ def run_density(
     kept_partials: dict[int, Partials] = {}
     kept_bytes = 0
     total = Partials.empty(len(parks), has_industry=report.industry_mix)
-    try:
-        with Progress("density", total=plan.total_rows, enabled=run.progress) as bar:
-            for result in runner.map(_first_pass(plan, run.rows, read.strict, split)):
-                total = total.merge(result.partial)
-                size = _partials_bytes(result.partial)
-                if kept_bytes + size <= _KEPT_PARTIALS_BYTES:
-                    kept_partials[result.index] = result.partial
-                    kept_bytes += size
-                result.partial = Partials.empty(len(parks), has_industry=report.industry_mix)
-                results.append(result)
-                bar.update(result.n_read)
-        hashed = [r for r in results if r.keys is not None]
-        keys = [r.keys for r in hashed if r.keys is not None]
-        redo = repeats_by_part(keys, [r.first_row for r in hashed])
-        if redo:
-            redo = {hashed[i].index: repeats for i, repeats in redo.items()}
-            log.debug("redoing %d part(s) that hold repeated enterprise-year keys", len(redo))
-            missing = [i for i in redo if i not in kept_partials]
-            for before in runner.map(_tasks(plan, run.rows, missing, None, read.strict, split)):
-                kept_partials[before.index] = before.partial
-            for after in runner.map(_tasks(plan, run.rows, list(redo), redo, True, split)):
-                total = total.minus(kept_partials[after.index]).merge(after.partial)
-                results[after.index] = after
-    finally:
-        runner.close()
+    # --threads 1 (or a large input on a busy machine): the steps of a part start no thread
+    # of their own
+    single = run.threads == 1 or (threads == 1 and split > 1)
+    with one_thread() if single else nullcontext():
+        try:
+            with Progress("density", total=plan.total_rows, enabled=run.progress) as bar:
+                for result in runner.map(_first_pass(plan, run.rows, read.strict, split)):
+                    total = total.merge(result.partial)
+                    size = _partials_bytes(result.partial)
+                    if kept_bytes + size <= _KEPT_PARTIALS_BYTES:
+                        kept_partials[result.index] = result.partial
+                        kept_bytes += size
+                    result.partial = Partials.empty(len(parks), has_industry=report.industry_mix)
+                    results.append(result)
+                    bar.update(result.n_read)
+            hashed = [r for r in results if r.keys is not None]
+            keys = [r.keys for r in hashed if r.keys is not None]
+            redo = repeats_by_part(keys, [r.first_row for r in hashed])
+            if redo:
+                redo = {hashed[i].index: repeats for i, repeats in redo.items()}
+                log.debug("redoing %d part(s) that hold repeated enterprise-year keys", len(redo))
+                missing = [i for i in redo if i not in kept_partials]
+                for before in runner.map(_tasks(plan, run.rows, missing, None, read.strict, split)):
+                    kept_partials[before.index] = before.partial
+                for after in runner.map(_tasks(plan, run.rows, list(redo), redo, True, split)):
+                    total = total.minus(kept_partials[after.index]).merge(after.partial)
+                    results[after.index] = after
+        finally:
+            runner.close()
     return _combined(plan, parks, read, report, total, results)
 
 

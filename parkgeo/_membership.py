@@ -20,6 +20,8 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
+from parkgeo import _cores
+from parkgeo._cores import run_both
 from parkgeo._edges import Boundaries, metres_per_degree
 
 __all__ = ["Members", "boundaries_cached", "in_parks", "members"]
@@ -73,11 +75,66 @@ def members(
     lo = np.searchsorted(cells, cell(minx), side="left")
     hi = np.searchsorted(cells, cell(maxx), side="right")
     hi[(maxx < x0) | (minx > x1)] = 0
+    ks = np.flatnonzero(hi > lo)
+    # Parks in two runs of about equal strip length, one per thread when the table is large:
+    # each prepared shape is used by one thread only, and the runs are joined in park order,
+    # so the result is the one-thread result, element for element.
+    work = np.cumsum((hi - lo)[ks])
+    cut = int(np.searchsorted(work, work[-1] / 2.0)) if len(ks) else 0
+    runs = [ks[:cut], ks[cut:]] if 0 < cut < len(ks) else [ks]
+    lazy = _LazyBoundaries(wkbs, park_geoms)
+    if len(runs) > 1 and len(finite) >= _cores.PARALLEL_ROWS and tol_m > 0:
+        lazy.get()  # built here, once, for both threads (read-only after)
+
+    def scan(run: NDArray[np.intp]) -> Members:
+        return _scan(run, lo, hi, xs, ys, order, shapes, miny, maxy, tol_m, lazy)
+
+    found = [m for m in run_both(scan, runs, rows=len(finite)) if len(m.row)]
+    if not found:
+        return empty
+    if len(found) == 1:
+        return found[0]
+    return Members(
+        np.concatenate([m.row for m in found]),
+        np.concatenate([m.park for m in found]),
+        np.concatenate([m.interior for m in found]),
+    )
+
+
+class _LazyBoundaries:
+    """The parks' boundary pieces, built on first need (few rows are ever in a band)."""
+
+    def __init__(self, wkbs: NDArray[np.object_], park_geoms: NDArray[np.object_]) -> None:
+        self._wkbs = wkbs
+        self._geoms = park_geoms
+        self._built: Boundaries | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Boundaries:
+        with self._lock:
+            if self._built is None:
+                self._built = boundaries_cached(self._wkbs, self._geoms)
+            return self._built
+
+
+def _scan(
+    run: NDArray[np.intp],
+    lo: NDArray[np.intp],
+    hi: NDArray[np.intp],
+    xs: NDArray[np.float64],
+    ys: NDArray[np.float64],
+    order: NDArray[np.intp],
+    shapes: _ParkShapes,
+    miny: NDArray[np.float64],
+    maxy: NDArray[np.float64],
+    tol_m: float,
+    boundaries: _LazyBoundaries,
+) -> Members:
+    """Members among the parks of ``run`` (ascending), each tested on its strip."""
     rows: list[NDArray[np.int64]] = []
     parks: list[NDArray[np.int32]] = []
     interiors: list[NDArray[np.bool_]] = []
-    boundaries: list[Boundaries] = []  # built on first need: few rows are ever in a band
-    for k in np.flatnonzero(hi > lo).tolist():
+    for k in run.tolist():
         a, b = int(lo[k]), int(hi[k])
         strip_y = ys[a:b]
         cand = np.flatnonzero((strip_y >= miny[k]) & (strip_y <= maxy[k])) + a
@@ -94,9 +151,9 @@ def members(
         if tol_m == 0:
             member[band] = True
         elif band.size:
-            if not boundaries:
-                boundaries.append(boundaries_cached(wkbs, park_geoms))
-            d = boundaries[0].distance_to(cx[band], cy[band], k, within_m=float(shapes.band_m[k]))
+            d = boundaries.get().distance_to(
+                cx[band], cy[band], k, within_m=float(shapes.band_m[k])
+            )
             inside = shapely.intersects_xy(shapes.geom[k], cx[band], cy[band])
             member[band] = inside | (d <= tol_m)
             interior[band] = inside & (d > tol_m)
@@ -106,7 +163,9 @@ def members(
         parks.append(np.full(int(member.sum()), k, dtype=np.int32))
         interiors.append(interior[member])
     if not rows:
-        return empty
+        return Members(
+            np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int32), np.empty(0, dtype=bool)
+        )
     return Members(np.concatenate(rows), np.concatenate(parks), np.concatenate(interiors))
 
 

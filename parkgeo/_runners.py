@@ -19,6 +19,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any, Protocol
 
 from parkgeo._chunk import Context, PartResult, Task, run_part
+from parkgeo._cores import core_free
 from parkgeo._errors import InputFormatError, ParkgeoError
 
 __all__ = ["SPLIT", "Runner", "auto_threads", "runner_for", "split_for"]
@@ -248,21 +249,7 @@ def auto_threads(split: int) -> int:
     average leaves a core free, else 1."""
     if split < 2:
         return 1
-    return 2 if _core_free("one thread (pass --threads N to choose)") else 1
-
-
-def _core_free(otherwise: str) -> bool:
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    if (cores or 1) < 2:
-        return False
-    # A second thread (or worker) only helps if a core is free: on 2 cores busy with other
-    # work (load average 4) two workers took 10.5 to 12.4 s for 12 million rows against 9.4
-    # to 11.2 s for one process (docs/scale.md).
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    if load > (cores or 1) - 0.5:
-        log.info("load average %.1f on %d cores: %s", load, cores, otherwise)
-        return False
-    return True
+    return 2 if core_free("one thread (pass --threads N to choose)") else 1
 
 
 def runner_for(

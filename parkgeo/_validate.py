@@ -54,6 +54,7 @@ from parkgeo._cells import (
 )
 from parkgeo._columns import ENTERPRISE_COLUMNS, ENTERPRISE_REQUIRED
 from parkgeo._conversions import kept_conversions, log_conversions
+from parkgeo._cores import Later
 from parkgeo._errors import DataValidationError, SchemaError
 from parkgeo._ledger import (
     LEDGER_COLUMNS,
@@ -200,25 +201,12 @@ def validate_enterprises(
     def raw(col: str, rows: NDArray[np.intp]) -> pd.Series:
         return text_at(df[col], rows)
 
-    # -- enterprise id: one firm, one id (full-width forms and invisible characters folded)
-    raw_ids = clean_text(df["enterprise_id"])
-    ids, id_changed = normalize_ids(raw_ids)
-    problems.append(
-        Problem.of(
-            "missing_enterprise_id",
-            "enterprise_id",
-            ids.isna().to_numpy(),
-            lambda r: (
-                raw("enterprise_id", r),
-                pd.Series(
-                    "the enterprise id is empty; fill in the unified social credit code (or another "
-                    "unique id) or drop the row",
-                    index=range(len(r)),
-                    dtype="str",
-                ),
-            ),
-        )
-    )
+    # -- enterprise id: one firm, one id (full-width forms and invisible characters folded).
+    # The id work (trimming, normalising, coding the ids for the duplicate check) is the
+    # longest single chain here; on a large table it runs in a second thread while this one
+    # checks everything else, and its problems are put first in the list below, as if it
+    # had run first.
+    id_work = Later(_id_work, df["enterprise_id"], check_duplicates, rows=n)
 
     # -- control characters (a NUL byte past the sniffed block of a CSV): corrupt text
     name = (
@@ -228,8 +216,6 @@ def validate_enterprises(
         # million rows, and density does not read names
         else str_series(pa.nulls(n, pa.large_string()))
     )
-    control, id_control = control_problem(raw_ids, name, "name" in df.columns)
-    problems.append(control)
 
     # -- coordinates
     lon_p = parse_numbers(df["lon"], kind="degrees", comma_decimal=True)
@@ -429,6 +415,26 @@ def validate_enterprises(
         measure_values[col] = values
         problems.extend(_measure_problems(col, values, parsed.invalid, raw))
 
+    raw_ids, ids, id_changed, id_codes = id_work.result()
+    control, id_control = control_problem(raw_ids, name, "name" in df.columns)
+    problems[0:0] = [
+        Problem.of(
+            "missing_enterprise_id",
+            "enterprise_id",
+            ids.isna().to_numpy(),
+            lambda r: (
+                raw("enterprise_id", r),
+                pd.Series(
+                    "the enterprise id is empty; fill in the unified social credit code (or another "
+                    "unique id) or drop the row",
+                    index=range(len(r)),
+                    dtype="str",
+                ),
+            ),
+        ),
+        control,
+    ]
+
     # -- duplicates among the rows that pass every other check
     bad = np.zeros(n, dtype=bool)
     for problem in problems:
@@ -436,7 +442,7 @@ def validate_enterprises(
     candidates = np.flatnonzero(~bad) if bad.any() else np.arange(n)
     if not check_duplicates:
         candidates = candidates[:0]
-    duplicate, first_row_of = _duplicates(ids, year_values, candidates, source_rows, n)
+    duplicate, first_row_of = _duplicates(id_codes, year_values, candidates, source_rows, n)
     problems.append(
         Problem.of(
             "duplicate_enterprise_year",
@@ -564,23 +570,33 @@ def _measure_problems(
     ]
 
 
+def _id_work(
+    column: pd.Series, codes: bool
+) -> tuple[pd.Series, pd.Series, NDArray[np.int64], NDArray[np.int64]]:
+    """The ids as written (trimmed), normalised, the rows whose id normalising changed, and
+    (with ``codes``) an integer code per row (equal codes: equal ids; -1 for a missing id)."""
+    raw_ids = clean_text(column)
+    ids, id_changed = normalize_ids(raw_ids)
+    if not codes:
+        return raw_ids, ids, id_changed, np.empty(0, dtype=np.int64)
+    return raw_ids, ids, id_changed, _dictionary_indices(as_arrow_strings(ids))
+
+
 def _duplicates(
-    ids: pd.Series,
+    id_codes: NDArray[np.int64],
     years: NDArray[np.float64],
     candidates: NDArray[np.intp],
     source_rows: NDArray[np.int64],
     n: int,
 ) -> tuple[NDArray[np.bool_], NDArray[np.int64]]:
     """Rows (among ``candidates``) repeating an earlier (enterprise_id, year), and for each
-    row the source row of the first occurrence. Hashing runs in Arrow on integer codes."""
+    row the source row of the first occurrence. ``id_codes``: one integer per id (Arrow's
+    dictionary codes), so the keys hashed are integers."""
     duplicate = np.zeros(n, dtype=bool)
     first_row_of = np.full(n, -1, dtype=np.int64)
     if len(candidates) == 0:
         return duplicate, first_row_of
-    id_array = as_arrow_strings(ids)
-    if len(candidates) != n:
-        id_array = id_array.take(pa.array(candidates))
-    id_codes = _dictionary_indices(id_array)
+    id_codes = id_codes[candidates] if len(candidates) != n else id_codes
     cand_years = years[candidates].astype(np.int64)
     low = int(cand_years.min())
     span = int(cand_years.max()) - low + 1
@@ -604,4 +620,5 @@ def _dictionary_indices(values: pa.Array) -> NDArray[np.int64]:
     encoded = pc.dictionary_encode(values)
     if isinstance(encoded, pa.ChunkedArray):
         encoded = encoded.combine_chunks()
-    return np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    indices = pc.fill_null(encoded.indices, -1)
+    return np.asarray(indices.to_numpy(zero_copy_only=False), dtype=np.int64)

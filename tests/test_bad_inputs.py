@@ -222,6 +222,9 @@ BACKEND_OPTIONS = {
     # every part cut in slices that two threads share, as for inputs of 200,000 rows or more
     "threads": {"backend": "memory", "threads": 2, "split_all": True},
     "batched threads": {"backend": "batched", "batch_rows": 3, "threads": 2, "split_all": True},
+    # one part whose steps share a second core (ids checked in a second thread, the parks'
+    # point-in-polygon pass in two runs), as for a table of 200,000 rows or more
+    "memory shared": {"backend": "memory", "share_all": True},
 }
 
 
@@ -253,12 +256,17 @@ def _outcome(
     out: dict[str, object] = {}
     options = dict(options)
     split_all = options.pop("split_all", False)
+    share_all = options.pop("share_all", False)
     try:
         parks = read_parks(inputs.parks, **parks_read)
         caplog.clear()  # the parks are read once, the same way, for every backend
         with pytest.MonkeyPatch.context() as patch:
             if split_all:
                 patch.setattr("parkgeo._runners.SPLIT_ROWS", 0)
+            if share_all:
+                patch.setattr("parkgeo._cores.PARALLEL_ROWS", 0)
+                patch.setattr("os.sched_getaffinity", lambda pid: {0, 1}, raising=False)
+                patch.setattr("os.getloadavg", lambda: (0.2, 0.2, 0.2))
             result = park_metrics_file(
                 inputs.enterprises, parks, progress=False, **enterprise_read, **options
             )
