@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from parkgeo._coordcheck import sample_locations
+from parkgeo._cores import run_both
 from parkgeo._dedupe import Keys, Repeats, key_hashes
 from parkgeo._options import JoinOptions, ReadOptions
 from parkgeo._partials import Partials, partials_of
@@ -104,13 +105,11 @@ def _precision(kept: pd.DataFrame) -> dict[str, int]:
     from parkgeo._columns import MEASURES
     from parkgeo._precision import decimals_of
 
-    out: dict[str, int] = {}
-    for col in MEASURES:
-        if col in kept.columns and len(kept):
-            k = decimals_of(kept[col].to_numpy(dtype=np.float64))
-            if k is not None:
-                out[col] = k
-    return out
+    columns = [c for c in MEASURES if c in kept.columns and len(kept)]
+    found = run_both(
+        lambda c: decimals_of(kept[c].to_numpy(dtype=np.float64)), columns, rows=len(kept)
+    )
+    return {c: k for c, k in zip(columns, found, strict=True) if k is not None}
 
 
 def merge_conversions(

@@ -101,10 +101,11 @@ class Later(Generic[_R]):
 
 
 def run_both(func: Callable[[_T], _R], halves: Sequence[_T], *, rows: int) -> list[_R]:
-    """``[func(h) for h in halves]``, in two threads when ``rows`` reaches
+    """``[func(h) for h in halves]`` (two halves of a table, or a few columns), in two threads
+    when ``rows`` reaches
     :data:`PARALLEL_ROWS`, the caller is the main thread (a part already running in a worker
     thread does not nest) and a core is free. The results are in order either way."""
     if len(halves) < 2 or not _may_share(rows):
         return [func(h) for h in halves]
-    with ThreadPoolExecutor(max_workers=len(halves), thread_name_prefix="parkgeo") as pool:
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="parkgeo") as pool:
         return list(pool.map(func, halves))

@@ -116,11 +116,11 @@ def normalize_ids(ids: pd.Series) -> tuple[pd.Series, NDArray[np.intp]]:
 
 
 def control_problem(
-    raw_ids: pd.Series, name: pd.Series, names_read: bool
+    raw_ids: pd.Series, name: pd.Series, name_control: NDArray[np.bool_]
 ) -> tuple[Problem, NDArray[np.bool_]]:
-    """The ``control_character`` problem of the ids and names, and the ids' mask."""
+    """The ``control_character`` problem of the ids and names (``name_control``: the names'
+    :func:`control_mask`), and the ids' mask."""
     id_control = control_mask(raw_ids)
-    name_control = control_mask(name) if names_read else np.zeros(len(raw_ids), dtype=bool)
 
     def describe(r: NDArray[np.intp]) -> tuple[pd.Series, pd.Series]:
         in_id = pd.Series(id_control[r])

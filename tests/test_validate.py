@@ -595,3 +595,36 @@ def test_ids_that_differ_only_by_width_or_invisible_characters_are_one_firm() ->
     assert "written 'E1\\u200b'" in ledger["message"].iloc[1]
     assert kept.attrs["conversions"]["merged_ids"]["n"] == 2
     assert kept.attrs["conversions"]["enterprise_id"]["n"] == 1  # the kept E2
+
+
+def test_duplicates_dense_and_sparse_keys_agree():
+    """Repeated (id, year) keys are found by counting dense keys and by hashing sparse ones
+    (ids over a century of years): the same rows, the same first occurrences."""
+    from parkgeo._validate import _duplicates
+
+    rng = np.random.default_rng(7)
+    n = 5_000
+    codes = rng.integers(0, 1_200, n).astype(np.int64)
+    rows = np.arange(n, dtype=np.int64) + 100
+    candidates = np.flatnonzero(rng.random(n) > 0.1)
+    dense_years = rng.integers(2013, 2017, n).astype(np.float64)
+    sparse_years = np.where(rng.random(n) > 0.5, 1990.0, 2100.0)
+    for years in (dense_years, sparse_years):
+        duplicate, first = _duplicates(codes, years, candidates, rows, n)
+        seen: dict[tuple[int, float], int] = {}
+        want_dup = np.zeros(n, dtype=bool)
+        want_first = np.full(n, -1, dtype=np.int64)
+        for i in candidates:
+            seen.setdefault((int(codes[i]), float(years[i])), int(i))
+        counts: dict[tuple[int, float], int] = {}
+        for i in candidates:
+            key = (int(codes[i]), float(years[i]))
+            counts[key] = counts.get(key, 0) + 1
+        for i in candidates:
+            key = (int(codes[i]), float(years[i]))
+            if counts[key] > 1:
+                want_first[i] = rows[seen[key]]
+                want_dup[i] = seen[key] != i
+        assert want_dup.sum() > 100
+        np.testing.assert_array_equal(duplicate, want_dup)
+        np.testing.assert_array_equal(first, want_first)
