@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 
 from parkgeo.coords import bd09_to_wgs84, gcj02_to_wgs84, in_china, wgs84_to_gcj02
 
-__all__ = ["SAMPLE", "coord_system_evidence", "sample_locations"]
+__all__ = ["SAMPLE", "coord_system_evidence", "sample_locations", "say_evidence"]
 
 log = logging.getLogger("parkgeo")
 
@@ -170,6 +170,15 @@ def sample_locations(
     first[1:] = (x[order][1:] != x[order][:-1]) | (y[order][1:] != y[order][:-1])
     chosen = order[first][:size]
     return np.column_stack([x[chosen], y[chosen]])
+
+
+def say_evidence(evidence: dict[str, Any], said_key: object = None) -> None:
+    """The warning :func:`coord_system_evidence` gives with ``warn=True``, for evidence
+    measured with ``warn=False`` (in another thread: said by the caller, in order)."""
+    best = evidence.get("likely")
+    if best:
+        shifted = int(evidence["matched_if"][best])
+        _say(best, int(evidence["matched"]), shifted, int(evidence["n_sampled"]), said_key)
 
 
 def _say(best: str, base: int, shifted: int, n: int, said_key: object) -> None:

@@ -35,6 +35,7 @@ points for the nearest-park search.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -44,7 +45,8 @@ import pandas as pd
 import shapely
 from numpy.typing import NDArray
 
-from parkgeo._coordcheck import coord_system_evidence
+from parkgeo._coordcheck import coord_system_evidence, say_evidence
+from parkgeo._cores import Later
 from parkgeo._joinchecks import (
     check_options,
     check_parks,
@@ -180,6 +182,17 @@ def assign_parks(
     priorities = priority_values(parks, overlap, priority)
     lon, lat = enterprise_lonlat(enterprises)
 
+    evidence = None
+    if check_coord_system:
+        # measured on a sample while the join runs (a second thread on a large table), said
+        # below in order
+        evidence = Later(
+            functools.partial(coord_system_evidence, warn=False),
+            lon,
+            lat,
+            lambda x, y: in_parks(x, y, park_geoms, boundary_tol_m),
+            rows=len(lon),
+        )
     area_ha = park_area_ha(park_geoms)
     rank = resolution_rank(park_ids, area_ha, priorities)
     found = members(lon, lat, park_geoms, boundary_tol_m)
@@ -203,13 +216,10 @@ def assign_parks(
 
     assigned = assemble(enterprises, park_ids, park, match, distance_m, nearest_park, outcome)
     summary = summary_of(assigned)
-    if check_coord_system:
-        summary.attrs["coord_system"] = coord_system_evidence(
-            lon,
-            lat,
-            lambda x, y: in_parks(x, y, park_geoms, boundary_tol_m),
-            said_key=hash(tuple(park_ids.tolist())),  # batches of one file warn once
-        )
+    if evidence is not None:
+        summary.attrs["coord_system"] = found_evidence = evidence.result()
+        # batches of one file warn once
+        say_evidence(found_evidence, said_key=hash(tuple(park_ids.tolist())))
     if len(match) and not np.any(in_a_park | (match == NEAR)):
         _warn_nothing_matched(lon, lat, park_geoms)
     log.debug(
