@@ -1,4 +1,4 @@
-"""Whether this process may use a second core now, and a two-way split of work between
+"""Whether this process may use a second core, and a two-way split of work between
 threads whose result does not depend on whether it ran in one thread or two.
 
 Used by the per-part runner (:mod:`parkgeo._runners`) and by the steps an analyst calls one by
@@ -28,18 +28,15 @@ _R = TypeVar("_R")
 
 
 def core_free(otherwise: str | None = None) -> bool:
-    """True on a machine of two cores or more whose 1-minute load average leaves one free;
-    ``otherwise`` is logged (INFO) when the load says no."""
+    """True on a machine of two cores or more (``otherwise`` is logged, INFO, when not).
+
+    The load does not matter for threads: with both cores busy with other work, two threads
+    took 9.8-9.9 s for 12 million rows against 13.2-13.4 s for one (they get a larger share
+    of the machine), and 7.6-7.9 s against 8.9-9.0 s with one core busy (docs/scale.md)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     if (cores or 1) < 2:
-        return False
-    # A second thread (or worker) only helps if a core is free: on 2 cores busy with other
-    # work (load average 4) two workers took 10.5 to 12.4 s for 12 million rows against 9.4
-    # to 11.2 s for one process (docs/scale.md).
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    if load > (cores or 1) - 0.5:
         if otherwise:
-            log.info("load average %.1f on %d cores: %s", load, cores, otherwise)
+            log.info("one core: %s", otherwise)
         return False
     return True
 

@@ -28,8 +28,8 @@ log = logging.getLogger("parkgeo")
 
 SPLIT_ROWS = 200_000
 """From this many rows (or 16 MiB of CSV), a run in this process cuts each part in
-:data:`SPLIT` slices, and ``threads=None`` runs them in two threads if the load average
-leaves a core free. Reading, hashing, the point-in-polygon tests and most array work release
+:data:`SPLIT` slices, and ``threads=None`` runs them in two threads on a machine of two
+cores or more, loaded or not. Reading, hashing, the point-in-polygon tests and most array work release
 the GIL: at 1.2 million rows the per-part step took 0.48-0.51 s in two threads against
 0.71-0.88 s in one (docs/scale.md)."""
 
@@ -245,8 +245,8 @@ def split_for(total_rows: int | None, kind: str, size_bytes: int) -> int:
 
 
 def auto_threads(split: int) -> int:
-    """Threads when none were asked for: 2 for parts cut in slices, on a machine whose load
-    average leaves a core free, else 1."""
+    """Threads when none were asked for: 2 for parts cut in slices on a machine of two cores
+    or more, else 1."""
     if split < 2:
         return 1
     return 2 if core_free("one thread (pass --threads N to choose)") else 1

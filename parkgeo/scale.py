@@ -135,7 +135,7 @@ def park_metrics_file(
     threads : int, optional
         Threads of this process sharing each part (``"memory"`` and ``"batched"`` without
         worker processes): each part is cut into ``threads`` slices run at once. Default 2
-        from 200,000 rows (16 MiB of CSV) when the load average leaves a core free, else 1.
+        from 200,000 rows (16 MiB of CSV) on a machine of two cores or more, else 1.
         The result does not depend on it.
 
     Returns

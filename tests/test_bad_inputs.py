@@ -266,7 +266,6 @@ def _outcome(
             if share_all:
                 patch.setattr("parkgeo._cores.PARALLEL_ROWS", 0)
                 patch.setattr("os.sched_getaffinity", lambda pid: {0, 1}, raising=False)
-                patch.setattr("os.getloadavg", lambda: (0.2, 0.2, 0.2))
             result = park_metrics_file(
                 inputs.enterprises, parks, progress=False, **enterprise_read, **options
             )

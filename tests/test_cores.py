@@ -18,9 +18,8 @@ from parkgeo.metrics import park_metrics
 
 @pytest.fixture
 def free_core(monkeypatch):
-    """A two-core machine with a core free, and every table large enough to share."""
+    """A two-core machine, and every table large enough to share."""
     monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1}, raising=False)
-    monkeypatch.setattr("os.getloadavg", lambda: (0.2, 0.2, 0.2))
     monkeypatch.setattr(_cores, "PARALLEL_ROWS", 0)
 
 
@@ -45,7 +44,7 @@ def test_later_runs_in_a_second_thread_and_hands_back_errors(free_core):
     assert seen[-1] == threading.main_thread().name
 
 
-def test_run_both_keeps_order_and_stays_in_one_thread_when_busy(free_core, monkeypatch):
+def test_run_both_keeps_order_and_stays_in_one_thread_on_one_core(free_core, monkeypatch):
     names: list[str] = []
 
     def work(x: int) -> int:
@@ -54,7 +53,7 @@ def test_run_both_keeps_order_and_stays_in_one_thread_when_busy(free_core, monke
 
     assert run_both(work, [1, 2], rows=10) == [2, 3]
     assert all(n.startswith("parkgeo") for n in names)
-    monkeypatch.setattr("os.getloadavg", lambda: (3.9, 3.9, 3.9))  # both cores busy
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0}, raising=False)
     names.clear()
     assert run_both(work, [1, 2], rows=10) == [2, 3]
     assert names == [threading.main_thread().name] * 2

@@ -454,7 +454,7 @@ def test_worker_processes_strict_raises_the_first_problem(tmp_path, sample):
         )
 
 
-def test_threads_default_by_size_and_load_and_slices_by_input(sample, messy_csv, monkeypatch):
+def test_threads_default_by_size_and_cores_and_slices_by_input(sample, messy_csv, monkeypatch):
     monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1}, raising=False)
     monkeypatch.setattr("os.getloadavg", lambda: (0.3, 0.3, 0.3))
     assert _runners.split_for(48_000, "parquet", 0) == 1  # small: one slice, one thread
@@ -464,7 +464,9 @@ def test_threads_default_by_size_and_load_and_slices_by_input(sample, messy_csv,
     assert _runners.split_for(None, "csv", 16 << 20) == 2  # a CSV by its size
     assert _runners.auto_threads(2) == 2
     monkeypatch.setattr("os.getloadavg", lambda: (4.2, 4.0, 4.0))  # both cores busy
-    assert _runners.auto_threads(2) == 1
+    assert _runners.auto_threads(2) == 2  # threads still get a larger share of the machine
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0}, raising=False)
+    assert _runners.auto_threads(2) == 1  # one core
     assert _runners.split_for(big, "parquet", 0) == 2  # the slices never follow the load
     with pytest.raises(ParkgeoError, match="jobs must be a whole number"):
         park_metrics_batched(messy_csv, sample.parks, jobs=0)

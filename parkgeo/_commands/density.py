@@ -96,7 +96,7 @@ def add_scale_options(parser: argparse.ArgumentParser) -> None:
         type=int,
         metavar="N",
         help="share each batch among N threads of this process (default: 2 from 200,000 rows "
-        "if a core is free, else 1); the result is the same",
+        "on two cores or more, else 1); the result is the same",
     )
     group.add_argument(
         "--workers",
