@@ -538,3 +538,20 @@ def test_excel_in_parts_with_blank_rows_and_a_repeat_across_parts(tmp_path, samp
     assert whole.rejects["reason"].tolist() == ["duplicate_enterprise_year"]
     assert "source row 0" in whole.rejects["message"].iloc[0]
     pd.testing.assert_frame_equal(parts.table, whole.table, rtol=1e-12)
+
+
+def test_parquet_slices_are_streamed_with_the_whole_file_outcome(tmp_path, sample, monkeypatch):
+    """Batches of whole row groups cut in slices while they are read (Parquet streamed in
+    slices): repeats across slices and batches are found, and the ledger and table are the
+    whole-file ones."""
+    frame = sample.enterprises.iloc[:9_000]
+    body = pd.concat([frame, frame.iloc[[10, 4_500]], frame.iloc[[8_999]]], ignore_index=True)
+    path = tmp_path / "rg.parquet"
+    pq.write_table(pa.Table.from_pandas(body, preserve_index=False), path, row_group_size=2_500)
+    whole = park_metrics_file(path, sample.parks, progress=False)
+    monkeypatch.setattr("parkgeo._runners.SPLIT_ROWS", 0)
+    sliced = park_metrics_batched(path, sample.parks, batch_rows=5_000, threads=2, progress=False)
+    assert sliced.n_batches == 4  # 2 batches of 2 row groups (5,000 and 4,003 rows), 2 slices each
+    pd.testing.assert_frame_equal(sliced.rejects, whole.rejects)
+    assert sorted(sliced.rejects["source_row"]) == [9_000, 9_001, 9_002]
+    pd.testing.assert_frame_equal(sliced.table, whole.table, rtol=1e-12)
