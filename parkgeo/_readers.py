@@ -440,52 +440,18 @@ def parts(
         return
     wanted = None if only is None else {i // split for i in only}
     for part in _planned(plan, rows, wanted):
-        n = part.n_rows if part.frame is None else len(part.frame)
+        frame = part_frame(plan, part)
+        n = len(frame)
         size = max(1, -(-n // split))
-        count = max(1, -(-n // size))
-        for j, piece in enumerate(_slices(plan, part, size)):
+        starts = list(range(0, n, size)) or [0]
+        for j, start in enumerate(starts):
             index = part.index * split + j
             if only is not None and index not in only:
                 continue
+            piece = frame.iloc[start : start + size]
             first = int(piece.index[0]) if len(piece) else part.first_row
-            last = part.last and j == count - 1
+            last = part.last and j == len(starts) - 1
             yield Part(index, first, len(piece), frame=piece, last=last)
-
-
-def _slices(plan: Plan, part: Part, size: int) -> Iterator[pd.DataFrame]:
-    """The rows of ``part`` in frames of ``size`` rows (at least one frame). Parquet row
-    groups are streamed, so the first slice can be worked on while the next is read."""
-    if part.frame is not None or part.file is None or part.n_rows == 0:
-        frame = part_frame(plan, part)
-        for start in range(0, max(1, len(frame)), size):
-            yield frame.iloc[start : start + size]
-        return
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    batches = pq.ParquetFile(part.file).iter_batches(
-        batch_size=size, row_groups=list(part.row_groups), columns=list(plan.wanted)
-    )
-    offset = part.first_row
-    pending: list[Any] = []
-    n_pending = 0
-    for batch in _readable(batches, part.file):
-        pending.append(batch)
-        n_pending += batch.num_rows
-        while n_pending >= size:
-            table = pa.Table.from_batches(pending)
-            yield _framed_at(table.slice(0, size), plan, offset)
-            offset += size
-            rest = table.slice(size)
-            pending, n_pending = rest.to_batches(), rest.num_rows
-    if n_pending:
-        yield _framed_at(pa.Table.from_batches(pending), plan, offset)
-
-
-def _framed_at(table: Any, plan: Plan, first_row: int) -> pd.DataFrame:
-    frame = _arrow_frame(table, plan)
-    frame.index = pd.RangeIndex(first_row, first_row + len(frame))
-    return frame
 
 
 def _planned(plan: Plan, rows: int | None, only: set[int] | None) -> Iterator[Part]:
