@@ -540,10 +540,9 @@ def test_excel_in_parts_with_blank_rows_and_a_repeat_across_parts(tmp_path, samp
     pd.testing.assert_frame_equal(parts.table, whole.table, rtol=1e-12)
 
 
-def test_parquet_slices_are_streamed_with_the_whole_file_outcome(tmp_path, sample, monkeypatch):
-    """Batches of whole row groups cut in slices while they are read (Parquet streamed in
-    slices): repeats across slices and batches are found, and the ledger and table are the
-    whole-file ones."""
+def test_sliced_parquet_batches_give_the_whole_file_outcome(tmp_path, sample, monkeypatch):
+    """Batches of whole row groups, each cut in two slices for two threads: repeats across
+    slices and batches are found, and the ledger and table are the whole-file ones."""
     frame = sample.enterprises.iloc[:9_000]
     body = pd.concat([frame, frame.iloc[[10, 4_500]], frame.iloc[[8_999]]], ignore_index=True)
     path = tmp_path / "rg.parquet"
