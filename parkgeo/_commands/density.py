@@ -82,7 +82,7 @@ def add_scale_options(parser: argparse.ArgumentParser) -> None:
         type=int,
         metavar="N",
         help="read, validate, join and aggregate N rows at a time, so that memory stays "
-        "bounded by N whatever the file size (default 2000000: about 1.1 GB with 500 parks)",
+        "bounded by N whatever the file size (default 2000000: about 1.3 GB with 500 parks)",
     )
     group.add_argument(
         "--jobs",
