@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from parkgeo._coordcheck import sample_locations
-from parkgeo._cores import run_both
+from parkgeo._cores import flag_in_thread, run_both
 from parkgeo._dedupe import Keys, Repeats, key_hashes
 from parkgeo._options import JoinOptions, ReadOptions
 from parkgeo._partials import Partials, partials_of
@@ -284,12 +284,6 @@ class _PartsAreSilent(logging.Filter):
 log.addFilter(_PartsAreSilent())
 
 
-@contextmanager
-def _quiet() -> Iterator[None]:
+def _quiet() -> AbstractContextManager[None]:
     """The join of one part is silent (in this thread only)."""
-    before = getattr(_SILENT, "on", False)
-    _SILENT.on = True
-    try:
-        yield
-    finally:
-        _SILENT.on = before
+    return flag_in_thread(_SILENT, "on")

@@ -13,10 +13,10 @@ import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Generic, TypeVar
 
-__all__ = ["PARALLEL_ROWS", "Later", "core_free", "one_thread", "run_both"]
+__all__ = ["PARALLEL_ROWS", "Later", "core_free", "flag_in_thread", "one_thread", "run_both"]
 
 log = logging.getLogger("parkgeo")
 
@@ -45,15 +45,20 @@ _LOCAL = threading.local()
 
 
 @contextmanager
-def one_thread() -> Iterator[None]:
-    """Within this block, this thread's steps do not start a second thread (``--threads 1``,
-    or a busy machine)."""
-    before = getattr(_LOCAL, "single", False)
-    _LOCAL.single = True
+def flag_in_thread(local: threading.local, name: str) -> Iterator[None]:
+    """``local.<name>`` is True within this block, in this thread only (restored after)."""
+    before = getattr(local, name, False)
+    setattr(local, name, True)
     try:
         yield
     finally:
-        _LOCAL.single = before
+        setattr(local, name, before)
+
+
+def one_thread() -> AbstractContextManager[None]:
+    """Within this block, this thread's steps do not start a second thread (``--threads 1``,
+    or a machine of one core)."""
+    return flag_in_thread(_LOCAL, "single")
 
 
 def _may_share(rows: int) -> bool:
