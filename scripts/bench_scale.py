@@ -408,7 +408,8 @@ def run_size(data: Dataset, steps: list[str], repeat: int = 1) -> list[Row]:
         same = [run[i] for run in runs]
         fastest = min(same, key=lambda r: r.seconds)
         peak = max(r.peak_mb for r in same)
-        best.append(Row(first.size, first.step, fastest.seconds, peak, first.note, fastest.cpu))
+        # the note carries the CPU time: the fastest run's, as the summary lines use
+        best.append(Row(first.size, first.step, fastest.seconds, peak, fastest.note, fastest.cpu))
     return best
 
 
