@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +73,8 @@ class BatchedResult:
     attrs : dict
         How the file was read: the ``attrs`` :func:`parkgeo.io.read_enterprises` gives its
         kept table (source, encoding, coord_system, columns, scales, conversions ...).
+    threads : int
+        Threads of this process that shared the parts (1 for worker processes and Dask).
     """
 
     table: pd.DataFrame
@@ -82,6 +84,7 @@ class BatchedResult:
     n_batches: int
     encoding: str | None = None
     attrs: dict[str, Any] = field(default_factory=dict)
+    threads: int = 1
 
 
 def join_summary(partials: Partials) -> pd.DataFrame:
@@ -172,7 +175,7 @@ def run_density(
                     results[after.index] = after
         finally:
             runner.close()
-    return _combined(plan, parks, read, report, total, results)
+    return replace(_combined(plan, parks, read, report, total, results), threads=threads)
 
 
 def _size_bytes(plan: Plan) -> int:

@@ -482,6 +482,7 @@ def test_threads_give_the_same_bytes_as_one_thread(sample, monkeypatch):
     one = park_metrics_file(path, sample.parks, threads=1, progress=False)
     two = park_metrics_file(path, sample.parks, threads=2, progress=False)
     assert one.n_batches == two.n_batches == 2
+    assert (one.threads, two.threads) == (1, 2)
     pd.testing.assert_frame_equal(one.table, two.table, check_exact=True)
     pd.testing.assert_frame_equal(one.rejects, two.rejects)
     monkeypatch.setattr("parkgeo._runners.SPLIT_ROWS", 10**9)

@@ -236,6 +236,8 @@ def run_scaled(
     )
     kept = int(result.summary["n"].sum())
     how = f" in {result.n_batches} batches" if result.n_batches > 1 else ""
+    if result.threads > 1:
+        how = f" in {result.n_batches} parts on {result.threads} threads"
     if backend == "dask":
         how = f" in {result.n_batches} Dask partitions"
     table = result.table
