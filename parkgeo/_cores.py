@@ -16,7 +16,15 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Generic, TypeVar
 
-__all__ = ["PARALLEL_ROWS", "Later", "core_free", "flag_in_thread", "one_thread", "run_both"]
+__all__ = [
+    "PARALLEL_ROWS",
+    "Later",
+    "core_free",
+    "flag_in_thread",
+    "one_thread",
+    "run_both",
+    "single_from_now",
+]
 
 log = logging.getLogger("parkgeo")
 
@@ -53,6 +61,12 @@ def flag_in_thread(local: threading.local, name: str) -> Iterator[None]:
         yield
     finally:
         setattr(local, name, before)
+
+
+def single_from_now() -> None:
+    """This thread's steps never start a second thread (a worker process of ``--jobs``: the
+    processes already fill the cores)."""
+    _LOCAL.single = True
 
 
 def one_thread() -> AbstractContextManager[None]:

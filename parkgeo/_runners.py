@@ -19,7 +19,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any, Protocol
 
 from parkgeo._chunk import Context, PartResult, Task, run_part
-from parkgeo._cores import core_free
+from parkgeo._cores import core_free, single_from_now
 from parkgeo._errors import InputFormatError, ParkgeoError
 
 __all__ = ["SPLIT", "Runner", "auto_threads", "runner_for", "split_for"]
@@ -114,6 +114,7 @@ def _in_order(futures: Iterable[Any], ahead: int) -> Iterator[PartResult]:
 
 def _init_worker(context: Context) -> None:
     _WORKER["context"] = context
+    single_from_now()
 
 
 def _worker_task(task: Task) -> PartResult:

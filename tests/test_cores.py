@@ -90,3 +90,24 @@ def test_the_library_path_gives_the_same_bytes_in_one_thread_or_two(free_core, t
     reasons = shared[0]["reason"].value_counts().to_dict()
     assert reasons == {"duplicate_enterprise_year": 4, "missing_enterprise_id": 1}
     assert len(shared[1]) + len(shared[0]) == len(raw) + 5
+
+
+def _thread_of_later(queue) -> None:  # type: ignore[no-untyped-def]
+    from parkgeo import _cores as cores
+
+    cores.PARALLEL_ROWS = 0
+    cores.single_from_now()  # what a --jobs worker process does when it starts
+    name = Later(lambda: threading.current_thread().name, rows=10).result()
+    queue.put(name)
+
+
+def test_a_worker_process_starts_no_thread_of_its_own():
+    """Worker processes (--jobs) already fill the cores: their steps stay in one thread."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_thread_of_later, args=(queue,))
+    child.start()
+    child.join(30)
+    assert queue.get(timeout=5) == "MainThread"
