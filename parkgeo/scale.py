@@ -134,9 +134,9 @@ def park_metrics_file(
         Worker processes of the ``"batched"`` backend (see :func:`park_metrics_batched`;
         default by the input's size).
     threads : int, optional
-        Threads of this process sharing each part (``"memory"`` and ``"batched"`` without
-        worker processes): each part is cut into ``threads`` slices run at once. Default 2
-        from 200,000 rows (16 MiB of CSV) on a machine of two cores or more, else 1.
+        Threads of this process working on the parts (``"memory"`` and ``"batched"`` without
+        worker processes); from 200,000 rows (16 MiB of CSV) each part is cut into two
+        slices, whatever the threads. Default 2 on a machine of two cores or more, else 1.
         The result does not depend on it.
 
     Returns

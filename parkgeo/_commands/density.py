@@ -95,8 +95,8 @@ def add_scale_options(parser: argparse.ArgumentParser) -> None:
         "--threads",
         type=int,
         metavar="N",
-        help="share each batch among N threads of this process (default: 2 from 200,000 rows "
-        "on two cores or more, else 1); the result is the same",
+        help="threads of this process working on the batches, each cut in two slices from "
+        "200,000 rows (default 2 on two cores or more, else 1); the output is the same bytes",
     )
     group.add_argument(
         "--workers",
