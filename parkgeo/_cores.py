@@ -19,11 +19,11 @@ from typing import Any, Generic, TypeVar
 __all__ = [
     "PARALLEL_ROWS",
     "Later",
-    "core_free",
     "flag_in_thread",
     "one_thread",
     "run_both",
     "single_from_now",
+    "two_cores",
 ]
 
 log = logging.getLogger("parkgeo")
@@ -35,7 +35,7 @@ _T = TypeVar("_T")
 _R = TypeVar("_R")
 
 
-def core_free(otherwise: str | None = None) -> bool:
+def two_cores(otherwise: str | None = None) -> bool:
     """True on a machine of two cores or more (``otherwise`` is logged, INFO, when not).
 
     The load does not matter for threads: with both cores busy with other work, two threads
@@ -81,14 +81,14 @@ def _may_share(rows: int) -> bool:
         rows >= PARALLEL_ROWS
         and not getattr(_LOCAL, "single", False)
         and threading.current_thread() is threading.main_thread()
-        and core_free()
+        and two_cores()
     )
 
 
 class Later(Generic[_R]):
     """``func(*args)``, computed in a second thread while the caller goes on when ``rows``
-    reaches :data:`PARALLEL_ROWS`, the caller is the main thread and a core is free; else
-    at once. :meth:`result` gives the value (or raises what ``func`` raised)."""
+    reaches :data:`PARALLEL_ROWS`, the caller is the main thread and the machine has two
+    cores or more; else at once. :meth:`result` gives the value (or raises what ``func`` raised)."""
 
     def __init__(self, func: Callable[..., _R], *args: Any, rows: int) -> None:
         self._value: list[_R] = []
@@ -118,9 +118,9 @@ class Later(Generic[_R]):
 
 def run_both(func: Callable[[_T], _R], halves: Sequence[_T], *, rows: int) -> list[_R]:
     """``[func(h) for h in halves]`` (two halves of a table, or a few columns), in two threads
-    when ``rows`` reaches
-    :data:`PARALLEL_ROWS`, the caller is the main thread (a part already running in a worker
-    thread does not nest) and a core is free. The results are in order either way."""
+    when ``rows`` reaches :data:`PARALLEL_ROWS`, the caller is the main thread (a part already
+    running in a worker thread does not nest) and the machine has two cores or more. The
+    results are in order either way."""
     if len(halves) < 2 or not _may_share(rows):
         return [func(h) for h in halves]
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="parkgeo") as pool:

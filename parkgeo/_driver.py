@@ -146,10 +146,9 @@ def run_density(
     kept_partials: dict[int, Partials] = {}
     kept_bytes = 0
     total = Partials.empty(len(parks), has_industry=report.industry_mix)
-    # --threads 1 (or a large input on a busy machine): the steps of a part start no thread
-    # of their own
-    single = run.threads == 1 or (threads == 1 and split > 1)
-    with one_thread() if single else nullcontext():
+    # --threads 1: the steps of a part start no thread of their own either (on one core
+    # they never do)
+    with one_thread() if run.threads == 1 else nullcontext():
         try:
             with Progress("density", total=plan.total_rows, enabled=run.progress) as bar:
                 for result in runner.map(_first_pass(plan, run.rows, read.strict, split)):

@@ -19,7 +19,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any, Protocol
 
 from parkgeo._chunk import Context, PartResult, Task, run_part
-from parkgeo._cores import core_free, single_from_now
+from parkgeo._cores import single_from_now, two_cores
 from parkgeo._errors import InputFormatError, ParkgeoError
 
 __all__ = ["SPLIT", "Runner", "auto_threads", "runner_for", "split_for"]
@@ -250,7 +250,7 @@ def auto_threads(split: int) -> int:
     or more, else 1."""
     if split < 2:
         return 1
-    return 2 if core_free("one thread (pass --threads N to choose)") else 1
+    return 2 if two_cores("one thread (pass --threads N to choose)") else 1
 
 
 def runner_for(

@@ -37,25 +37,22 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from parkgeo._cells import (
     MISSING_TOKENS,
     ParsedNumbers,
-    as_arrow_strings,
     clean_codes,
     clean_text,
     industry_input,
     industry_problem,
     parse_numbers,
-    str_series,
 )
 from parkgeo._columns import ENTERPRISE_COLUMNS, ENTERPRISE_REQUIRED
 from parkgeo._conversions import kept_conversions, log_conversions
 from parkgeo._cores import Later
 from parkgeo._errors import DataValidationError, SchemaError
+from parkgeo._identity import duplicate_rows, id_work, name_work
 from parkgeo._ledger import (
     LEDGER_COLUMNS,
     REASONS,
@@ -67,11 +64,9 @@ from parkgeo._ledger import (
     text_at,
 )
 from parkgeo._text import (
-    control_mask,
     control_problem,
     id_examples,
     merge_note,
-    normalize_ids,
     show_control,
 )
 from parkgeo._validate_parks import validate_parks
@@ -213,10 +208,10 @@ def validate_enterprises(
     # longest single chain here; on a large table it runs in a second thread while this one
     # checks everything else, and its problems are put first in the list below, as if it
     # had run first.
-    id_work = Later(_id_work, df["enterprise_id"], check_duplicates, rows=n)
+    ids_later = Later(id_work, df["enterprise_id"], check_duplicates, rows=n)
 
     # -- names (long text, a third of a typical file's bytes), in a second thread likewise
-    name_work = Later(_name_work, df["name"] if "name" in df.columns else None, n, rows=n)
+    names_later = Later(name_work, df["name"] if "name" in df.columns else None, n, rows=n)
 
     # -- coordinates
     lon_p = parse_numbers(df["lon"], kind="degrees", comma_decimal=True)
@@ -416,9 +411,9 @@ def validate_enterprises(
         measure_values[col] = values
         problems.extend(_measure_problems(col, values, parsed.invalid, raw))
 
-    raw_ids, ids, id_changed, id_codes = id_work.result()
+    raw_ids, ids, id_changed, id_codes = ids_later.result()
     # -- control characters (a NUL byte past the sniffed block of a CSV): corrupt text
-    name, name_control = name_work.result()
+    name, name_control = names_later.result()
     control, id_control = control_problem(raw_ids, name, name_control)
     problems[0:0] = [
         Problem.of(
@@ -445,7 +440,7 @@ def validate_enterprises(
     candidates = np.flatnonzero(~bad) if bad.any() else np.arange(n)
     if not check_duplicates:
         candidates = candidates[:0]
-    duplicate, first_row_of = _duplicates(id_codes, year_values, candidates, source_rows, n)
+    duplicate, first_row_of = duplicate_rows(id_codes, year_values, candidates, source_rows, n)
     problems.append(
         Problem.of(
             "duplicate_enterprise_year",
@@ -571,71 +566,3 @@ def _measure_problems(
         Problem.of("non_finite_measure", col, infinite, not_finite),
         Problem.of("negative_measure", col, negative, below_zero),
     ]
-
-
-def _name_work(column: pd.Series | None, n: int) -> tuple[pd.Series, NDArray[np.bool_]]:
-    """The names trimmed (all missing when not read), and which hold a control character."""
-    if column is None:
-        # all missing, built in Arrow: from a column of Python Nones it took 0.08 s per
-        # million rows, and density does not read names
-        return str_series(pa.nulls(n, pa.large_string())), np.zeros(n, dtype=bool)
-    name = clean_text(column, long_text=True)
-    return name, control_mask(name)
-
-
-def _id_work(
-    column: pd.Series, codes: bool
-) -> tuple[pd.Series, pd.Series, NDArray[np.int64], NDArray[np.int64]]:
-    """The ids as written (trimmed), normalised, the rows whose id normalising changed, and
-    (with ``codes``) an integer code per row (equal codes: equal ids; -1 for a missing id)."""
-    raw_ids = clean_text(column)
-    ids, id_changed = normalize_ids(raw_ids)
-    if not codes:
-        return raw_ids, ids, id_changed, np.empty(0, dtype=np.int64)
-    return raw_ids, ids, id_changed, _dictionary_indices(as_arrow_strings(ids))
-
-
-def _duplicates(
-    id_codes: NDArray[np.int64],
-    years: NDArray[np.float64],
-    candidates: NDArray[np.intp],
-    source_rows: NDArray[np.int64],
-    n: int,
-) -> tuple[NDArray[np.bool_], NDArray[np.int64]]:
-    """Rows (among ``candidates``) repeating an earlier (enterprise_id, year), and for each
-    row the source row of the first occurrence. ``id_codes``: one integer per id (Arrow's
-    dictionary codes), so the keys hashed are integers."""
-    duplicate = np.zeros(n, dtype=bool)
-    first_row_of = np.full(n, -1, dtype=np.int64)
-    if len(candidates) == 0:
-        return duplicate, first_row_of
-    id_codes = id_codes[candidates] if len(candidates) != n else id_codes
-    cand_years = years[candidates].astype(np.int64)
-    low = int(cand_years.min())
-    span = int(cand_years.max()) - low + 1
-    key = id_codes * span + (cand_years - low)
-    del id_codes, cand_years
-    # The keys are dense (ids coded 0..n-1 times a few years): counting them finds the few
-    # repeated ones in one pass (0.1 s at 12 million rows, against 0.5 s hashing them);
-    # sparse keys (many years) are hashed.
-    if int(key.max()) < 4 * len(key) + 1024:
-        involved = np.flatnonzero(np.bincount(key)[key] > 1)
-    else:
-        hashed = pd.Series(key)
-        repeats = hashed[hashed.duplicated(keep="first").to_numpy()].unique()
-        involved = np.flatnonzero(hashed.isin(repeats).to_numpy())
-    if len(involved):
-        involved_keys = pd.Series(key[involved])
-        first_local = pd.Series(involved).groupby(involved_keys.to_numpy()).transform("first")
-        first_row_of[candidates[involved]] = source_rows[candidates[first_local.to_numpy()]]
-        later = involved[involved_keys.duplicated(keep="first").to_numpy()]
-        duplicate[candidates[later]] = True
-    return duplicate, first_row_of
-
-
-def _dictionary_indices(values: pa.Array) -> NDArray[np.int64]:
-    encoded = pc.dictionary_encode(values)
-    if isinstance(encoded, pa.ChunkedArray):
-        encoded = encoded.combine_chunks()
-    indices = pc.fill_null(encoded.indices, -1)
-    return np.asarray(indices.to_numpy(zero_copy_only=False), dtype=np.int64)

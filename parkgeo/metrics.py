@@ -130,7 +130,7 @@ def park_metrics(
 
 def _partials_in_halves(assigned: pd.DataFrame, parks: Any) -> Partials:
     """:func:`partials_of` of a large table as the sum of its two halves, summed at once in
-    two threads when a core is free. The halves are fixed by the table's length, so the
+    two threads on a machine of two cores or more. The halves are fixed by the table's length, so the
     figures are the same bytes whether one thread or two summed them."""
     n = len(assigned)
     if n < _cores.PARALLEL_ROWS:

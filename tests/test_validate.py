@@ -600,7 +600,7 @@ def test_ids_that_differ_only_by_width_or_invisible_characters_are_one_firm() ->
 def test_duplicates_dense_and_sparse_keys_agree():
     """Repeated (id, year) keys are found by counting dense keys and by hashing sparse ones
     (ids over a century of years): the same rows, the same first occurrences."""
-    from parkgeo._validate import _duplicates
+    from parkgeo._identity import duplicate_rows
 
     rng = np.random.default_rng(7)
     n = 5_000
@@ -610,7 +610,7 @@ def test_duplicates_dense_and_sparse_keys_agree():
     dense_years = rng.integers(2013, 2017, n).astype(np.float64)
     sparse_years = np.where(rng.random(n) > 0.5, 1990.0, 2100.0)
     for years in (dense_years, sparse_years):
-        duplicate, first = _duplicates(codes, years, candidates, rows, n)
+        duplicate, first = duplicate_rows(codes, years, candidates, rows, n)
         seen: dict[tuple[int, float], int] = {}
         want_dup = np.zeros(n, dtype=bool)
         want_first = np.full(n, -1, dtype=np.int64)
