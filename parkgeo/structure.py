@@ -25,6 +25,7 @@ from numpy.typing import NDArray
 from parkgeo._analysis import in_park_ids, snapshot
 from parkgeo._colocation import colocation_proximity, colocation_quotients
 from parkgeo._errors import ParkgeoError, SchemaError
+from parkgeo._kmeans import kmeans_labels, silhouette
 
 __all__ = [
     "PeerGroups",
@@ -360,8 +361,9 @@ def peer_groups(
 
     Rows are turned into shares (each row sums to 1) and compared with the Hellinger distance
     (Euclidean distance between square roots of shares), which suits compositions: a park's
-    size does not matter, only its mix. Groups come from scikit-learn's ``KMeans``
-    (``n_init=10``) or Ward ``AgglomerativeClustering``; unless ``k`` is given, the ``k`` in
+    size does not matter, only its mix. Groups come from k-means (``n_init=10``: the labels
+    of scikit-learn's ``KMeans`` with the same seed, computed without importing it) or
+    scikit-learn's Ward ``AgglomerativeClustering``; unless ``k`` is given, the ``k`` in
     ``k_range`` with the highest mean silhouette wins (the smallest such ``k`` on a tie).
 
     Parameters
@@ -422,8 +424,6 @@ def peer_groups(
         chosen = 1 if active.any() else 0
         criterion = f"{n_distinct} distinct industry mix(es): one group, no silhouette"
         return PeerGroups(groups, table, chosen, criterion)
-    from sklearn.metrics import silhouette_score
-
     if k is not None:
         if not 1 <= int(k) <= n_distinct:
             raise ParkgeoError(f"k must be between 1 and {n_distinct} (distinct mixes); got {k}")
@@ -444,7 +444,7 @@ def peer_groups(
         labels = _fit_groups(feats, kk, method=method, random_state=random_state)
         fits[kk] = labels
         ok = 2 <= len(np.unique(labels)) <= len(feats) - 1
-        scores.append(float(silhouette_score(feats, labels)) if ok else float("nan"))
+        scores.append(silhouette(feats, labels) if ok else float("nan"))
         smallest.append(int(np.bincount(labels).min()))
     score_arr = np.array(scores)
     eligible = np.array(smallest) >= min_group_size
@@ -485,13 +485,8 @@ def _fit_groups(
     if k == 1:
         return np.zeros(len(feats), dtype=np.int64)
     if method == "kmeans":
-        from sklearn.cluster import KMeans
-        from threadpoolctl import threadpool_limits
-
-        est = KMeans(n_clusters=k, n_init=10, random_state=random_state)
-        # a few dozen parks: thread start-up would cost 30x the fit itself
-        with threadpool_limits(limits=1):
-            return np.asarray(est.fit_predict(feats), dtype=np.int64)
+        # scikit-learn's KMeans, draw for draw, without its 0.7 s import (parkgeo._kmeans)
+        return kmeans_labels(feats, k, n_init=10, random_state=random_state)
     from sklearn.cluster import AgglomerativeClustering
 
     agg = AgglomerativeClustering(n_clusters=k, linkage="ward")
