@@ -191,20 +191,49 @@ def classify(
 
 
 def _mapclassify_bins(data: NDArray[np.float64], scheme: str, k: int) -> list[float]:
-    import mapclassify
-
+    # mapclassify's Quantiles and EqualInterval, to the bit (tests/test_maps.py compares them),
+    # without importing mapclassify: it imports scikit-learn and scipy.stats (0.7 s)
     distinct = np.unique(data)
     if len(distinct) <= k:
         return [float(v) for v in distinct]
-    if scheme == "quantiles":
-        result = mapclassify.Quantiles(data, k=k)
-    else:
-        result = mapclassify.EqualInterval(data, k=k)
+    bins = _quantile_bins(data, k) if scheme == "quantiles" else _equal_interval_bins(data, k)
     out: list[float] = []
-    for b in np.asarray(result.bins, dtype=float):
+    for b in bins:
         if not out or b > out[-1]:
             out.append(float(b))
     return out
+
+
+def _quantile_bins(data: NDArray[np.float64], k: int) -> NDArray[np.float64]:
+    """Upper bounds at the 100/k, 200/k, ... 100th percentiles, interpolated linearly."""
+    ordered = np.sort(data)
+    step = 100.0 / k
+    percents = np.arange(step, 100 + step, step)
+    if percents[-1] > 100.0:
+        percents[-1] = 100.0
+    scores = []
+    for percent in percents:
+        position = percent / 100.0 * (len(ordered) - 1)
+        low = int(position)
+        if low == position:
+            scores.append(float(ordered[low]))
+        else:
+            # weights summed and divided as scipy's scoreatpercentile does, so bounds agree
+            weights = np.array([low + 1 - position, position - low])
+            pair = ordered[low : low + 2]
+            scores.append(float(np.add.reduce(pair * weights) / weights.sum()))
+    return np.unique(np.array(scores))
+
+
+def _equal_interval_bins(data: NDArray[np.float64], k: int) -> NDArray[np.float64]:
+    """Upper bounds of k classes of equal width from the minimum to the maximum."""
+    top, bottom = max(data), min(data)
+    width = (top - bottom) * 1.0 / k
+    cuts = np.arange(bottom + width, top + width, width)
+    if len(cuts) > k:
+        cuts = cuts[:k]
+    cuts[-1] = top
+    return np.asarray(cuts, dtype=np.float64)
 
 
 def _ramp(palette: str, n: int, *, reverse: bool = False) -> list[str]:

@@ -691,6 +691,31 @@ def test_fisher_jenks_matches_mapclassify() -> None:
         np.testing.assert_allclose(fisher_jenks_bins(y, k), expected)
 
 
+@pytest.mark.parametrize("seed", range(40))
+def test_quantiles_and_equal_interval_match_mapclassify(seed: int) -> None:
+    import warnings
+
+    import mapclassify
+
+    from parkgeo._classes import _equal_interval_bins, _quantile_bins
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(3, 400))
+    y = rng.lognormal(size=n) * 10.0 ** rng.integers(-3, 6)
+    if seed % 3 == 0:
+        y = np.round(y, 1)  # repeated values: fewer distinct bounds than classes
+    if seed % 5 == 0:
+        y[: n // 2] = y[0]
+    # with k distinct values or fewer, the values themselves are the bounds (no scheme runs)
+    for k in range(2, min(10, len(np.unique(y)))):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # too few distinct values; numba absent
+            quantiles = mapclassify.Quantiles(y, k=k).bins
+            equal = mapclassify.EqualInterval(y, k=k).bins
+        np.testing.assert_array_equal(_quantile_bins(y, k), quantiles)
+        np.testing.assert_array_equal(_equal_interval_bins(y, k), equal)
+
+
 # ------------------------------------------------------------------------------------------
 # command line
 # ------------------------------------------------------------------------------------------
