@@ -17,7 +17,7 @@ import pandas as pd
 
 from parkgeo import _geometry
 from parkgeo._columns import ENTERPRISE_REQUIRED, ColumnMatch, match_columns
-from parkgeo._errors import CRSError, InputFormatError, SchemaError
+from parkgeo._errors import CRSError, InputFormatError, ParkgeoError, SchemaError
 from parkgeo._sniff import HEADER_SEARCH_ROWS, probe_header
 
 log = logging.getLogger("parkgeo")
@@ -507,6 +507,8 @@ def read_vector(path: Path, *, layer: str | None, encoding: str | None) -> Any:
         return _geometry.read_vector_layer(path, layer=layer, encoding=encoding)
     except RecursionError:
         raise InputFormatError(f"{path}: the file is nested too deeply to be a map layer") from None
+    except ParkgeoError:
+        raise  # already says what is wrong and where
     except Exception as exc:
         if type(exc).__module__.startswith("pyogrio") or isinstance(exc, (OSError, ValueError)):
             raise InputFormatError(

@@ -65,6 +65,9 @@ def read_vector_layer(path: Path, *, layer: str | None, encoding: str | None) ->
         warnings.simplefilter("always")
         frame = pyogrio.read_dataframe(path, layer=layer, encoding=encoding, on_invalid="fix")
     unclosed = any("closed ring" in str(w.message).lower() for w in caught)
+    invalid = [str(w.message) for w in caught if "invalid wkt" in str(w.message).lower()]
+    if invalid:
+        raise GeometryError(_invalid_wkt(path, frame, invalid[0]))
     for w in caught:
         if "closed ring" not in str(w.message).lower():
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
@@ -79,6 +82,23 @@ def read_vector_layer(path: Path, *, layer: str | None, encoding: str | None) ->
         fixed &= ~shapely.is_missing(np.asarray(frame.geometry.values, dtype=object))
         frame.attrs[READ_REPAIRS] = [int(i) for i in np.flatnonzero(fixed)]
     return frame
+
+
+def _invalid_wkt(path: Path, frame: Any, message: str) -> str:
+    """GDAL's CSV driver drops a WKT it cannot parse with a warning; name the first row."""
+    missing = np.flatnonzero(
+        shapely.is_missing(np.asarray(frame.geometry.values, dtype=object))
+        if frame.active_geometry_name is not None
+        else np.ones(len(frame), dtype=bool)
+    )
+    where = f"data row {int(missing[0]) + 1}" if len(missing) else "a row"
+    text = message.split(":", 1)[-1].strip()
+    shown = text if len(text) <= 80 else text[:77] + "..."
+    return (
+        f"{path}: {where}: its WKT cannot be read as a polygon ({shown}); fix it: a ring lists "
+        "x y pairs, ends where it starts and closes every bracket, as in "
+        "POLYGON((117.0 39.0, 117.1 39.0, 117.1 39.1, 117.0 39.0))"
+    )
 
 
 def read_parquet_layer(path: Path) -> Any:

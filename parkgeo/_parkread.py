@@ -112,7 +112,7 @@ def read_parks(
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.active_geometry_name is None:
         raise InputFormatError(f"{source}: the file has no geometry column; parks must be polygons")
     if len(gdf) == 0:
-        raise InputFormatError(f"{source}: the layer has no features (no parks to read)")
+        raise InputFormatError(_no_features(path, source))
     geometry_name = gdf.geometry.name
     headers = [str(c) for c in gdf.columns if c != geometry_name]
     match = match_columns(headers, kind="parks", mapping=dict(columns or {}), source=source)
@@ -147,3 +147,27 @@ def read_parks(
         }
     )
     return parks
+
+
+def _no_features(path: Path, source: str) -> str:
+    """Why a layer came back empty, in one line; for a CSV of parks, what to check."""
+    plain = f"{source}: the layer has no features (no parks to read)"
+    if not path.is_file() or path.suffix.lower() not in (".csv", ".tsv", ".txt"):
+        return plain
+    with open(path, "rb") as fh:
+        head = fh.read(64 << 20)  # a parks CSV is small; this only words the error
+    lines = [line for line in head.splitlines()[1:] if line.strip()]
+    if not lines:
+        return plain
+    # GDAL's CSV driver drops every row after an unclosed quote, and rows whose WKT it
+    # cannot parse, without a word
+    quote = (
+        " (a quote is not closed: an odd number of '\"' in the file)"
+        if head.count(b'"') % 2
+        else ""
+    )
+    return (
+        f"{source}: none of its {len(lines)} data lines could be read as a park{quote}; "
+        "check that every quoted cell is closed and that a WKT column holds each polygon "
+        '(WKT,park_id then "POLYGON((117.0 39.0, ...))",G121)'
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
@@ -23,6 +24,7 @@ from parkgeo._errors import (
     InputFormatError,
     SchemaError,
 )
+from parkgeo.cli import main
 from parkgeo.io import (
     Loaded,
     atomic_path,
@@ -805,6 +807,44 @@ def test_empty_parks_layer(tmp_path: Path) -> None:
     path.write_text('{"type": "FeatureCollection", "features": []}')
     with pytest.raises(InputFormatError, match="no features"):
         read_parks(path)
+
+
+def test_parks_csv_unclosed_quote_is_named(tmp_path: Path) -> None:
+    # GDAL's CSV driver returns no feature at all after an unclosed quote, without a word
+    path = tmp_path / "parks.csv"
+    path.write_text(
+        'park_id,name,WKT\nP1,"A,POLYGON((117 39,117.1 39,117.1 39.1,117 39))\nP2,B,POLYGON((1 2\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(InputFormatError, match=r"none of its 2 data lines.*quote is not closed"):
+        read_parks(path, crs="EPSG:4326")
+
+
+def test_parks_csv_unreadable_wkt_names_the_row(tmp_path: Path) -> None:
+    path = tmp_path / "parks.csv"
+    ring = "117 39,117.1 39,117.1 39.1,117 39.1,117 39"
+    path.write_text(
+        f'park_id,name,WKT\nP1,A,"POLYGON(({ring}))"\nP2,B,"POLYGON(({ring}"\n',
+        encoding="utf-8",
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # GDAL's RuntimeWarning no longer leaks
+        with pytest.raises(GeometryError, match=r"parks\.csv: data row 2: its WKT cannot be read"):
+            read_parks(path, crs="EPSG:4326")
+    assert (
+        main(
+            [
+                "join",
+                "--parks",
+                str(path),
+                "--enterprises",
+                str(path),
+                "-o",
+                str(tmp_path / "out.csv"),
+            ]
+        )
+        == 3
+    )
 
 
 def test_single_lonlat_column_is_split(tmp_path: Path) -> None:
