@@ -227,7 +227,7 @@ def _quantile_bins(data: NDArray[np.float64], k: int) -> NDArray[np.float64]:
 
 def _equal_interval_bins(data: NDArray[np.float64], k: int) -> NDArray[np.float64]:
     """Upper bounds of k classes of equal width from the minimum to the maximum."""
-    top, bottom = max(data), min(data)
+    top, bottom = data.max(), data.min()
     width = (top - bottom) * 1.0 / k
     cuts = np.arange(bottom + width, top + width, width)
     if len(cuts) > k:
