@@ -145,14 +145,11 @@ def sample_locations(
     """
     x = np.asarray(lon, dtype=np.float64)
     y = np.asarray(lat, dtype=np.float64)
-    keep = np.isfinite(x) & np.isfinite(y)
-    x, y = x[keep] + 0.0, y[keep] + 0.0  # + 0.0: -0.0 and 0.0 are one location
-    with np.errstate(over="ignore"):
-        # a 64-bit mix of both coordinates' bits (splitmix64 finaliser): cheap and well spread
-        h = x.view(np.uint64) * np.uint64(0x9E3779B97F4A7C15) ^ y.view(np.uint64)
-        h ^= h >> np.uint64(31)
-        h *= np.uint64(0xBF58476D1CE4E5B9)
-        h ^= h >> np.uint64(27)
+    keep = np.isfinite(x)
+    keep &= np.isfinite(y)
+    if not keep.all():
+        x, y = x[keep], y[keep]
+    h = _location_hashes(x, y)
     # The k smallest hashes hold the `size` smallest distinct ones inside China once they
     # hold `size` distinct ones inside China: k grows until they do (a panel repeats each
     # location once a year; sorting every row instead cost 7 s at 12 million rows), and only
@@ -169,7 +166,36 @@ def sample_locations(
     first = np.ones(len(order), dtype=bool)
     first[1:] = (x[order][1:] != x[order][:-1]) | (y[order][1:] != y[order][:-1])
     chosen = order[first][:size]
-    return np.column_stack([x[chosen], y[chosen]])
+    return np.column_stack([x[chosen] + 0.0, y[chosen] + 0.0])  # no -0.0 either
+
+
+# Rows hashed per step, so that the working arrays stay in the CPU cache (3x faster than whole
+# columns); the bits are the same as whole-column arithmetic.
+_BLOCK = 1 << 15
+
+
+def _location_hashes(x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.uint64]:
+    """A 64-bit mix of both coordinates' bits (splitmix64's finaliser): cheap, well spread;
+    -0.0 and 0.0 are one location."""
+    n = len(x)
+    out = np.empty(n, dtype=np.uint64)
+    xs, ys = np.empty(min(n, _BLOCK)), np.empty(min(n, _BLOCK))
+    scratch = np.empty(min(n, _BLOCK), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for start in range(0, n, _BLOCK):
+            stop = min(n, start + _BLOCK)
+            m = stop - start
+            bx, by, tmp, h = xs[:m], ys[:m], scratch[:m], out[start:stop]
+            np.add(x[start:stop], 0.0, out=bx)  # + 0.0 turns -0.0 into 0.0
+            np.add(y[start:stop], 0.0, out=by)
+            np.multiply(bx.view(np.uint64), np.uint64(0x9E3779B97F4A7C15), out=h)
+            h ^= by.view(np.uint64)
+            np.right_shift(h, np.uint64(31), out=tmp)
+            h ^= tmp
+            h *= np.uint64(0xBF58476D1CE4E5B9)
+            np.right_shift(h, np.uint64(27), out=tmp)
+            h ^= tmp
+    return out
 
 
 def say_evidence(evidence: dict[str, Any], said_key: object = None) -> None:

@@ -255,6 +255,55 @@ def test_key_hashes_distinct_and_stable():
     assert again[0][::-1].tolist() == h1.tolist()
 
 
+def _splitmix(x: np.ndarray) -> np.ndarray:
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def test_key_hashes_equal_whole_column_reference():
+    """The cache-blocked chain gives the bits of the plain definition, across blocks."""
+    rng = np.random.default_rng(5)
+    n = 100_003  # three blocks of 32,768 and a remainder
+    pool = ["91120101001066749X", "A", "", "企业甲乙丙丁戊己庚辛", "x" * 37, "12 34"]
+    ids = pd.Series([pool[i] + str(j % 97) for j, i in enumerate(rng.integers(0, 6, n))])
+    years = rng.integers(2013, 2017, n)
+    got = key_hashes(ids.astype("str"), years)
+    raw = [v.encode() for v in ids]
+    width = -(-max(len(b) for b in raw) // 8) * 8
+    words = np.frombuffer(b"".join(b.ljust(width, b"\0") for b in raw), dtype="<u8")
+    words = words.reshape(n, width // 8)
+    tail = np.array([len(b) for b in raw], dtype=np.uint64)
+    tail |= years.astype(np.uint64) << np.uint64(32)
+    with np.errstate(over="ignore"):
+        for seed, hashes in zip((0x243F6A8885A308D3, 0x13198A2E03707344), got, strict=True):
+            expected = _splitmix(tail + np.uint64(seed))
+            for k in range(words.shape[1]):
+                expected = _splitmix(expected ^ (words[:, k] + np.uint64(seed)))
+            np.testing.assert_array_equal(hashes, expected)
+
+
+def test_location_hashes_equal_whole_column_reference():
+    from parkgeo._coordcheck import _location_hashes
+
+    rng = np.random.default_rng(6)
+    x = rng.uniform(73, 135, 70_001)
+    y = rng.uniform(18, 53, 70_001)
+    x[:10] = -0.0
+    y[10:20] = -0.0
+    got = _location_hashes(x, y)
+    bx, by = (x + 0.0).view(np.uint64), (y + 0.0).view(np.uint64)
+    with np.errstate(over="ignore"):
+        h = bx * np.uint64(0x9E3779B97F4A7C15) ^ by
+        h ^= h >> np.uint64(31)
+        h *= np.uint64(0xBF58476D1CE4E5B9)
+        h ^= h >> np.uint64(27)
+    np.testing.assert_array_equal(got, h)
+    assert got[0] == _location_hashes(np.array([0.0]), y[:1])[0]  # -0.0 is 0.0
+
+
 def test_seen_keys_lookup_add_and_first_hash_collisions():
     seen = SeenKeys()
     rng = np.random.default_rng(0)
