@@ -304,6 +304,37 @@ def test_location_hashes_equal_whole_column_reference():
     assert got[0] == _location_hashes(np.array([0.0]), y[:1])[0]  # -0.0 is 0.0
 
 
+@pytest.mark.parametrize("weak", [False, True])
+def test_sample_locations_equal_brute_force(monkeypatch, weak):
+    """The sample is the first `size` distinct locations in (hash, lon, lat) order, also when
+    many locations share a hash (a weak hash forces collisions)."""
+    from parkgeo import _coordcheck
+
+    if weak:
+        monkeypatch.setattr(
+            _coordcheck,
+            "_location_hashes",
+            lambda x, y: np.floor((x + 0.0) * 3).astype(np.int64).astype(np.uint64),
+        )
+    rng = np.random.default_rng(7)
+    x = np.round(rng.uniform(110, 120, 40_000), 2)
+    y = np.round(rng.uniform(30, 40, 40_000), 2)
+    x = np.concatenate([x, x[:20_000], [np.nan, 2.35]])  # repeats, a NaN, a point in Paris
+    y = np.concatenate([y, y[:20_000], [31.0, 48.85]])
+    for size in (1, 10, 700, 5_000):
+        got = _coordcheck.sample_locations(x, y, size=size)
+        keep = np.isfinite(x) & np.isfinite(y)
+        xs, ys = x[keep] + 0.0, y[keep] + 0.0
+        inside = _coordcheck.in_china(xs, ys)
+        xs, ys = xs[inside], ys[inside]
+        h = _coordcheck._location_hashes(xs, ys)
+        order = np.lexsort((ys, xs, h))
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = (xs[order][1:] != xs[order][:-1]) | (ys[order][1:] != ys[order][:-1])
+        chosen = order[first][:size]
+        np.testing.assert_array_equal(got, np.column_stack([xs[chosen], ys[chosen]]))
+
+
 def test_seen_keys_lookup_add_and_first_hash_collisions():
     seen = SeenKeys()
     rng = np.random.default_rng(0)
