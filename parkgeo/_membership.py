@@ -45,7 +45,10 @@ def members(
     park_geoms: NDArray[np.object_],
     tol_m: float,
 ) -> Members:
-    finite = np.flatnonzero(np.isfinite(lon) & np.isfinite(lat))
+    is_finite = np.isfinite(lon) & np.isfinite(lat)
+    # every row finite (the usual case): the row numbers are the positions, no copies
+    every = bool(is_finite.all())
+    finite = np.arange(len(lon)) if every else np.flatnonzero(is_finite)
     empty = Members(
         np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int32), np.empty(0, dtype=bool)
     )
@@ -53,7 +56,7 @@ def members(
         return empty
     # Ordering the rows by longitude bucket once turns each park's bounding-box test into a
     # binary search plus a test on one narrow strip, instead of a pass over every row per park.
-    x_finite = lon[finite]
+    x_finite = lon if every else lon[finite]
     x0, x1 = float(x_finite.min()), float(x_finite.max())
     scale = _N_CELLS / (x1 - x0) if x1 > x0 else 0.0
 
@@ -62,7 +65,7 @@ def members(
 
     cells = cell(x_finite)
     by_cell = np.argsort(cells, kind="stable")
-    order = finite[by_cell]
+    order = by_cell if every else finite[by_cell]
     cells = cells[by_cell]
     xs = lon[order]
     ys = lat[order]

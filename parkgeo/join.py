@@ -242,6 +242,8 @@ def lonlat_bounds(
 ) -> tuple[float, float, float, float] | None:
     """(lon min, lon max, lat min, lat max) of the finite points, None if there are none."""
     finite = np.isfinite(lon) & np.isfinite(lat)
+    if len(finite) and finite.all():  # the usual case: no copies of millions of coordinates
+        return (float(lon.min()), float(lon.max()), float(lat.min()), float(lat.max()))
     if not finite.any():
         return None
     return (
