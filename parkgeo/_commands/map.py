@@ -184,14 +184,14 @@ def run(args: argparse.Namespace) -> int:
     districts = (
         read_districts(args.districts, args.districts_coord_system) if args.districts else None
     )
-    if districts is None:
+    parks = load_parks(args)
+    if districts is None:  # said once the parks are read: a run that fails on them says no more
         log.warning(
             "no --districts given: the map shows the parks on a plain background with a frame "
             "of their extent; pass --districts FILE (district boundaries as GeoJSON, GeoPackage "
             "or GeoParquet; DataV/AMap files with --districts-coord-system gcj02) for the base "
             "and district names"
         )
-    parks = load_parks(args)
     loaded = load_enterprises(args)
     # the map draws no firm's distance to its nearest park: that search (0.1 s at 120k
     # firms) runs only when --near-m needs it
