@@ -156,11 +156,12 @@ def sample_locations(
     # those k are tested against China's outline.
     k = 16 * size
     while True:
-        near = np.arange(len(h))
         if len(h) > k:
             # every row up to the k-th smallest hash, ties included, so that which of several
             # rows sharing a hash is kept never depends on where argpartition put them
             near = np.flatnonzero(h <= h[np.argpartition(h, k)[:k]].max())
+        else:
+            near = np.arange(len(h))
         near = near[in_china(x[near], y[near])]
         distinct = np.unique(h[near])
         if len(h) <= k or distinct.size >= size:

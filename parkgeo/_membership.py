@@ -46,17 +46,17 @@ def members(
     tol_m: float,
 ) -> Members:
     is_finite = np.isfinite(lon) & np.isfinite(lat)
-    # every row finite (the usual case): the row numbers are the positions, no copies
-    every = bool(is_finite.all())
-    finite = np.arange(len(lon)) if every else np.flatnonzero(is_finite)
+    # every row finite (the usual case, None): the row numbers are the positions, no copies
+    finite = None if is_finite.all() else np.flatnonzero(is_finite)
+    n_finite = len(lon) if finite is None else len(finite)
     empty = Members(
         np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int32), np.empty(0, dtype=bool)
     )
-    if finite.size == 0:
+    if n_finite == 0:
         return empty
     # Ordering the rows by longitude bucket once turns each park's bounding-box test into a
     # binary search plus a test on one narrow strip, instead of a pass over every row per park.
-    x_finite = lon if every else lon[finite]
+    x_finite = lon if finite is None else lon[finite]
     x0, x1 = float(x_finite.min()), float(x_finite.max())
     scale = _N_CELLS / (x1 - x0) if x1 > x0 else 0.0
 
@@ -65,7 +65,7 @@ def members(
 
     cells = cell(x_finite)
     by_cell = np.argsort(cells, kind="stable")
-    order = by_cell if every else finite[by_cell]
+    order = by_cell if finite is None else finite[by_cell]
     cells = cells[by_cell]
     xs = lon[order]
     ys = lat[order]
@@ -86,13 +86,13 @@ def members(
     cut = int(np.searchsorted(work, work[-1] / 2.0)) if len(ks) else 0
     runs = [ks[:cut], ks[cut:]] if 0 < cut < len(ks) else [ks]
     lazy = _LazyBoundaries(wkbs, park_geoms)
-    if len(runs) > 1 and len(finite) >= _cores.PARALLEL_ROWS and tol_m > 0:
+    if len(runs) > 1 and n_finite >= _cores.PARALLEL_ROWS and tol_m > 0:
         lazy.get()  # built here, once, for both threads (read-only after)
 
     def scan(run: NDArray[np.intp]) -> Members:
         return _scan(run, lo, hi, xs, ys, order, shapes, miny, maxy, tol_m, lazy)
 
-    found = [m for m in run_both(scan, runs, rows=len(finite)) if len(m.row)]
+    found = [m for m in run_both(scan, runs, rows=n_finite) if len(m.row)]
     if not found:
         return empty
     if len(found) == 1:
